@@ -1,0 +1,43 @@
+# ringwatch — the two commands that matter: `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSSTAMP := .ci/.system-deps-done
+
+.PHONY: demo test lint typecheck unit system-deps venv bench clean dashboards alerts
+
+demo: venv
+	$(BIN)/ringwatch demo
+
+test: system-deps venv lint typecheck unit
+
+# Debian packages the suite uses for real (prometheus, promtool, chromium, sox, espeak-ng,
+# Asterisk sound files, portaudio, postgresql). Installs only what is missing.
+system-deps:
+	@bash .ci/system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[audio,postgres,grafana,dev]'
+	@touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check monitor collectors tests bench
+	$(BIN)/ruff format --check monitor collectors
+
+typecheck: venv
+	$(BIN)/mypy monitor collectors
+
+unit: venv
+	$(BIN)/pytest -q
+
+bench: venv
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tests/artifacts

@@ -1,0 +1,1 @@
+"""Collectors read a PBX (AMI over TCP, recorded transcripts, call audio) and emit monitor.events."""

@@ -1,0 +1,1 @@
+"""Asterisk Manager Interface: parser (bytes -> messages), translate (messages -> events)."""

@@ -1,0 +1,3 @@
+"""ringwatch: a contact-centre telephony quality monitor."""
+
+__version__ = "0.1.0"

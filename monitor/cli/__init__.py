@@ -1,0 +1,1 @@
+"""The ``ringwatch`` command line (the service edge: it catches RingwatchError and reports)."""

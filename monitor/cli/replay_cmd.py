@@ -1,0 +1,117 @@
+"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from monitor.config import load_config
+from monitor.record import CONTRACT_FIELDS, CallRecord
+from monitor.replay import ReplayStats, replay
+from monitor.tracker import TrackerSettings
+
+__all__ = ["register"]
+
+_TABLE_COLS = (
+    ("call_id", 20),
+    ("direction", 9),
+    ("caller", 14),
+    ("queue", 10),
+    ("agent", 14),
+    ("outcome", 10),
+    ("rings", 5),
+    ("ring_seconds", 8),
+    ("queue_wait_seconds", 8),
+    ("talk_seconds", 8),
+    ("hold_seconds", 7),
+    ("findings", 8),
+)
+_PROGRESS_MIN_BYTES = 8 << 20
+
+
+class _Progress:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < _PROGRESS_MIN_BYTES:
+            return
+        pct = int(done * 100 / total)
+        if pct == self.last:
+            return
+        self.last = pct
+        bar = "#" * (pct // 4)
+        end = "\n" if pct >= 100 else ""
+        if self.stream.isatty():
+            self.stream.write(f"\rreplay [{bar:<25}] {pct:3d}% {done >> 20}/{total >> 20} MiB{end}")
+        elif pct % 10 == 0:
+            self.stream.write(f"replay: {pct}% ({done >> 20}/{total >> 20} MiB)\n")
+        self.stream.flush()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return str(len(value))
+    return str(value)
+
+
+def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> None:
+    assert isinstance(records, list)
+    if fmt == "jsonl":
+        for r in records:
+            out.write(json.dumps(r.to_contract(), separators=(",", ":")) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(CONTRACT_FIELDS))
+        writer.writeheader()
+        for r in records:
+            row = r.to_contract()
+            row["findings"] = ";".join(f["rule"] for f in row["findings"])
+            writer.writerow(row)
+    else:
+        out.write(" ".join(f"{name[:w]:<{w}}" for name, w in _TABLE_COLS) + "\n")
+        for r in records:
+            row = r.to_contract()
+            out.write(" ".join(f"{_cell(row[name])[:w]:<{w}}" for name, w in _TABLE_COLS) + "\n")
+
+
+def register(group: click.Group) -> None:
+    @group.command("replay")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "jsonl", "csv"]),
+        default="table",
+        show_default=True,
+    )
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
+    @click.option("--pbx", default=None, help="PBX name to put in the records.")
+    def replay_cmd(
+        files: tuple[Path, ...], fmt: str, config_path: Path | None, pbx: str | None
+    ) -> None:
+        """Replay recorded AMI transcripts (.ami/.txt, optionally .gz) and print call records.
+
+        Several files are read in time order. A summary line goes to stderr.
+        """
+        cfg = load_config(config_path)
+        first = cfg.pbxs[0]
+        settings = TrackerSettings(
+            pbx=pbx or first.name,
+            cadence_seconds=cfg.cadence_seconds,
+            inbound_contexts=first.inbound_contexts,
+            internal_contexts=first.internal_contexts,
+            outside_min_digits=cfg.outside_min_digits,
+            stale_after_seconds=cfg.stale_after_seconds,
+        )
+        stats = ReplayStats()
+        records = list(replay(list(files), settings, stats, progress=_Progress(sys.stderr)))
+        write_records(records, fmt, sys.stdout)
+        click.echo(f"ringwatch replay: {stats.summary()}", err=True)

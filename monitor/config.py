@@ -1,0 +1,317 @@
+"""``ringwatch.yml``: typed, validated at start, every error listed with its key path.
+
+Every key is documented in docs/configuration.md. Secrets (AMI secret, Grafana token) are never
+written in the file itself: the file names an environment variable (``secret_env``) or a file
+(``secret_file``) and the value is held in a ``Secret`` whose repr never shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.errors import ConfigError
+from monitor.tracker.settings import DEFAULT_INBOUND_CONTEXTS, DEFAULT_INTERNAL_CONTEXTS
+
+__all__ = [
+    "CADENCES",
+    "Config",
+    "PbxConfig",
+    "Secret",
+    "load_config",
+    "parse_duration",
+]
+
+# One ring cycle (seconds) of the ringback tone callers hear, by ISO country code.
+# Source: asterisk configs/samples/indications.conf.sample (see reference/ring-cadences.md).
+CADENCES: dict[str, float] = {
+    "AT": 6.0, "AU": 3.0, "BG": 5.0, "BR": 5.0, "BE": 4.0, "CH": 5.0, "CL": 4.0, "CN": 5.0,
+    "CZ": 5.0, "DE": 5.0, "DK": 5.0, "EE": 5.0, "ES": 4.5, "FI": 5.0, "FR": 5.0, "GR": 5.0,
+    "HU": 5.0, "ID": 5.0, "IL": 4.0, "IN": 3.0, "IT": 5.0, "LT": 5.0, "JP": 3.0, "MX": 5.0,
+    "MY": 3.0, "NL": 5.0, "NO": 5.0, "NZ": 3.0, "PH": 5.0, "PL": 5.0, "PT": 6.0, "RU": 5.0,
+    "SE": 6.0, "SG": 3.0, "TH": 6.0, "GB": 3.0, "UK": 3.0, "US": 6.0, "CA": 6.0, "TW": 3.0,
+    "VE": 5.0, "ZA": 3.0,
+}  # fmt: skip
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """``90``, ``"90s"``, ``"15m"``, ``"4h"``, ``"1d"`` -> seconds. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 90s, 15m or 4h, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration like 90s, 15m or 4h, got {value!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Secret:
+    """A secret value that never shows in a repr, a str() or a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class PbxConfig:
+    name: str = "default"
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "ringwatch"
+    secret: Secret | None = None
+    tls: bool = False
+    tls_verify: bool = True
+    auth: str = "plain"  # plain | md5
+    inbound_contexts: tuple[str, ...] = DEFAULT_INBOUND_CONTEXTS
+    internal_contexts: tuple[str, ...] = DEFAULT_INTERNAL_CONTEXTS
+    ping_interval: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    country: str = "US"
+    timezone: str = "UTC"
+    pbxs: tuple[PbxConfig, ...] = (PbxConfig(),)
+    stale_after_seconds: float = 4 * 3600.0
+    outside_min_digits: int = 7
+    rules_dir: Path = Path("rules")
+    store_url: str = "sqlite:///ringwatch-data/ringwatch.sqlite"
+    retention_days: int = 400
+    web_listen: str = "127.0.0.1:8080"
+    web_enabled: bool = True
+    secure_cookies: bool = False
+    agent_label: bool = False
+    queues: tuple[str, ...] = ()
+    recordings_dir: Path | None = None
+    audio_enabled: bool = False
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def cadence_seconds(self) -> float:
+        return CADENCES[self.country]
+
+
+_TOP = {"site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "queues"}
+_SITE = {"country", "timezone"}
+_PBX = {
+    "name", "host", "port", "username", "secret_env", "secret_file", "tls", "tls_verify",
+    "auth", "inbound_contexts", "internal_contexts", "ping_interval",
+}  # fmt: skip
+_TRACKER = {"stale_after", "outside_min_digits"}
+_RULES = {"dir"}
+_STORE = {"url", "retention_days"}
+_WEB = {"listen", "enabled", "secure_cookies"}
+_METRICS = {"agent_label"}
+_AUDIO = {"enabled", "recordings_dir"}
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def keys(self, where: str, data: object, allowed: set[str]) -> dict[str, Any]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(
+                f"{where or '(top)'}: expected a mapping, got {type(data).__name__}"
+            )
+            return {}
+        for key in data:
+            if key not in allowed:
+                path = f"{where}.{key}" if where else str(key)
+                self.problems.append(
+                    f"{path}: unknown key (allowed here: {', '.join(sorted(allowed))})"
+                )
+        return data
+
+    def typed(self, path: str, value: object, kind: type, default: Any) -> Any:
+        if value is None:
+            return default
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problems.append(f"{path}: expected {kind.__name__}, got {value!r}")
+            return default
+        return value
+
+    def duration(self, path: str, value: object, default: float) -> float:
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problems.append(f"{path}: {exc}")
+            return default
+
+    def strings(self, path: str, value: object, default: tuple[str, ...]) -> tuple[str, ...]:
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{path}: expected a list of strings, got {value!r}")
+            return default
+        return tuple(value)
+
+
+def _secret(c: _Checker, path: str, data: dict[str, Any], base: Path) -> Secret | None:
+    env, file = data.get("secret_env"), data.get("secret_file")
+    if env is not None and file is not None:
+        c.problems.append(f"{path}: give secret_env or secret_file, not both")
+        return None
+    if env is not None:
+        if not isinstance(env, str):
+            c.problems.append(f"{path}.secret_env: expected the name of an environment variable")
+            return None
+        value = os.environ.get(env)
+        if value is None:
+            c.problems.append(
+                f"{path}.secret_env: environment variable {env} is not set "
+                f"(export {env}=... before starting ringwatch)"
+            )
+            return None
+        return Secret(value)
+    if file is not None:
+        target = (base / str(file)).expanduser()
+        try:
+            return Secret(target.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            c.problems.append(f"{path}.secret_file: cannot read {target}: {exc.strerror}")
+    return None
+
+
+def build_config(raw: object, base: Path = Path("."), source: Path | None = None) -> Config:
+    """Validate a parsed YAML document into a Config; raise ConfigError listing every problem."""
+    c = _Checker()
+    top = c.keys("", raw, _TOP)
+    site = c.keys("site", top.get("site"), _SITE)
+    country = str(c.typed("site.country", site.get("country"), str, "US")).upper()
+    if country not in CADENCES:
+        c.problems.append(
+            f"site.country: unknown country {country!r} (one of: {', '.join(sorted(CADENCES))})"
+        )
+        country = "US"
+    timezone = c.typed("site.timezone", site.get("timezone"), str, "UTC")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except Exception:
+        c.problems.append(f"site.timezone: unknown time zone {timezone!r} (e.g. Europe/London)")
+    pbxs: list[PbxConfig] = []
+    raw_pbx = top.get("pbx")
+    if raw_pbx is not None and not isinstance(raw_pbx, list):
+        c.problems.append("pbx: expected a list of PBX entries (- name: main ...)")
+        raw_pbx = []
+    names: set[str] = set()
+    for i, entry in enumerate(raw_pbx or []):
+        path = f"pbx[{i}]"
+        d = c.keys(path, entry, _PBX)
+        name = c.typed(f"{path}.name", d.get("name"), str, f"pbx{i + 1}")
+        if name in names:
+            c.problems.append(f"{path}.name: duplicate PBX name {name!r}")
+        names.add(name)
+        auth = c.typed(f"{path}.auth", d.get("auth"), str, "plain")
+        if auth not in ("plain", "md5"):
+            c.problems.append(f"{path}.auth: expected plain or md5, got {auth!r}")
+        port = c.typed(f"{path}.port", d.get("port"), int, 5038)
+        if not 0 < port < 65536:
+            c.problems.append(f"{path}.port: {port} is not a TCP port (1-65535)")
+        pbxs.append(
+            PbxConfig(
+                name=name,
+                host=c.typed(f"{path}.host", d.get("host"), str, "127.0.0.1"),
+                port=port,
+                username=c.typed(f"{path}.username", d.get("username"), str, "ringwatch"),
+                secret=_secret(c, path, d, base),
+                tls=c.typed(f"{path}.tls", d.get("tls"), bool, False),
+                tls_verify=c.typed(f"{path}.tls_verify", d.get("tls_verify"), bool, True),
+                auth=auth,
+                inbound_contexts=c.strings(
+                    f"{path}.inbound_contexts", d.get("inbound_contexts"), DEFAULT_INBOUND_CONTEXTS
+                ),
+                internal_contexts=c.strings(
+                    f"{path}.internal_contexts",
+                    d.get("internal_contexts"),
+                    DEFAULT_INTERNAL_CONTEXTS,
+                ),
+                ping_interval=c.duration(f"{path}.ping_interval", d.get("ping_interval"), 20.0),
+            )
+        )
+    tracker = c.keys("tracker", top.get("tracker"), _TRACKER)
+    rules = c.keys("rules", top.get("rules"), _RULES)
+    store = c.keys("store", top.get("store"), _STORE)
+    web = c.keys("web", top.get("web"), _WEB)
+    metrics = c.keys("metrics", top.get("metrics"), _METRICS)
+    audio = c.keys("audio", top.get("audio"), _AUDIO)
+    rec_dir = c.typed("audio.recordings_dir", audio.get("recordings_dir"), str, None)
+    listen = c.typed("web.listen", web.get("listen"), str, "127.0.0.1:8080")
+    if not re.match(r"^[^:]+:\d+$", listen):
+        c.problems.append(f"web.listen: expected HOST:PORT, got {listen!r}")
+    cfg = Config(
+        country=country,
+        timezone=timezone,
+        pbxs=tuple(pbxs) or (PbxConfig(),),
+        stale_after_seconds=c.duration("tracker.stale_after", tracker.get("stale_after"), 14400.0),
+        outside_min_digits=c.typed(
+            "tracker.outside_min_digits", tracker.get("outside_min_digits"), int, 7
+        ),
+        rules_dir=base / c.typed("rules.dir", rules.get("dir"), str, "rules"),
+        store_url=c.typed(
+            "store.url", store.get("url"), str, "sqlite:///ringwatch-data/ringwatch.sqlite"
+        ),
+        retention_days=c.typed("store.retention_days", store.get("retention_days"), int, 400),
+        web_listen=listen,
+        web_enabled=c.typed("web.enabled", web.get("enabled"), bool, True),
+        secure_cookies=c.typed("web.secure_cookies", web.get("secure_cookies"), bool, False),
+        agent_label=c.typed("metrics.agent_label", metrics.get("agent_label"), bool, False),
+        queues=c.strings("queues", top.get("queues"), ()),
+        recordings_dir=None if rec_dir is None else base / rec_dir,
+        audio_enabled=c.typed("audio.enabled", audio.get("enabled"), bool, False),
+        source=source,
+    )
+    if c.problems:
+        where = str(source) if source else "configuration"
+        raise ConfigError(f"{where}: {len(c.problems)} problem(s)", c.problems)
+    return cfg
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate ``ringwatch.yml``; None gives the embedded defaults."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{pos}: not valid YAML: {exc}") from exc
+    return build_config(raw or {}, base=path.parent, source=path)

@@ -1,0 +1,239 @@
+"""One call in progress (mutable, owned by the tracker) and how it becomes a CallRecord."""
+
+from __future__ import annotations
+
+from monitor.record import CallRecord, Direction, Outcome, Span, Timing, rings_for
+from monitor.tracker.settings import TrackerSettings
+from monitor.tracker.state import CallState
+
+__all__ = ["Call", "Leg", "is_withheld"]
+
+_FAILED_CAUSES = frozenset({1, 3, 27, 28, 34, 38, 41, 42, 44, 58, 88, 127})
+_WITHHELD = frozenset({"anonymous", "restricted", "private", "unavailable", "withheld"})
+
+
+class Leg:
+    """One channel of a call (one Uniqueid)."""
+
+    __slots__ = (
+        "channel",
+        "context",
+        "created_at",
+        "ended_at",
+        "exten",
+        "person",
+        "rang",
+        "uniqueid",
+    )
+
+    def __init__(
+        self, uniqueid: str, channel: str, created_at: float, context: str, exten: str
+    ) -> None:
+        self.uniqueid = uniqueid
+        self.channel = channel
+        self.created_at = created_at
+        self.context = context
+        self.exten = exten
+        self.ended_at: float | None = None
+        self.person = False  # a phone answered by a person (agent, extension, callee)
+        self.rang = False  # this leg was heard ringing (a phone being called)
+
+    @property
+    def device(self) -> str:
+        name = self.channel
+        if name.startswith("Local/"):
+            return name.rsplit(";", 1)[0].rsplit("-", 1)[0]
+        return name.rsplit("-", 1)[0] if "-" in name else name
+
+
+class Call:
+    """Facts gathered about one call (Linkedid) while its events arrive."""
+
+    __slots__ = (
+        "abandoned",
+        "agent",
+        "agents_tried",
+        "answered_any_at",
+        "answered_at",
+        "ast_ring",
+        "ast_talk",
+        "ast_wait",
+        "busy",
+        "call_id",
+        "caller_leg",
+        "caller_name",
+        "caller_num",
+        "context",
+        "dial_failed",
+        "dialed",
+        "ended_at",
+        "events",
+        "exact",
+        "first_ring_at",
+        "ghost",
+        "hangup_cause",
+        "holds",
+        "last_event_at",
+        "legs",
+        "open_holds",
+        "persons_up",
+        "queue",
+        "queue_joined_at",
+        "queue_left_at",
+        "recording",
+        "rna",
+        "started_at",
+        "state",
+        "talk_end_at",
+        "transfers",
+        "voicemail",
+        "withheld",
+    )
+
+    def __init__(self, call_id: str, at: float, exact: bool) -> None:
+        self.call_id = call_id
+        self.started_at = at
+        self.exact = exact
+        self.state = CallState.ARRIVING
+        self.legs: dict[str, Leg] = {}
+        self.caller_leg: str | None = None
+        self.caller_num: str | None = None
+        self.caller_name: str | None = None
+        self.withheld = False
+        self.dialed: str | None = None
+        self.context = ""
+        self.queue: str | None = None
+        self.queue_joined_at: float | None = None
+        self.queue_left_at: float | None = None
+        self.abandoned = False
+        self.agent: str | None = None
+        self.agents_tried: list[str] = []
+        self.first_ring_at: float | None = None
+        self.answered_at: float | None = None
+        self.answered_any_at: float | None = None
+        self.talk_end_at: float | None = None
+        self.persons_up: set[str] = set()
+        self.ended_at: float | None = None
+        self.holds: list[Span] = []
+        self.open_holds: dict[str, float] = {}
+        self.transfers = 0
+        self.hangup_cause: int | None = None
+        self.voicemail = False
+        self.busy = False
+        self.dial_failed = False
+        self.recording: str | None = None
+        self.rna = 0
+        self.ast_wait: float | None = None
+        self.ast_ring: float | None = None
+        self.ast_talk: float | None = None
+        self.last_event_at = at
+        self.events = 0
+        self.ghost = False  # a late event for a call already closed: tracked, never reported
+
+    # ---- derived facts ---------------------------------------------------------------------
+
+    def direction(self, settings: TrackerSettings) -> Direction:
+        if self.context in settings.inbound_contexts:
+            return Direction.INBOUND
+        if self.context in settings.internal_contexts:
+            return Direction.OUTBOUND if _outside(self.dialed, settings) else Direction.INTERNAL
+        if self.queue is not None:
+            return Direction.INBOUND
+        return Direction.INTERNAL
+
+    def outcome(self) -> Outcome:
+        if self.answered_at is not None:
+            return Outcome.ANSWERED
+        if self.voicemail:
+            return Outcome.VOICEMAIL
+        if self.abandoned:
+            return Outcome.ABANDONED
+        if self.busy or self.hangup_cause == 17:
+            return Outcome.BUSY
+        if self.dial_failed or (self.hangup_cause in _FAILED_CAUSES):
+            return Outcome.FAILED
+        return Outcome.UNANSWERED
+
+    def to_record(
+        self, settings: TrackerSettings, *, outcome: Outcome | None = None, live: bool = False
+    ) -> CallRecord:
+        """Build the call record. ``outcome`` forces one (``incomplete``); ``live`` makes a
+        snapshot of a running call (running holds keep ``end=None``)."""
+        final = outcome if outcome is not None else self.outcome()
+        answered = self.answered_at
+        ended = self.ended_at
+        ring = None if answered is None else max(0.0, answered - self.started_at)
+        wait: float | None = None
+        if self.queue_joined_at is not None:
+            if not self.exact and self.ast_wait is not None:
+                wait = self.ast_wait
+            else:
+                stop = answered if answered is not None else self.queue_left_at
+                if stop is None:
+                    stop = ended
+                wait = None if stop is None else max(0.0, stop - self.queue_joined_at)
+        talk: float | None = None
+        if answered is not None:
+            if not self.exact and self.ast_talk is not None:
+                talk = self.ast_talk
+            else:
+                end = self.talk_end_at if self.talk_end_at is not None else ended
+                talk = None if end is None else max(0.0, end - answered)
+        holds = list(self.holds)
+        if live:
+            holds.extend(Span(start) for start in self.open_holds.values())
+        closed = [h.seconds() for h in holds if h.end is not None]
+        caller = self.caller_num if not self.withheld else None
+        return CallRecord(
+            call_id=self.call_id,
+            pbx=settings.pbx,
+            direction=self.direction(settings),
+            caller=caller,
+            dialed=self.dialed,
+            queue=self.queue,
+            agent=self.agent,
+            started_at=self.started_at,
+            answered_at=answered,
+            ended_at=ended,
+            outcome=final,
+            ring_seconds=ring,
+            rings=rings_for(ring, settings.cadence_seconds),
+            queue_wait_seconds=wait,
+            talk_seconds=talk,
+            hold_seconds=sum(closed),
+            hold_count=len(holds),
+            longest_hold_seconds=max(closed, default=0.0),
+            transfers=self.transfers,
+            hangup_cause=self.hangup_cause,
+            timing=Timing.EXACT if self.exact else Timing.APPROXIMATE,
+            caller_name=self.caller_name,
+            caller_withheld=self.withheld,
+            first_ring_at=self.first_ring_at,
+            queue_joined_at=self.queue_joined_at,
+            answered_any_at=self.answered_any_at,
+            holds=tuple(holds),
+            agent_ring_no_answer=self.rna,
+            agents_tried=tuple(self.agents_tried),
+            recording=self.recording,
+            legs=len(self.legs),
+            events=self.events,
+            extra={"state": str(self.state)} if live else {},
+        )
+
+
+def _outside(dialed: str | None, settings: TrackerSettings) -> bool:
+    if not dialed:
+        return False
+    if dialed.startswith("+"):
+        return True
+    digits = sum(ch.isdigit() for ch in dialed)
+    return digits >= settings.outside_min_digits
+
+
+def is_withheld(num: str | None, name: str | None) -> bool:
+    """True when the caller's number cannot be returned (anonymous, restricted, empty)."""
+    if not num:
+        return True
+    if num.lower() in _WITHHELD or (name or "").lower() in _WITHHELD:
+        return True
+    return not any(ch.isdigit() for ch in num)

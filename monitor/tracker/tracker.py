@@ -1,0 +1,528 @@
+"""The call tracker: events in, call records out.
+
+Calls are keyed by Linkedid, legs by Uniqueid. A call closes when its last leg hangs up; a call
+with no event for ``stale_after_seconds`` (event time) closes as ``incomplete``; an Asterisk
+restart (FullyBooted with a new start time) closes every open call as ``incomplete``; a
+resync after a reconnect closes the calls whose channels are gone. A call is closed once: its
+record is returned by exactly one ``feed``/``expire``/``resync``/``flush`` call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from monitor import events as ev
+from monitor.events import ChannelRef, ChannelState
+from monitor.record import CallRecord, Outcome, Span
+from monitor.tracker.call import Call, Leg, is_withheld
+from monitor.tracker.settings import TrackerSettings
+from monitor.tracker.state import ALLOWED, CallState
+
+__all__ = ["Tracker", "TrackerStats"]
+
+log = logging.getLogger(__name__)
+
+_S = CallState
+_BUSY = frozenset({"BUSY"})
+_FAILED = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
+
+
+class TrackerStats:
+    __slots__ = ("completed", "events", "expired", "illegal", "restarts", "started", "unmatched")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.started = 0
+        self.completed = 0
+        self.expired = 0
+        self.restarts = 0
+        self.unmatched = 0
+        self.illegal: Counter[str] = Counter()
+
+
+class Tracker:
+    """Owns every running call. Not thread-safe: one event loop feeds it."""
+
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        self.settings = settings or TrackerSettings()
+        self.calls: dict[str, Call] = {}
+        self._leg_call: dict[str, str] = {}  # uniqueid -> call id
+        self._pbx_started: float | None = None
+        self.stats = TrackerStats()
+        self.last_call_id: str | None = None
+        self._out: list[CallRecord] = []
+        self._closed: OrderedDict[str, None] = OrderedDict()  # recently closed call ids
+
+    _CLOSED_MEMORY = 50_000
+
+    # ---- public API --------------------------------------------------------------------------
+
+    def feed(self, event: ev.Event) -> list[CallRecord]:
+        """Apply one event; return the calls it completed (usually none)."""
+        self.stats.events += 1
+        self.last_call_id = None
+        self._out = []
+        handler = _DISPATCH.get(type(event))
+        if handler is not None:
+            handler(self, event)
+        return self._out
+
+    def expire(self, now: float) -> list[CallRecord]:
+        """Close calls idle longer than the TTL as ``incomplete``."""
+        limit = now - self.settings.stale_after_seconds
+        stale = [c for c in self.calls.values() if c.last_event_at < limit]
+        self._out = []
+        for call in stale:
+            self.stats.expired += 1
+            self._close(call, Outcome.INCOMPLETE, None)
+        return self._out
+
+    def resync(self, live_uniqueids: Iterable[str], at: float) -> list[CallRecord]:
+        """After a reconnect: channels not in ``live_uniqueids`` are gone. Calls left with no
+        live channel close as ``incomplete``; calls with live channels continue."""
+        live = set(live_uniqueids)
+        self._out = []
+        for call in list(self.calls.values()):
+            gone = [
+                uid for uid, leg in call.legs.items() if uid not in live and leg.ended_at is None
+            ]
+            for uid in gone:
+                call.legs[uid].ended_at = at
+                call.persons_up.discard(uid)
+                self._end_hold(call, uid, at)
+            if all(leg.ended_at is not None for leg in call.legs.values()):
+                self._close(call, Outcome.INCOMPLETE, None)
+        return self._out
+
+    def flush(self) -> list[CallRecord]:
+        """End of a transcript: every call still open closes as ``incomplete``."""
+        self._out = []
+        for call in list(self.calls.values()):
+            self._close(call, Outcome.INCOMPLETE, None)
+        return self._out
+
+    def snapshot(self, call_id: str) -> CallRecord | None:
+        """A running call as a record (``outcome=incomplete``, ``extra['state']``)."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return None
+        return call.to_record(self.settings, outcome=Outcome.INCOMPLETE, live=True)
+
+    def state_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("ringing", "queued", "talking", "on_hold", "ivr", "arriving"), 0)
+        for call in self.calls.values():
+            counts[str(call.state)] = counts.get(str(call.state), 0) + 1
+        return counts
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _call_for(self, chan: ChannelRef, at: float, exact: bool) -> Call:
+        """The call this channel belongs to; creates the call/leg when first seen."""
+        call_id = self._leg_call.get(chan.uniqueid)
+        if call_id is not None and chan.linkedid != call_id and chan.linkedid in self.calls:
+            self._move_leg(chan.uniqueid, call_id, chan.linkedid)
+            call_id = chan.linkedid
+        if call_id is None:
+            call_id = chan.linkedid
+            call = self.calls.get(call_id)
+            if call is None and call_id in self._closed:
+                # a late event of a call already reported (e.g. after a restart): absorb it
+                self.stats.unmatched += 1
+                ghost = Call(call_id, at, exact)
+                ghost.ghost = True
+                return ghost
+            if call is None:
+                call = Call(call_id, at, exact)
+                self.calls[call_id] = call
+                self.stats.started += 1
+            self._add_leg(call, chan, at)
+        call = self.calls[call_id]
+        call.events += 1
+        if at > call.last_event_at:
+            call.last_event_at = at
+        if not exact:
+            call.exact = False
+        self.last_call_id = call_id
+        return call
+
+    def _add_leg(self, call: Call, chan: ChannelRef, at: float) -> Leg:
+        leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten)
+        call.legs[chan.uniqueid] = leg
+        self._leg_call[chan.uniqueid] = call.call_id
+        if call.caller_leg is None:
+            call.caller_leg = chan.uniqueid
+            call.started_at = min(call.started_at, at)
+            call.context = chan.context
+            call.caller_num = chan.caller_num
+            call.caller_name = chan.caller_name
+            call.withheld = is_withheld(chan.caller_num, chan.caller_name)
+            if chan.exten and chan.exten != "s":
+                call.dialed = chan.exten
+        return leg
+
+    def _move_leg(self, uniqueid: str, src_id: str, dst_id: str) -> None:
+        src, dst = self.calls.get(src_id), self.calls[dst_id]
+        if src is None:
+            return
+        leg = src.legs.pop(uniqueid, None)
+        if leg is None:
+            return
+        dst.legs[uniqueid] = leg
+        self._leg_call[uniqueid] = dst_id
+        if leg.person and leg.ended_at is None:
+            src.persons_up.discard(uniqueid)
+            dst.persons_up.add(uniqueid)
+        if src.caller_leg == uniqueid:
+            src.caller_leg = next(iter(src.legs), None)
+        if not src.legs:
+            # every leg now belongs to another call: it was never a call of its own
+            del self.calls[src_id]
+            self.stats.started -= 1
+        elif all(lg.ended_at is not None for lg in src.legs.values()):
+            self._close(src, None, src.last_event_at)
+
+    def _move(self, call: Call, dst: CallState, cause: str) -> None:
+        src = call.state
+        if src is dst:
+            return
+        if dst in ALLOWED[src]:
+            call.state = dst
+            return
+        self.stats.illegal[f"{src}->{dst}"] += 1
+        log.debug("call %s: impossible transition %s -> %s on %s", call.call_id, src, dst, cause)
+
+    def _close(self, call: Call, outcome: Outcome | None, at: float | None) -> None:
+        if call.ghost:
+            return
+        self._closed[call.call_id] = None
+        if len(self._closed) > self._CLOSED_MEMORY:
+            self._closed.popitem(last=False)
+        if outcome is None:
+            call.ended_at = at
+        for uid, start in list(call.open_holds.items()):
+            end = at if at is not None else call.last_event_at
+            call.holds.append(Span(start, max(start, end)))
+            del call.open_holds[uid]
+        if not call.exact and call.answered_at is not None and call.ast_talk is not None:
+            estimate = call.answered_at + call.ast_talk
+            if call.ended_at is not None and estimate > call.ended_at:
+                call.ended_at = estimate
+        call.state = _S.ENDED
+        record = call.to_record(self.settings, outcome=outcome)
+        del self.calls[call.call_id]
+        for uid in call.legs:
+            if self._leg_call.get(uid) == call.call_id:
+                del self._leg_call[uid]
+        self.stats.completed += 1
+        self._out.append(record)
+
+    def _end_hold(self, call: Call, uniqueid: str, at: float) -> None:
+        start = call.open_holds.pop(uniqueid, None)
+        if start is not None:
+            call.holds.append(Span(start, max(start, at)))
+            if not call.open_holds and call.state is _S.ON_HOLD:
+                self._move(call, _S.TALKING, "hold ended")
+
+    def _is_person(self, chan: ChannelRef) -> bool:
+        name = chan.channel
+        if not name or name.startswith("Local/"):
+            return False
+        return not any(name.startswith(p) for p in self.settings.voicemail_prefixes)
+
+    def _person_answered(self, call: Call, dest: ChannelRef, at: float, agent: str | None) -> None:
+        leg = call.legs.get(dest.uniqueid)
+        if leg is None:
+            leg = self._add_leg(call, dest, at)
+            self._leg_call[dest.uniqueid] = call.call_id
+        if not leg.person:
+            leg.person = True
+        if leg.ended_at is None:
+            call.persons_up.add(dest.uniqueid)
+            call.talk_end_at = None
+        if call.answered_at is None or at < call.answered_at:
+            call.answered_at = at
+        if call.answered_any_at is None or at < call.answered_any_at:
+            call.answered_any_at = at
+        if agent and call.agent is None:
+            call.agent = agent
+        if call.state is not _S.ON_HOLD:
+            self._move(call, _S.TALKING, "answer")
+
+    def _leg_ended(self, call: Call, uniqueid: str, at: float) -> None:
+        if uniqueid in call.persons_up:
+            call.persons_up.discard(uniqueid)
+            if not call.persons_up and call.talk_end_at is None:
+                call.talk_end_at = at
+        elif uniqueid == call.caller_leg and call.talk_end_at is None and call.answered_at:
+            call.talk_end_at = at
+
+    # ---- event handlers ------------------------------------------------------------------------
+
+    def _on_created(self, e: ev.ChannelCreated) -> None:
+        self._call_for(e.chan, e.at, e.exact)
+
+    def _on_state(self, e: ev.ChannelStateChanged) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        uid = e.chan.uniqueid
+        if e.chan.state is ChannelState.RINGING and uid != call.caller_leg:
+            self._ringing(call, e.chan, e.at)
+        elif e.chan.state is ChannelState.UP:
+            if uid == call.caller_leg:
+                if call.answered_any_at is None:
+                    call.answered_any_at = e.at
+                if call.state is _S.ARRIVING:
+                    self._move(call, _S.IVR, "caller answered by the PBX")
+            else:
+                leg = call.legs.get(uid)
+                if leg is not None and leg.rang and not leg.person and self._is_person(e.chan):
+                    # A phone that was ringing went Up: answered by a person, now (DialEnd
+                    # ANSWER follows a few ms later).
+                    self._person_answered(call, e.chan, e.at, None)
+
+    def _ringing(self, call: Call, chan: ChannelRef, at: float) -> None:
+        if not self._is_person(chan):
+            return
+        leg = call.legs.get(chan.uniqueid)
+        if leg is not None:
+            leg.rang = True
+        if call.first_ring_at is None:
+            call.first_ring_at = at
+        if call.state in (_S.ARRIVING, _S.IVR, _S.QUEUED, _S.TALKING):
+            if call.state is _S.TALKING and not call.persons_up:
+                self._move(call, _S.RINGING, "ringing after transfer")
+            elif call.state is not _S.TALKING:
+                self._move(call, _S.RINGING, "ringing")
+
+    def _on_callerid(self, e: ev.CallerIdChanged) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        if not e.connected and e.chan.uniqueid == call.caller_leg:
+            call.caller_num = e.chan.caller_num
+            call.caller_name = e.chan.caller_name
+            call.withheld = (not e.presentation_allowed) or is_withheld(
+                e.chan.caller_num, e.chan.caller_name
+            )
+
+    def _on_hangup_request(self, e: ev.HangupRequested) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        if not e.soft:
+            self._leg_ended(call, e.chan.uniqueid, e.at)
+
+    def _on_hangup(self, e: ev.ChannelHungUp) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        uid = e.chan.uniqueid
+        leg = call.legs.get(uid)
+        if leg is not None and leg.ended_at is None:
+            leg.ended_at = e.at
+        self._leg_ended(call, uid, e.at)
+        self._end_hold(call, uid, e.at)
+        if uid == call.caller_leg:
+            call.hangup_cause = e.cause
+            if (
+                call.queue is not None
+                and call.answered_at is None
+                and call.queue_left_at is None
+                and not call.voicemail
+            ):
+                call.abandoned = True
+                call.queue_left_at = e.at
+        if all(lg.ended_at is not None for lg in call.legs.values()):
+            self._close(call, None, e.at)
+
+    def _on_dial_start(self, e: ev.DialStarted) -> None:
+        if e.caller is None:
+            call = self._call_for(e.dest, e.at, e.exact)
+        else:
+            call = self._call_for(e.caller, e.at, e.exact)
+            dest_call = self._leg_call.get(e.dest.uniqueid)
+            if dest_call is None:
+                self._add_leg(call, e.dest, e.at)
+            elif dest_call != call.call_id and e.dest.linkedid == e.dest.uniqueid:
+                self._move_leg(e.dest.uniqueid, dest_call, call.call_id)  # Asterisk 11
+        if call.dialed is None and e.dial_string:
+            call.dialed = e.dial_string.rsplit("/", 1)[-1].split("@", 1)[0]
+
+    def _on_dial_state(self, e: ev.DialStateChanged) -> None:
+        call = self._call_for(e.caller or e.dest, e.at, e.exact)
+        if e.status == "RINGING":
+            self._ringing(call, e.dest, e.at)
+
+    def _on_dial_end(self, e: ev.DialEnded) -> None:
+        call = self._call_for(e.caller or e.dest, e.at, e.exact)
+        status = e.status.upper()
+        if status == "ANSWER":
+            if e.dest.uniqueid and self._is_person(e.dest):
+                agent = None if call.queue is not None else e.dest.channel.rsplit("-", 1)[0]
+                self._person_answered(call, e.dest, e.at, agent)
+        elif status in _BUSY:
+            call.busy = True
+        elif status in _FAILED:
+            call.dial_failed = True
+
+    def _on_bridge_enter(self, e: ev.BridgeEntered) -> None:
+        self._call_for(e.chan, e.at, e.exact)
+
+    def _on_bridge_leave(self, e: ev.BridgeLeft) -> None:
+        self._call_for(e.chan, e.at, e.exact)
+
+    def _on_hold(self, e: ev.HoldStarted) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        if e.chan.uniqueid not in call.open_holds:
+            call.open_holds[e.chan.uniqueid] = e.at
+            self._move(call, _S.ON_HOLD, "hold")
+
+    def _on_unhold(self, e: ev.HoldEnded) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        self._end_hold(call, e.chan.uniqueid, e.at)
+
+    def _on_queue_join(self, e: ev.QueueJoined) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        if call.queue is None:
+            call.queue = e.queue
+            call.queue_joined_at = e.at
+        call.queue_left_at = None
+        self._move(call, _S.QUEUED, "queue join")
+
+    def _on_queue_leave(self, e: ev.QueueLeft) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        if call.queue_left_at is None:
+            call.queue_left_at = e.at
+
+    def _on_queue_abandon(self, e: ev.QueueAbandoned) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        call.abandoned = True
+        call.queue_left_at = e.at
+        if not e.exact:
+            call.ast_wait = e.wait_seconds
+            if call.queue_joined_at is not None:
+                call.queue_left_at = max(e.at, call.queue_joined_at + e.wait_seconds)
+
+    def _member_call(
+        self, caller: ChannelRef | None, dest: ChannelRef, at: float, exact: bool
+    ) -> Call:
+        if caller is not None:
+            return self._call_for(caller, at, exact)
+        return self._call_for(dest, at, exact)
+
+    def _on_agent_called(self, e: ev.AgentCalled) -> None:
+        call = self._member_call(e.caller, e.dest, e.at, e.exact)
+        if e.member_name not in call.agents_tried:
+            call.agents_tried.append(e.member_name)
+
+    def _on_agent_rna(self, e: ev.AgentRingNoAnswer) -> None:
+        call = self._member_call(e.caller, e.dest, e.at, e.exact)
+        call.rna += 1
+        if call.state is _S.RINGING and call.queue is not None:
+            self._move(call, _S.QUEUED, "ring no answer")
+
+    def _on_agent_connect(self, e: ev.AgentConnected) -> None:
+        call = self._member_call(e.caller, e.dest, e.at, e.exact)
+        call.agent = e.member_name
+        if e.exact:
+            if call.answered_at is None:
+                self._person_answered(call, e.dest, e.at, e.member_name)
+            return
+        # No timestamps: Asterisk's own durations are the best clock we have.
+        dest_leg = call.legs.get(e.dest.uniqueid)
+        answered = e.at
+        if dest_leg is not None:
+            answered = max(answered, dest_leg.created_at + e.ring_seconds)
+        call.answered_at = None
+        self._person_answered(call, e.dest, answered, e.member_name)
+        call.ast_wait = e.wait_seconds
+        call.ast_ring = e.ring_seconds
+        call.queue_joined_at = answered - e.wait_seconds
+        call.queue_left_at = answered
+
+    def _on_agent_complete(self, e: ev.AgentCompleted) -> None:
+        call = self._member_call(e.caller, e.dest, e.at, e.exact)
+        if not e.exact:
+            call.ast_talk = e.talk_seconds
+        if e.reason == "transfer":
+            pass  # counted from the BlindTransfer/AttendedTransfer event itself
+
+    def _on_blind(self, e: ev.BlindTransferred) -> None:
+        chan = e.transferee or e.transferer
+        if chan is None or e.result.lower() != "success":
+            return
+        call = self._call_for(chan, e.at, e.exact)
+        call.transfers += 1
+
+    def _on_attended(self, e: ev.AttendedTransferred) -> None:
+        chan = e.transferee or e.orig_transferer
+        if chan is None or e.result.lower() != "success":
+            return
+        call = self._call_for(chan, e.at, e.exact)
+        call.transfers += 1
+
+    def _on_local_bridge(self, e: ev.LocalBridged) -> None:
+        call = self._call_for(e.one, e.at, e.exact)
+        other = self._leg_call.get(e.two.uniqueid)
+        if other is None:
+            self._add_leg(call, e.two, e.at)
+        elif other != call.call_id and e.two.linkedid == e.two.uniqueid:
+            self._move_leg(e.two.uniqueid, other, call.call_id)
+
+    def _on_recording(self, e: ev.RecordingFile) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        call.recording = e.path
+
+    def _on_voicemail(self, e: ev.VoicemailStarted) -> None:
+        call = self._call_for(e.chan, e.at, e.exact)
+        call.voicemail = True
+        if call.answered_any_at is None:
+            call.answered_any_at = e.at
+        if call.queue is not None and call.queue_left_at is None:
+            call.queue_left_at = e.at
+        if call.answered_at is None:
+            self._move(call, _S.IVR, "voicemail")
+
+    def _on_booted(self, e: ev.PbxBooted) -> None:
+        if e.started_at is None:
+            return
+        previous = self._pbx_started
+        self._pbx_started = e.started_at
+        if previous is not None and abs(e.started_at - previous) > 5.0:
+            self.stats.restarts += 1
+            self._out = []
+            for call in list(self.calls.values()):
+                self._close(call, Outcome.INCOMPLETE, None)
+
+
+_DISPATCH: dict[type, Callable[[Tracker, Any], None]] = {}
+
+
+def _register() -> None:
+    table: dict[type, Callable[[Tracker, Any], None]] = {
+        ev.ChannelCreated: Tracker._on_created,
+        ev.ChannelStateChanged: Tracker._on_state,
+        ev.CallerIdChanged: Tracker._on_callerid,
+        ev.HangupRequested: Tracker._on_hangup_request,
+        ev.ChannelHungUp: Tracker._on_hangup,
+        ev.DialStarted: Tracker._on_dial_start,
+        ev.DialStateChanged: Tracker._on_dial_state,
+        ev.DialEnded: Tracker._on_dial_end,
+        ev.BridgeEntered: Tracker._on_bridge_enter,
+        ev.BridgeLeft: Tracker._on_bridge_leave,
+        ev.HoldStarted: Tracker._on_hold,
+        ev.HoldEnded: Tracker._on_unhold,
+        ev.QueueJoined: Tracker._on_queue_join,
+        ev.QueueLeft: Tracker._on_queue_leave,
+        ev.QueueAbandoned: Tracker._on_queue_abandon,
+        ev.AgentCalled: Tracker._on_agent_called,
+        ev.AgentRingNoAnswer: Tracker._on_agent_rna,
+        ev.AgentConnected: Tracker._on_agent_connect,
+        ev.AgentCompleted: Tracker._on_agent_complete,
+        ev.BlindTransferred: Tracker._on_blind,
+        ev.AttendedTransferred: Tracker._on_attended,
+        ev.LocalBridged: Tracker._on_local_bridge,
+        ev.RecordingFile: Tracker._on_recording,
+        ev.VoicemailStarted: Tracker._on_voicemail,
+        ev.PbxBooted: Tracker._on_booted,
+    }
+    _DISPATCH.update(table)
+
+
+_register()
