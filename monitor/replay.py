@@ -11,6 +11,7 @@ from pathlib import Path
 from collectors.ami.parser import AmiParser
 from collectors.ami.translate import Translator
 from monitor.errors import TranscriptError
+from monitor.pipeline import Pipeline
 from monitor.record import CallRecord
 from monitor.tracker import Tracker, TrackerSettings
 
@@ -70,30 +71,30 @@ def order_files(paths: Sequence[Path]) -> list[tuple[Path, bytes]]:
 
 def replay(
     paths: Sequence[Path],
-    settings: TrackerSettings,
+    settings: TrackerSettings | None = None,
     stats: ReplayStats | None = None,
     progress: Progress | None = None,
-    tracker: Tracker | None = None,
+    pipeline: Pipeline | None = None,
 ) -> Iterator[CallRecord]:
-    """Yield each call record as it completes, then the still-open calls as ``incomplete``."""
+    """Yield each call record as it completes, then the still-open calls as ``incomplete``.
+
+    Give either tracker ``settings`` (calls only) or a ``pipeline`` (calls with findings, and
+    whatever sinks it feeds).
+    """
     st = stats if stats is not None else ReplayStats()
-    tr = tracker or Tracker(settings)
+    pipe = pipeline or Pipeline(Tracker(settings or TrackerSettings()))
     files = order_files(paths)
     total = sum(len(data) for _, data in files)
     done = 0
     for path, data in files:
         parser = AmiParser()
-        translator = Translator()
+        pipe.translator = Translator()
         before = st.messages
         for start in range(0, len(data), _CHUNK):
             chunk = data[start : start + _CHUNK]
             for msg in parser.feed(chunk):
                 st.messages += 1
-                event = translator.translate(msg)
-                if event is None:
-                    continue
-                st.events += 1
-                for record in tr.feed(event):
+                for record in pipe.feed_message(msg):
                     st.calls += 1
                     yield record
             done += len(chunk)
@@ -102,24 +103,22 @@ def replay(
         if parser.leftover.strip():
             for msg in parser.feed(b"\r\n\r\n"):
                 st.messages += 1
-                event = translator.translate(msg)
-                if event is not None:
-                    st.events += 1
-                    for record in tr.feed(event):
-                        st.calls += 1
-                        yield record
+                for record in pipe.feed_message(msg):
+                    st.calls += 1
+                    yield record
         n = st.messages - before
         st.per_file_messages[str(path)] = n
         st.files += 1
         st.bytes += len(data)
         st.skipped_frames += parser.stats.skipped
-        st.unknown_events += sum(translator.unknown.values())
+        st.unknown_events += sum(pipe.translator.unknown.values())
         if n == 0:
             raise TranscriptError(
                 f"{path}: no AMI messages found (expected 'Event: ...' blocks separated by "
                 "blank lines, as recorded from an AMI session)"
             )
-    for record in tr.flush():
+    for record in pipe.finish():
         st.calls += 1
         yield record
-    st.illegal_transitions = sum(tr.stats.illegal.values())
+    st.events = pipe.stats.events
+    st.illegal_transitions = sum(pipe.tracker.stats.illegal.values())

@@ -10,10 +10,12 @@ from typing import TextIO
 
 import click
 
-from monitor.config import load_config
+from monitor.config import Config, load_config
+from monitor.pipeline import Pipeline
 from monitor.record import CONTRACT_FIELDS, CallRecord
 from monitor.replay import ReplayStats, replay
-from monitor.tracker import TrackerSettings
+from monitor.rules import RuleSet, Site, load_rules
+from monitor.tracker import Tracker, TrackerSettings
 
 __all__ = ["register"]
 
@@ -82,6 +84,29 @@ def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> 
             out.write(" ".join(f"{_cell(row[name])[:w]:<{w}}" for name, w in _TABLE_COLS) + "\n")
 
 
+def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
+    first = cfg.pbxs[0]
+    return TrackerSettings(
+        pbx=pbx or first.name,
+        cadence_seconds=cfg.cadence_seconds,
+        inbound_contexts=first.inbound_contexts,
+        internal_contexts=first.internal_contexts,
+        outside_min_digits=cfg.outside_min_digits,
+        stale_after_seconds=cfg.stale_after_seconds,
+    )
+
+
+def replay_records(
+    files: list[Path], cfg: Config, rules_dir: Path | None, pbx: str | None, stats: ReplayStats
+) -> list[CallRecord]:
+    """Replay ``files`` with the rules of ``rules_dir`` (none: calls without findings)."""
+    ruleset: RuleSet | None = load_rules(rules_dir) if rules_dir is not None else None
+    pipeline = Pipeline(
+        Tracker(tracker_settings(cfg, pbx)), ruleset, site=Site(cfg.country.lower())
+    )
+    return list(replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline))
+
+
 def register(group: click.Group) -> None:
     @group.command("replay")
     @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -94,24 +119,33 @@ def register(group: click.Group) -> None:
     )
     @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
     @click.option("--pbx", default=None, help="PBX name to put in the records.")
+    @click.option(
+        "--rules",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Rules directory (default: rules.dir of the config, ./rules).",
+    )
+    @click.option("--no-rules", is_flag=True, help="Print calls without evaluating standards.")
     def replay_cmd(
-        files: tuple[Path, ...], fmt: str, config_path: Path | None, pbx: str | None
+        files: tuple[Path, ...],
+        fmt: str,
+        config_path: Path | None,
+        pbx: str | None,
+        rules: Path | None,
+        no_rules: bool,
     ) -> None:
         """Replay recorded AMI transcripts (.ami/.txt, optionally .gz) and print call records.
 
         Several files are read in time order. A summary line goes to stderr.
         """
         cfg = load_config(config_path)
-        first = cfg.pbxs[0]
-        settings = TrackerSettings(
-            pbx=pbx or first.name,
-            cadence_seconds=cfg.cadence_seconds,
-            inbound_contexts=first.inbound_contexts,
-            internal_contexts=first.internal_contexts,
-            outside_min_digits=cfg.outside_min_digits,
-            stale_after_seconds=cfg.stale_after_seconds,
-        )
+        if no_rules:
+            rules_dir = None
+        elif rules is not None:
+            rules_dir = rules
+        else:
+            rules_dir = cfg.rules_dir if cfg.rules_dir.is_dir() else None
         stats = ReplayStats()
-        records = list(replay(list(files), settings, stats, progress=_Progress(sys.stderr)))
+        records = replay_records(list(files), cfg, rules_dir, pbx, stats)
         write_records(records, fmt, sys.stdout)
         click.echo(f"ringwatch replay: {stats.summary()}", err=True)

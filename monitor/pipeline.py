@@ -1,0 +1,223 @@
+"""The event pipeline: AMI messages -> events -> calls -> findings -> sinks.
+
+One pipeline per PBX, owned by one event loop (design.md §1). It is synchronous and pure of
+I/O: the service feeds it messages with their receive time; a replay feeds it transcript
+messages. Everything runs on **event time**: live deadlines (a caller ringing past N rings, a
+hold running past its limit) fire when an event's time passes them, or when the service calls
+``advance(now)`` on a quiet line.
+
+Sinks (metrics, store, promises, the web's live view) receive completed calls with their rule
+results, and live findings as they happen.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from collectors.ami.parser import AmiMessage
+from collectors.ami.translate import Translator
+from monitor import events as ev
+from monitor.record import CallRecord, Finding
+from monitor.rules import (
+    RuleResult,
+    RuleSet,
+    Site,
+    check_live,
+    evaluate_results,
+    live_deadlines,
+)
+from monitor.rules.evaluate import finding_for
+from monitor.rules.model import CheckStatus
+from monitor.tracker import Tracker
+
+__all__ = ["CallSink", "Pipeline", "PipelineStats"]
+
+log = logging.getLogger(__name__)
+
+
+class CallSink(Protocol):
+    """Something that wants completed calls and live findings (metrics, store, promises)."""
+
+    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None: ...
+
+    def live_finding(self, call_id: str, finding: Finding) -> None: ...
+
+
+@dataclass
+class PipelineStats:
+    messages: int = 0
+    events: int = 0
+    calls: int = 0
+    findings: int = 0
+    live_findings: int = 0
+    sink_errors: int = 0
+    last_event_at: float | None = None
+
+
+@dataclass(order=True)
+class _Deadline:
+    at: float
+    call_id: str = field(compare=False)
+    rule_id: str = field(compare=False)
+    generation: int = field(compare=False)
+
+
+class Pipeline:
+    """Translator + tracker + rules, fanning out to sinks."""
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        rules: Callable[[], RuleSet] | RuleSet | None = None,
+        *,
+        site: Site | None = None,
+        sinks: Sequence[CallSink] = (),
+        translator: Translator | None = None,
+        on_promise: Callable[[ev.CallbackPromised], None] | None = None,
+    ) -> None:
+        self.tracker = tracker
+        self.translator = translator or Translator()
+        self._rules = rules
+        self.site = site or Site()
+        self.sinks = list(sinks)
+        self.on_promise = on_promise
+        self.stats = PipelineStats()
+        self._heap: list[_Deadline] = []
+        self._generation: dict[str, int] = {}
+        self._watch_state: dict[str, tuple[str, int, float | None]] = {}
+        self.live_findings: dict[str, list[Finding]] = {}
+        self.now: float = 0.0
+
+    # ---- rules -----------------------------------------------------------------------------
+
+    @property
+    def ruleset(self) -> RuleSet | None:
+        rules = self._rules
+        if rules is None or isinstance(rules, RuleSet):
+            return rules
+        return rules()
+
+    # ---- input -----------------------------------------------------------------------------
+
+    def feed_message(self, msg: AmiMessage, received_at: float | None = None) -> list[CallRecord]:
+        self.stats.messages += 1
+        event = self.translator.translate(msg, received_at)
+        if event is None:
+            return []
+        return self.feed_event(event)
+
+    def feed_event(self, event: ev.Event) -> list[CallRecord]:
+        self.stats.events += 1
+        out: list[CallRecord] = []
+        if event.at > self.now:
+            out.extend(self.advance(event.at))
+        if isinstance(event, ev.CallbackPromised) and self.on_promise is not None:
+            self.on_promise(event)
+        completed = self.tracker.feed(event)
+        self.stats.last_event_at = event.at
+        for record in completed:
+            out.append(self._complete(record))
+        call_id = self.tracker.last_call_id
+        if call_id is not None and call_id in self.tracker.calls:
+            self._rearm(call_id)
+        return out
+
+    def advance(self, now: float) -> list[CallRecord]:
+        """Move event time to ``now``: fire due live deadlines and expire stale calls."""
+        if now < self.now:
+            return []
+        self.now = now
+        rules = self.ruleset
+        while self._heap and self._heap[0].at <= now:
+            item = heapq.heappop(self._heap)
+            if self._generation.get(item.call_id) != item.generation or rules is None:
+                continue
+            snap = self.tracker.snapshot(item.call_id)
+            if snap is None:
+                continue
+            finding = check_live(snap, item.rule_id, now, rules, site=self.site)
+            if finding is not None:
+                self._live(item.call_id, finding)
+        out = [self._complete(r) for r in self.tracker.expire(now)]
+        return out
+
+    def finish(self) -> list[CallRecord]:
+        """End of input (a replay): the still-open calls close as ``incomplete``."""
+        return [self._complete(r) for r in self.tracker.flush()]
+
+    def resync(self, live_uniqueids: Sequence[str], at: float) -> list[CallRecord]:
+        return [self._complete(r) for r in self.tracker.resync(live_uniqueids, at)]
+
+    # ---- internals -------------------------------------------------------------------------
+
+    def _rearm(self, call_id: str) -> None:
+        """Recompute a running call's live deadlines when what they depend on changed."""
+        rules = self.ruleset
+        if rules is None:
+            return
+        call = self.tracker.calls[call_id]
+        key = (str(call.state), len(call.open_holds), call.answered_at)
+        if self._watch_state.get(call_id) == key:
+            return
+        self._watch_state[call_id] = key
+        snap = self.tracker.snapshot(call_id)
+        if snap is None:
+            return
+        gen = self._generation.get(call_id, 0) + 1
+        self._generation[call_id] = gen
+        fired = {f.rule for f in self.live_findings.get(call_id, ())}
+        for deadline in live_deadlines(snap, rules, site=self.site):
+            if deadline.rule_id in fired:
+                continue
+            if deadline.at <= self.now:
+                finding = check_live(snap, deadline.rule_id, self.now, rules, site=self.site)
+                if finding is not None:
+                    self._live(call_id, finding)
+                continue
+            heapq.heappush(self._heap, _Deadline(deadline.at, call_id, deadline.rule_id, gen))
+
+    def _live(self, call_id: str, finding: Finding) -> None:
+        existing = self.live_findings.setdefault(call_id, [])
+        if any(f.rule == finding.rule for f in existing):
+            return
+        existing.append(finding)
+        self.stats.live_findings += 1
+        for sink in self.sinks:
+            try:
+                sink.live_finding(call_id, finding)
+            except Exception:  # noqa: BLE001 - a sink must never stop the event loop
+                self.stats.sink_errors += 1
+                log.exception("sink %s failed on a live finding", type(sink).__name__)
+
+    def _complete(self, record: CallRecord) -> CallRecord:
+        self._generation.pop(record.call_id, None)
+        self._watch_state.pop(record.call_id, None)
+        live = self.live_findings.pop(record.call_id, [])
+        rules = self.ruleset
+        results: list[RuleResult] = []
+        findings: list[Finding] = []
+        if rules is not None:
+            results = evaluate_results(record, rules, site=self.site)
+            findings = [
+                finding_for(rr.rule, rr.result)
+                for rr in results
+                if rr.result.status is CheckStatus.BREACHED
+            ]
+        # a live finding stands for its rule when the final evaluation did not breach it
+        # (e.g. the caller hung up before the end-of-call check could see it)
+        seen = {f.rule for f in findings}
+        findings.extend(f for f in live if f.rule not in seen)
+        done = replace(record, findings=tuple(findings))
+        self.stats.calls += 1
+        self.stats.findings += len(findings)
+        for sink in self.sinks:
+            try:
+                sink.call_completed(done, results)
+            except Exception:  # noqa: BLE001 - a sink must never stop the event loop
+                self.stats.sink_errors += 1
+                log.exception("sink %s failed on call %s", type(sink).__name__, record.call_id)
+        return done
