@@ -1,1 +1,1 @@
-"""Collectors read a PBX (AMI over TCP, recorded transcripts, call audio) and emit monitor.events."""
+"""Collectors read a PBX (AMI live or recorded, call audio) and emit monitor.events."""
