@@ -218,10 +218,8 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         country = "US"
     timezone = c.typed("site.timezone", site.get("timezone"), str, "UTC")
     try:
-        from zoneinfo import ZoneInfo
-
         ZoneInfo(timezone)
-    except Exception:
+    except (ZoneInfoNotFoundError, ValueError):
         c.problems.append(f"site.timezone: unknown time zone {timezone!r} (e.g. Europe/London)")
     pbxs: list[PbxConfig] = []
     raw_pbx = top.get("pbx")

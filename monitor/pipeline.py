@@ -189,7 +189,7 @@ class Pipeline:
         for sink in self.sinks:
             try:
                 sink.live_finding(call_id, finding)
-            except Exception:  # noqa: BLE001 - a sink must never stop the event loop
+            except Exception:  # a sink must never stop the event loop
                 self.stats.sink_errors += 1
                 log.exception("sink %s failed on a live finding", type(sink).__name__)
 
@@ -217,7 +217,7 @@ class Pipeline:
         for sink in self.sinks:
             try:
                 sink.call_completed(done, results)
-            except Exception:  # noqa: BLE001 - a sink must never stop the event loop
+            except Exception:  # a sink must never stop the event loop
                 self.stats.sink_errors += 1
                 log.exception("sink %s failed on call %s", type(sink).__name__, record.call_id)
         return done
