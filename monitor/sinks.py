@@ -1,0 +1,119 @@
+"""Adapters from the pipeline to metrics, the store and the promise ledger.
+
+Each is a ``monitor.pipeline.CallSink``: it receives completed calls with their rule results,
+and live findings while calls are up. They hold no state of their own beyond what they adapt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+from monitor import events as ev
+from monitor.errors import PromiseError, StoreError
+from monitor.metrics import RingwatchMetrics
+from monitor.promises import PromiseEngine
+from monitor.promises.model import Change
+from monitor.record import CallRecord, Finding
+from monitor.rules import RuleResult
+from monitor.rules.model import CheckStatus
+from monitor.store.store import Store
+
+__all__ = ["LiveBreaches", "MetricsSink", "PromiseSink", "StoreSink"]
+
+log = logging.getLogger(__name__)
+
+
+class MetricsSink:
+    """Counts calls, observes durations, counts each per-call check met/breached."""
+
+    def __init__(self, metrics: RingwatchMetrics) -> None:
+        self.metrics = metrics
+
+    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        self.metrics.call_completed(record)
+        for rr in results:
+            if rr.result.status is CheckStatus.MET:
+                self.metrics.check(record, rr.rule.id, rr.rule.severity, met=True)
+            elif rr.result.status is CheckStatus.BREACHED:
+                self.metrics.check(record, rr.rule.id, rr.rule.severity, met=False)
+
+    def live_finding(self, call_id: str, finding: Finding) -> None:
+        return None  # live breaches are scrape-time gauges (LiveBreaches), not counters
+
+
+class StoreSink:
+    """Writes every completed call (with findings; a flag when a ``flag: true`` rule breached)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.errors = 0
+
+    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        try:
+            self.store.save_call(record)
+        except StoreError:
+            self.errors += 1
+            raise
+
+    def live_finding(self, call_id: str, finding: Finding) -> None:
+        return None
+
+
+class PromiseSink:
+    """Feeds finished calls and CallbackPromise events to the ledger; reports its changes."""
+
+    def __init__(
+        self,
+        engine: PromiseEngine,
+        pbx: str,
+        on_change: Callable[[Change], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.pbx = pbx
+        self.on_change = on_change
+        self.rejected = 0
+
+    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        self._handle(self.engine.on_call(record))
+
+    def live_finding(self, call_id: str, finding: Finding) -> None:
+        return None
+
+    def promised(self, event: ev.CallbackPromised) -> None:
+        try:
+            self._handle(self.engine.on_event(event))
+        except PromiseError as exc:
+            self.rejected += 1
+            log.warning("CallbackPromise ignored: %s", exc)
+
+    def advance(self, now: float) -> list[Change]:
+        changes = self.engine.advance(now)
+        self._handle(changes)
+        return changes
+
+    def _handle(self, changes: Iterable[Change]) -> None:
+        if self.on_change is None:
+            return
+        for change in changes:
+            self.on_change(change)
+
+
+class LiveBreaches:
+    """Counts calls currently breaching each live rule (for the scrape-time gauge)."""
+
+    def __init__(self) -> None:
+        self.by_call: dict[str, set[str]] = {}
+
+    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        self.by_call.pop(record.call_id, None)
+
+    def live_finding(self, call_id: str, finding: Finding) -> None:
+        self.by_call.setdefault(call_id, set()).add(finding.rule)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for rules in self.by_call.values():
+            for rule in rules:
+                out[rule] = out.get(rule, 0) + 1
+        return out
