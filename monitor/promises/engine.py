@@ -1,0 +1,408 @@
+"""The callback promise engine: make promises, keep them, break them on event time.
+
+Every change is written through to the database in one transaction before the method
+returns (the database is the ledger; nothing lives only in memory), so a crash loses
+nothing and a restart just opens the same database. Every source has an idempotency key,
+so a replay of the same events does not duplicate promises or history.
+
+The pipeline calls :meth:`on_call` with each finished :class:`~monitor.record.CallRecord`,
+:meth:`on_event` with each :class:`~monitor.events.CallbackPromised`, and :meth:`advance`
+as event time moves; each returns the :class:`~monitor.promises.model.Change` list to turn
+into findings and metrics. Invalid requests raise :class:`~monitor.errors.PromiseError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from monitor.errors import PromiseError, StoreError
+from monitor.events import CallbackPromised
+from monitor.promises import repository as repo
+from monitor.promises.matching import Callback, callback_of, is_miss, miss_number, miss_time
+from monitor.promises.model import (
+    Action,
+    Change,
+    Promise,
+    PromiseKind,
+    PromiseState,
+    check_transition,
+)
+from monitor.promises.numbers import Normalised, normalise
+from monitor.promises.settings import ALWAYS_OPEN, BusinessCalendar, PromiseSettings
+from monitor.promises.views import PromiseQueries
+from monitor.record import CallRecord, Finding
+
+__all__ = ["PromiseEngine"]
+
+SYSTEM = "system"
+
+
+class PromiseEngine(PromiseQueries):
+    """The promise ledger on a database. Thread-safe (one lock); event time only.
+
+    ``refresh_seconds`` bounds (in real seconds, only a cache) how long :meth:`advance` trusts
+    its cached next due time before asking the database again, so promises added by another
+    process (``ringwatch promises add``) are seen; outcomes never depend on it.
+    """
+
+    def __init__(
+        self,
+        db: Engine,
+        settings: PromiseSettings | None = None,
+        calendar: BusinessCalendar = ALWAYS_OPEN,
+        *,
+        refresh_seconds: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(db)
+        self.settings = settings if settings is not None else PromiseSettings()
+        self.calendar: BusinessCalendar = calendar if self.settings.business_hours else ALWAYS_OPEN
+        self._lock = threading.RLock()
+        self._refresh = refresh_seconds
+        self._monotonic = monotonic
+        self._next_due: float | None = None
+        self._checked_at: float | None = None  # monotonic time of the last next_due read
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def due_at(self, made_at: float) -> float:
+        """The due time of a promise made at ``made_at`` under the settings (and calendar)."""
+        return self.calendar.add_business_seconds(made_at, self.settings.due_seconds)
+
+    def advance(self, now: float) -> list[Change]:
+        """Move event time to ``now``: break every open promise due before it (at its due
+        time, in due order). The same event times give the same outcomes, live or replayed."""
+        with self._lock:
+            self._now = now if self._now is None else max(self._now, now)
+            fresh = (
+                self._checked_at is not None
+                and self._monotonic() - self._checked_at < self._refresh
+            )
+            if fresh and (self._next_due is None or now <= self._next_due):
+                return []
+            with self._tx() as conn:
+                changes = [self._break(conn, p) for p in repo.due(conn, now)]
+                self._next_due = repo.next_due(conn)
+            self._checked_at = self._monotonic()
+            return [c for c in changes if c is not None]
+
+    def _break(self, conn: Connection, promise: Promise) -> Change | None:
+        detail = "not returned by the due time"
+        closed = repo.close(
+            conn, promise, PromiseState.BROKEN, promise.due_at, SYSTEM, detail=detail
+        )
+        if closed is None:
+            return None
+        s = self.settings
+        finding = Finding(
+            rule=promise.rule,
+            severity=s.severity,
+            value=promise.due_at - promise.made_at,
+            threshold=s.due_seconds,
+            at=promise.due_at,
+            title=s.title,
+            flag=s.flag,
+        )
+        return Change(
+            closed,
+            Action.BROKEN,
+            promise.due_at,
+            SYSTEM,
+            PromiseState.OPEN,
+            PromiseState.BROKEN,
+            detail,
+            promise.source_call_id,
+            finding=finding,
+        )
+
+    def _note_due(self, due_at: float) -> None:
+        if self._next_due is None or due_at < self._next_due:
+            self._next_due = due_at
+
+    # ---- calls -----------------------------------------------------------------------------
+
+    def on_call(self, record: CallRecord) -> list[Change]:
+        """A finished call: it may return promises to its number, or make one (a miss)."""
+        changes: list[Change] = []
+        with self._lock:
+            callback = callback_of(record, self.settings)
+            if callback is not None:
+                changes += self.advance(callback.at)
+                with self._tx() as conn:
+                    changes += self._returned(conn, callback)
+            if is_miss(record, self.settings):
+                made_at = miss_time(record)
+                changes += self.advance(made_at)
+                changes += self._make(
+                    key=f"call:{record.call_id}:missed",
+                    kind=PromiseKind.MISSED,
+                    number=miss_number(record, self.settings),
+                    made_at=made_at,
+                    due_at=self.due_at(made_at),
+                    actor=f"call:{record.call_id}",
+                    source_call_id=record.call_id,
+                    reason=f"missed call ({record.outcome})",
+                )
+        return changes
+
+    def _returned(self, conn: Connection, cb: Callback) -> list[Change]:
+        changes: list[Change] = []
+        actor = f"call:{cb.call_id}"
+        for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
+            if p.made_at > cb.at:
+                continue  # promised after this call: it cannot have returned it
+            if p.due_at < cb.at:  # due before the callback: broken, whatever the cache said
+                broke = self._break(conn, p)
+                if broke is not None:
+                    changes.append(broke)
+                    changes += self._late(conn, broke.promise, cb, actor)
+                continue
+            detail = f"returned by {cb.mode} call {cb.call_id}"
+            kept = repo.close(
+                conn,
+                p,
+                PromiseState.KEPT,
+                cb.at,
+                actor,
+                detail=detail,
+                call_id=cb.call_id,
+                fields={"kept_by_call_id": cb.call_id, "kept_at": cb.at},
+            )
+            if kept is not None:
+                changes.append(
+                    Change(
+                        kept,
+                        Action.KEPT,
+                        cb.at,
+                        actor,
+                        PromiseState.OPEN,
+                        PromiseState.KEPT,
+                        detail,
+                        cb.call_id,
+                        callback_seconds=cb.at - p.made_at,
+                    )
+                )
+        late = repo.select_promises(
+            conn, states=(PromiseState.BROKEN,), number=cb.number, not_reached=True
+        )
+        for p in late:
+            if p.due_at < cb.at:
+                changes += self._late(conn, p, cb, actor)
+        return changes
+
+    def _late(self, conn: Connection, p: Promise, cb: Callback, actor: str) -> list[Change]:
+        if p.late_at is not None or p.made_at > cb.at:
+            return []
+        detail = f"reached late by {cb.mode} call {cb.call_id}"
+        repo.add_event(
+            conn, p.id, Action.LATE_CALLBACK, cb.at, actor, detail=detail, call_id=cb.call_id
+        )
+        updated = repo.set_fields(conn, p.id, late_call_id=cb.call_id, late_at=cb.at)
+        return [
+            Change(
+                updated,
+                Action.LATE_CALLBACK,
+                cb.at,
+                actor,
+                detail=detail,
+                call_id=cb.call_id,
+                callback_seconds=cb.at - p.made_at,
+            )
+        ]
+
+    # ---- explicit promises -----------------------------------------------------------------
+
+    def on_event(self, event: CallbackPromised) -> list[Change]:
+        """AMI ``UserEvent: CallbackPromise``. Raises PromiseError if it is not a promise."""
+        number = normalise(event.number, self.settings.country)
+        linkedid = event.chan.linkedid if event.chan is not None else "-"
+        ident = number.e164 or (event.number or "").strip()
+        with self._lock:
+            changes = self.advance(event.at)
+            changes += self._make(
+                key=f"ami:{linkedid}:{ident}:{event.due_at:.3f}",
+                kind=PromiseKind.AMI,
+                number=number,
+                made_at=event.at,
+                due_at=event.due_at,
+                actor=f"agent:{event.agent}" if event.agent else "ami",
+                source_call_id=None if event.chan is None else event.chan.linkedid,
+                reason=event.reason,
+                agent=event.agent,
+            )
+        return changes
+
+    def promise(
+        self,
+        number: str,
+        due_at: float,
+        *,
+        made_at: float,
+        actor: str,
+        kind: PromiseKind = PromiseKind.API,
+        key: str | None = None,
+        reason: str | None = None,
+        agent: str | None = None,
+    ) -> list[Change]:
+        """An explicit promise from the API or the CLI. ``key`` makes a retry idempotent."""
+        norm = normalise(number, self.settings.country)
+        if not norm.ok:
+            raise PromiseError(
+                f"cannot promise a callback to {number!r}: {norm.problem}; give the number "
+                f"with its country code (+44 7700 900123) or as dialled in {self.settings.country}"
+            )
+        with self._lock:
+            changes = self.advance(made_at)
+            changes += self._make(
+                key=key or f"{kind}:{norm.e164}:{made_at:.6f}",
+                kind=kind,
+                number=norm,
+                made_at=made_at,
+                due_at=due_at,
+                actor=actor,
+                source_call_id=None,
+                reason=reason,
+                agent=agent,
+            )
+        return changes
+
+    def _make(
+        self,
+        *,
+        key: str,
+        kind: PromiseKind,
+        number: Normalised,
+        made_at: float,
+        due_at: float,
+        actor: str,
+        source_call_id: str | None,
+        reason: str | None,
+        agent: str | None = None,
+    ) -> list[Change]:
+        if not due_at > made_at:
+            raise PromiseError(
+                f"promise {key}: due time {due_at} is not after the time it was made "
+                f"({made_at}); give a due time in the future"
+            )
+        values: dict[str, Any] = {
+            "key": key[:255],
+            "kind": str(kind),
+            "pbx": self.settings.pbx,
+            "number": number.e164,
+            "raw_number": None if number.raw is None else number.raw[:128],
+            "source_call_id": source_call_id,
+            "reason": None if reason is None else reason[:500],
+            "agent": agent,
+            "rule": self.settings.rule_id,
+            "made_at": made_at,
+            "due_at": due_at,
+        }
+        try:
+            with self._tx() as conn:
+                return self._make_in(conn, values, number, actor)
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            with self._tx() as conn:  # another writer made it first: the same promise
+                if repo.find_key(conn, values["key"]) is not None:
+                    return []
+            raise
+
+    def _make_in(
+        self, conn: Connection, values: dict[str, Any], number: Normalised, actor: str
+    ) -> list[Change]:
+        key = values["key"]
+        if repo.find_key(conn, key) is not None:
+            return []  # replayed: already made or merged
+        made_at, due_at = float(values["made_at"]), float(values["due_at"])
+        if number.e164 is None:
+            created = repo.insert_promise(conn, values, actor, "promise made")
+            detail = f"cannot be returned: number {number.raw!r} is {number.problem}"
+            closed = repo.close(
+                conn, created.promise, PromiseState.UNRETURNABLE, made_at, SYSTEM, detail=detail
+            )
+            assert closed is not None
+            return [
+                created,
+                Change(
+                    closed,
+                    Action.UNRETURNABLE,
+                    made_at,
+                    SYSTEM,
+                    PromiseState.OPEN,
+                    PromiseState.UNRETURNABLE,
+                    detail,
+                    values["source_call_id"],
+                ),
+            ]
+        changes: list[Change] = []
+        existing = repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
+        for p in existing:
+            if p.due_at < made_at:  # overdue before this miss: break it first
+                broke = self._break(conn, p)
+                changes += [] if broke is None else [broke]
+        current = [p for p in existing if p.due_at >= made_at]
+        if current:
+            target = current[0]
+            new_due = min(target.due_at, due_at)
+            detail = f"joined by {values['kind']} {values['source_call_id'] or key}"
+            repo.add_event(
+                conn,
+                target.id,
+                Action.MERGED,
+                made_at,
+                actor,
+                detail=detail,
+                call_id=values["source_call_id"],
+                source_key=key,
+            )
+            merged = repo.set_fields(conn, target.id, due_at=new_due, misses=target.misses + 1)
+            self._note_due(new_due)
+            return [
+                *changes,
+                Change(
+                    merged,
+                    Action.MERGED,
+                    made_at,
+                    actor,
+                    detail=detail,
+                    call_id=values["source_call_id"],
+                ),
+            ]
+        created = repo.insert_promise(conn, values, actor, "promise made")
+        self._note_due(due_at)
+        return [*changes, created]
+
+    # ---- people ----------------------------------------------------------------------------
+
+    def cancel(self, promise_id: int, reason: str, *, at: float, actor: str) -> Change:
+        """Cancel an open promise (a person decided it needs no callback); reason required."""
+        if not reason.strip():
+            raise PromiseError(f"cancelling promise {promise_id} needs a reason (--reason TEXT)")
+        with self._lock, self._tx() as conn:
+            current = repo.get(conn, promise_id)
+            if current is None:
+                raise PromiseError(
+                    f"no promise with id {promise_id}; list them with 'ringwatch promises list'"
+                )
+            check_transition(promise_id, current.state, PromiseState.CANCELLED)
+            closed = repo.close(
+                conn, current, PromiseState.CANCELLED, at, actor, detail=reason.strip()
+            )
+            if closed is None:
+                raise PromiseError(f"promise {promise_id} was closed by someone else just now")
+        return Change(
+            closed,
+            Action.CANCELLED,
+            at,
+            actor,
+            PromiseState.OPEN,
+            PromiseState.CANCELLED,
+            reason.strip(),
+        )

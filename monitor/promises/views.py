@@ -1,0 +1,139 @@
+"""Read-only views of the promise ledger: for the metrics exporter and the web pages.
+
+:class:`PromiseQueries` reads the database only, so a stateless web tier can use it on the
+shared store; :class:`monitor.promises.engine.PromiseEngine` extends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import PromiseError, StoreError
+from monitor.promises import repository as repo
+from monitor.promises.model import Promise, PromiseState
+
+__all__ = ["VIEWS", "PromiseProvider", "PromiseQueries"]
+
+VIEWS: tuple[str, ...] = ("open", "overdue", "kept", "broken", "cancelled", "unreturnable", "all")
+"""The lists the promises page offers (``?view=``)."""
+
+
+@runtime_checkable
+class PromiseProvider(Protocol):
+    """What the metrics exporter calls at scrape time (``ringwatch_callback_promises{state}``)."""
+
+    def counts_by_state(self) -> dict[str, int]: ...
+
+    def overdue(self, now: float | None = None, limit: int | None = None) -> list[Promise]: ...
+
+    def open(self, limit: int | None = None) -> list[Promise]: ...
+
+
+class PromiseQueries:
+    """Queries on the promise tables. ``now`` defaults to the latest event time seen."""
+
+    def __init__(self, db: Engine) -> None:
+        self._db = db
+        self._now: float | None = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """One transaction; database failures become StoreError."""
+        try:
+            with self._db.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"promise store {self._db.url.render_as_string(hide_password=True)}: "
+                f"{type(exc).__name__}: {exc}; check the database is reachable and its "
+                "schema is created (ringwatch creates it on start)"
+            ) from exc
+
+    @property
+    def now(self) -> float | None:
+        """The latest event time this engine has been advanced to (None before any)."""
+        return self._now
+
+    def get(self, promise_id: int) -> Promise | None:
+        with self._tx() as conn:
+            return repo.get(conn, promise_id)
+
+    def require(self, promise_id: int) -> Promise:
+        found = self.get(promise_id)
+        if found is None:
+            raise PromiseError(
+                f"no promise with id {promise_id}; list them with 'ringwatch promises list'"
+            )
+        return found
+
+    def by_key(self, key: str) -> Promise | None:
+        """The promise an idempotency key made or joined."""
+        with self._tx() as conn:
+            pid = repo.find_key(conn, key)
+            return None if pid is None else repo.get(conn, pid)
+
+    def history(self, promise_id: int) -> list[dict[str, Any]]:
+        with self._tx() as conn:
+            return repo.history(conn, promise_id)
+
+    def counts_by_state(self) -> dict[str, int]:
+        """Promises per state, every state present (0 when none)."""
+        with self._tx() as conn:
+            return repo.counts_by_state(conn)
+
+    def open(self, limit: int | None = None) -> list[Promise]:
+        """Open promises, soonest due first."""
+        with self._tx() as conn:
+            return repo.select_promises(conn, states=(PromiseState.OPEN,), limit=limit)
+
+    def overdue(self, now: float | None = None, limit: int | None = None) -> list[Promise]:
+        """Customers still waiting past the due time (open past due, or broken and not yet
+        reached), longest overdue first."""
+        at = self._now if now is None else now
+        with self._tx() as conn:
+            return repo.overdue(conn, float("-inf") if at is None else at, limit)
+
+    def in_state(
+        self, state: PromiseState, limit: int | None = None, offset: int = 0
+    ) -> list[Promise]:
+        """Promises in one state; closed ones newest first."""
+        with self._tx() as conn:
+            return repo.select_promises(
+                conn,
+                states=(state,),
+                limit=limit,
+                offset=offset,
+                newest_first=state is not PromiseState.OPEN,
+            )
+
+    def kept(self, limit: int | None = None) -> list[Promise]:
+        return self.in_state(PromiseState.KEPT, limit)
+
+    def broken(self, limit: int | None = None) -> list[Promise]:
+        return self.in_state(PromiseState.BROKEN, limit)
+
+    def view(
+        self, name: str, now: float | None = None, limit: int | None = 100, offset: int = 0
+    ) -> list[Promise]:
+        """One of :data:`VIEWS` by name (what the promises page and the API list)."""
+        if name not in VIEWS:
+            raise PromiseError(f"unknown promise view {name!r}; use one of {', '.join(VIEWS)}")
+        if name == "overdue":
+            return self.overdue(now, limit)
+        if name == "all":
+            with self._tx() as conn:
+                return repo.select_promises(conn, limit=limit, offset=offset, newest_first=True)
+        return self.in_state(PromiseState(name), limit, offset)
+
+    def for_number(self, e164: str) -> list[Promise]:
+        with self._tx() as conn:
+            return repo.select_promises(conn, number=e164, newest_first=True)
+
+    def next_due(self) -> float | None:
+        with self._tx() as conn:
+            return repo.next_due(conn)

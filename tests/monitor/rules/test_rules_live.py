@@ -1,0 +1,78 @@
+"""Live checks on running-call snapshots: deadlines and confirmation at the deadline."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from monitor.record import CallRecord, Direction, Outcome, Span, Timing
+from monitor.rules import Deadline, Site, check_live, live_deadlines, load_rules_text
+
+RULES = load_rules_text(
+    """
+groups:
+- name: live
+  applies_to: {direction: inbound}
+  rules:
+  - {id: rings, check: rings_to_answer, params: {max: 3}, flag: true}
+  - {id: rings-q, check: rings_to_answer, params: {max: 2, clock: queue_join}}
+  - {id: wait, check: queue_wait, params: {max: 20}}
+  - {id: hold, check: longest_hold, params: {max: 60}, severity: critical}
+  - {id: transfers, check: transfers, params: {max: 1}}
+"""
+)
+T0 = 1_772_445_600.0
+
+
+def snapshot(**changes: object) -> CallRecord:
+    base = CallRecord(
+        call_id="live-1", pbx="pbx1", direction=Direction.INBOUND, caller=None, dialed=None,
+        queue=None, agent=None, started_at=T0, answered_at=None, ended_at=None,
+        outcome=Outcome.INCOMPLETE, ring_seconds=None, rings=None, queue_wait_seconds=None,
+        talk_seconds=None, hold_seconds=0.0, hold_count=0, longest_hold_seconds=0.0,
+        transfers=0, hangup_cause=None, timing=Timing.EXACT,
+    )  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_ringing_call_deadline_and_finding_at_the_limit() -> None:
+    snap = snapshot()
+    assert live_deadlines(snap, RULES) == [Deadline(T0 + 18, "rings")]
+    assert live_deadlines(snap, RULES, site=Site("uk")) == [Deadline(T0 + 9, "rings")]
+    assert check_live(snap, "rings", T0 + 17.999, RULES) is None
+    f = check_live(snap, "rings", T0 + 18, RULES)
+    assert f is not None and f.at == T0 + 18 and f.live and f.flag
+    assert (f.value, f.threshold) == (4, 3)
+    late = check_live(snap, "rings", T0 + 25, RULES)
+    assert late is not None and late.at == T0 + 18 and late.value == 5
+
+
+def test_queued_call_has_wait_and_queue_ring_deadlines() -> None:
+    snap = snapshot(queue="sales", queue_joined_at=T0 + 10)
+    assert live_deadlines(snap, RULES) == [
+        Deadline(T0 + 18, "rings"), Deadline(T0 + 22, "rings-q"), Deadline(T0 + 30, "wait"),
+    ]  # fmt: skip
+    f = check_live(snap, "wait", T0 + 31, RULES)
+    assert f is not None and f.at == T0 + 30 and f.value == 21 and f.threshold == 20
+    assert dict(f.evidence) == {"queue_join": 10, "limit": 30}
+    answered = replace(snap, answered_at=T0 + 25, answered_any_at=T0 + 25, queue_wait_seconds=15.0)
+    assert live_deadlines(answered, RULES) == []
+    assert check_live(answered, "wait", T0 + 31, RULES) is None
+
+
+def test_running_hold_deadline_and_finding_time() -> None:
+    snap = snapshot(answered_at=T0 + 5, holds=(Span(T0 + 30, T0 + 40), Span(T0 + 100, None)))
+    assert live_deadlines(snap, RULES) == [Deadline(T0 + 160, "hold")]
+    assert check_live(snap, "hold", T0 + 159, RULES) is None
+    f = check_live(snap, "hold", T0 + 160, RULES)
+    assert f is not None and f.at == T0 + 160 and f.value == 60 and f.live
+    assert dict(f.evidence) == {"hold": 100, "limit": 160}
+    unheld = replace(snap, holds=(Span(T0 + 30, T0 + 40), Span(T0 + 100, T0 + 150)))
+    assert live_deadlines(unheld, RULES) == []
+    assert check_live(unheld, "hold", T0 + 170, RULES) is None
+
+
+def test_no_live_deadlines_for_ended_filtered_or_unknown() -> None:
+    assert live_deadlines(snapshot(ended_at=T0 + 5), RULES) == []
+    assert live_deadlines(snapshot(direction=Direction.OUTBOUND), RULES) == []
+    assert check_live(snapshot(), "transfers", T0 + 100, RULES) is None
+    assert check_live(snapshot(), "no-such-rule", T0 + 100, RULES) is None
