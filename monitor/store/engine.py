@@ -1,0 +1,96 @@
+"""Engine creation: SQLite (WAL, synchronous=NORMAL, foreign keys) or PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from monitor.errors import StoreError
+from monitor.store.schema import metadata
+
+__all__ = ["PROMISE_TABLES_MODULE", "create_schema", "make_engine", "normalise_url"]
+
+PROMISE_TABLES_MODULE = "monitor.promises.tables"
+
+
+def normalise_url(url: str) -> str:
+    """A plain path becomes a SQLite URL; ``postgresql://`` selects psycopg 3."""
+    if "://" not in url:
+        return "sqlite:///" + str(Path(url).expanduser().resolve())
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` (a SQLite path or URL, or a PostgreSQL URL)."""
+    full = normalise_url(url)
+    try:
+        parsed = make_url(full)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"store URL {url!r} is not valid: {exc}; use a file path, sqlite:///PATH or "
+            "postgresql://USER:PASS@HOST/DB"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"store URL {url!r}: backend {backend!r} is not supported; "
+            "use SQLite (a file path) or postgresql://..."
+        )
+    try:
+        if backend == "sqlite":
+            db = parsed.database
+            if db and db != ":memory:":
+                parent = Path(db).parent
+                if not parent.is_dir():
+                    raise StoreError(
+                        f"store file {db!r}: directory {str(parent)!r} does not exist; create it"
+                    )
+            engine = create_engine(full, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except NoSuchModuleError as exc:
+        raise StoreError(
+            f"store URL {url!r}: driver missing ({exc}); install ringwatch[postgres] for PostgreSQL"
+        ) from exc
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"store URL {url!r}: driver missing ({exc}); install ringwatch[postgres] for PostgreSQL"
+        ) from exc
+    return engine
+
+
+def _import_promise_tables() -> bool:
+    """Import the promise tables onto ``metadata`` when that package exists."""
+    try:
+        importlib.import_module(PROMISE_TABLES_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name in (PROMISE_TABLES_MODULE, "monitor.promises"):
+            return False
+        raise
+    return True
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table (ours and the promise ledger's) that does not exist yet."""
+    _import_promise_tables()
+    try:
+        metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot create the schema at {engine.url!r}: {exc}") from exc

@@ -1,0 +1,205 @@
+"""QA review lifecycle: claim -> submit (closes, immutable) -> re-open (a new review row).
+
+Every step is one transaction with conditional updates, so two reviewers racing for the
+same call get one winner and a clear StoreError for the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from monitor.errors import StoreError
+from monitor.store.models import Review
+from monitor.store.schema import REVIEW_DISPOSITIONS, audit_log, flags, reviews
+
+__all__ = ["claim", "reopen", "review_from_row", "submit_review", "write_audit"]
+
+
+def write_audit(
+    conn: Connection,
+    now: float,
+    actor: str,
+    action: str,
+    call_id: str | None,
+    detail: Mapping[Any, Any] | None = None,
+) -> None:
+    conn.execute(
+        audit_log.insert().values(
+            at=now, actor=actor, action=action, call_id=call_id, detail=dict(detail or {})
+        )
+    )
+
+
+def review_from_row(r: Mapping[Any, Any]) -> Review:
+    return Review(
+        id=r["id"],
+        call_id=r["call_id"],
+        reviewer=r["reviewer"],
+        state=r["state"],
+        disposition=r["disposition"],
+        checklist=dict(r["checklist"] or {}),
+        score=r["score"],
+        score_max=r["score_max"],
+        notes=r["notes"],
+        reopened_from=r["reopened_from"],
+        reopen_reason=r["reopen_reason"],
+        created_at=r["created_at"],
+        closed_at=r["closed_at"],
+    )
+
+
+def _flag(conn: Connection, call_id: str) -> Mapping[Any, Any]:
+    row = conn.execute(select(flags).where(flags.c.call_id == call_id)).mappings().first()
+    if row is None:
+        raise StoreError(f"call {call_id!r} is not flagged for review")
+    return row
+
+
+def claim(conn: Connection, call_id: str, user: str, now: float) -> Review:
+    """Claim an open flag for ``user`` and start their (draft) review."""
+    flag = _flag(conn, call_id)
+    if flag["status"] == "claimed" and flag["claimed_by"] == user:
+        row = (
+            conn.execute(
+                select(reviews)
+                .where(reviews.c.call_id == call_id, reviews.c.state == "open")
+                .order_by(reviews.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            return review_from_row(row)
+    res = conn.execute(
+        update(flags)
+        .where(flags.c.call_id == call_id, flags.c.status == "open")
+        .values(status="claimed", claimed_by=user, claimed_at=now, updated_at=now)
+    )
+    if res.rowcount != 1:
+        if flag["status"] == "closed":
+            raise StoreError(f"call {call_id!r} is already reviewed; re-open it to review again")
+        raise StoreError(f"call {call_id!r} is already claimed by {flag['claimed_by']!r}")
+    rid = conn.execute(
+        reviews.insert().values(
+            call_id=call_id,
+            reviewer=user,
+            state="open",
+            checklist={},
+            notes="",
+            created_at=now,
+        )
+    ).inserted_primary_key
+    assert rid is not None
+    write_audit(conn, now, user, "claim", call_id)
+    row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
+    return review_from_row(row)
+
+
+def submit_review(
+    conn: Connection,
+    call_id: str,
+    user: str,
+    disposition: str,
+    checklist: Mapping[str, bool | None],
+    notes: str,
+    now: float,
+) -> Review:
+    """Close ``user``'s open review of ``call_id``; it can never be edited afterwards."""
+    if disposition not in REVIEW_DISPOSITIONS:
+        raise StoreError(
+            f"disposition {disposition!r} is not one of {', '.join(REVIEW_DISPOSITIONS)}"
+        )
+    flag = _flag(conn, call_id)
+    if flag["status"] != "claimed" or flag["claimed_by"] != user:
+        if flag["status"] == "closed":
+            raise StoreError(
+                f"the review of call {call_id!r} is closed and cannot be edited; re-open it"
+            )
+        raise StoreError(f"claim call {call_id!r} before submitting a review")
+    draft = conn.execute(
+        select(reviews.c.id)
+        .where(reviews.c.call_id == call_id, reviews.c.state == "open", reviews.c.reviewer == user)
+        .order_by(reviews.c.id.desc())
+    ).first()
+    if draft is None:
+        raise StoreError(f"no open review of call {call_id!r} by {user!r}; claim it first")
+    answered = {k: v for k, v in checklist.items() if v is not None}
+    score = sum(1 for v in answered.values() if v)
+    res = conn.execute(
+        update(reviews)
+        .where(reviews.c.id == draft.id, reviews.c.state == "open")
+        .values(
+            state="closed",
+            disposition=disposition,
+            checklist=dict(checklist),
+            score=score,
+            score_max=len(answered),
+            notes=notes,
+            closed_at=now,
+        )
+    )
+    if res.rowcount != 1:
+        raise StoreError(f"the review of call {call_id!r} was closed meanwhile")
+    conn.execute(
+        update(flags).where(flags.c.call_id == call_id).values(status="closed", updated_at=now)
+    )
+    write_audit(
+        conn,
+        now,
+        user,
+        "review",
+        call_id,
+        {
+            "review_id": draft.id,
+            "disposition": disposition,
+            "score": score,
+            "score_max": len(answered),
+        },
+    )
+    row = conn.execute(select(reviews).where(reviews.c.id == draft.id)).mappings().one()
+    return review_from_row(row)
+
+
+def reopen(conn: Connection, call_id: str, user: str, reason: str, now: float) -> Review:
+    """Re-open a closed review: the closed one stays as it was; a new draft row starts."""
+    if not reason.strip():
+        raise StoreError("give a reason to re-open a review")
+    _flag(conn, call_id)
+    last = conn.execute(
+        select(reviews.c.id)
+        .where(reviews.c.call_id == call_id, reviews.c.state == "closed")
+        .order_by(reviews.c.id.desc())
+    ).first()
+    res = conn.execute(
+        update(flags)
+        .where(flags.c.call_id == call_id, flags.c.status == "closed")
+        .values(status="claimed", claimed_by=user, claimed_at=now, updated_at=now)
+    )
+    if res.rowcount != 1 or last is None:
+        raise StoreError(f"call {call_id!r} has no closed review to re-open")
+    rid = conn.execute(
+        reviews.insert().values(
+            call_id=call_id,
+            reviewer=user,
+            state="open",
+            checklist={},
+            notes="",
+            reopened_from=last.id,
+            reopen_reason=reason.strip(),
+            created_at=now,
+        )
+    ).inserted_primary_key
+    assert rid is not None
+    write_audit(
+        conn,
+        now,
+        user,
+        "reopen",
+        call_id,
+        {"review_id": rid[0], "reopened_from": last.id, "reason": reason.strip()},
+    )
+    row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
+    return review_from_row(row)

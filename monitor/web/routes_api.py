@@ -1,0 +1,155 @@
+"""JSON API (session cookie), CSV export, health and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.record import iso
+from monitor.web.app import AppContext
+from monitor.web.routes_pages import parse_day, queue_filter
+from monitor.web.security import VIEWERS, Principal, require
+
+__all__ = ["router"]
+
+router = APIRouter()
+View = Annotated[Principal, Depends(require(VIEWERS))]
+
+
+def _ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError as exc:
+        raise HTTPException(400, f"{name}={raw!r} is not a whole number") from exc
+    if not lo <= value <= hi:
+        raise HTTPException(400, f"{name} must be {lo}..{hi}, got {value}")
+    return value
+
+
+@router.get("/api/calls")
+def api_calls(request: Request, me: View) -> dict[str, Any]:
+    q = request.query_params
+    recs = _ctx(request).store.list_calls(
+        since=parse_day(q.get("since"), "since"),
+        until=parse_day(q.get("until"), "until"),
+        limit=_int(request, "limit", 100, 1, 1000),
+        offset=_int(request, "offset", 0, 0, 10**9),
+    )
+    return {"calls": [r.to_contract() for r in recs]}
+
+
+@router.get("/api/calls/{call_id}")
+def api_call(request: Request, call_id: str, me: View) -> dict[str, Any]:
+    stored = _ctx(request).store.call(call_id)
+    if stored is None:
+        raise HTTPException(404, f"no call {call_id!r}")
+    return stored.record.to_contract()
+
+
+@router.get("/api/flags")
+def api_flags(request: Request, me: View) -> dict[str, Any]:
+    flt, sort, page_no = queue_filter(request)
+    page = _ctx(request).store.flagged(flt, sort, page_no, _int(request, "per_page", 50, 1, 500))
+    return {
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "counts": page.counts,
+        "items": [
+            {
+                "call_id": r.call_id,
+                "status": r.status,
+                "severity": r.severity,
+                "rules": list(r.rules),
+                "queue": r.queue,
+                "agent": r.agent,
+                "started_at": iso(r.started_at),
+                "claimed_by": r.claimed_by,
+                "outcome": r.outcome,
+            }
+            for r in page.items
+        ],
+    }
+
+
+@router.get("/api/findings")
+def api_findings(request: Request, me: View) -> dict[str, Any]:
+    rows = _ctx(request).store.findings_for(
+        rule=request.query_params.get("rule") or None,
+        limit=_int(request, "limit", 100, 1, 1000),
+        offset=_int(request, "offset", 0, 0, 10**9),
+    )
+    return {
+        "findings": [
+            {
+                "call_id": r["call_id"],
+                "rule": r["rule"],
+                "severity": r["severity"],
+                "value": r["value"],
+                "threshold": r["threshold"],
+                "at": iso(r["at"]),
+                "title": r["title"],
+                "flag": bool(r["flag"]),
+            }
+            for r in rows
+        ]
+    }
+
+
+def _csv(request: Request, me: Principal, kind: str) -> Response:
+    ctx = _ctx(request)
+    q = request.query_params
+    since = parse_day(q.get("from"), "from")
+    until = parse_day(q.get("to"), "to", end=True)
+    ctx.store.audit(
+        me.user.name, f"export_{kind}", None, {"from": q.get("from"), "to": q.get("to")}
+    )
+    rows = (
+        ctx.store.export_calls_csv(since, until)
+        if kind == "calls"
+        else ctx.store.export_findings_csv(since, until)
+    )
+    return StreamingResponse(
+        rows,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="ringwatch-{kind}.csv"'},
+    )
+
+
+@router.get("/export/calls.csv")
+def export_calls(request: Request, me: View) -> Response:
+    return _csv(request, me, "calls")
+
+
+@router.get("/export/findings.csv")
+def export_findings(request: Request, me: View) -> Response:
+    return _csv(request, me, "findings")
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> Response:
+    ctx = _ctx(request)
+    try:
+        with ctx.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        ok = True
+    except SQLAlchemyError:
+        ok = False
+    body = {"status": "ok" if ok else "degraded", "store": ctx.store.backend, "store_ok": ok}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(_ctx(request).registry), media_type=CONTENT_TYPE_LATEST)

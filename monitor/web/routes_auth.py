@@ -1,0 +1,111 @@
+"""Login and logout (argon2 passwords, server-side sessions, CSRF on both forms)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from monitor.web.app import AppContext, render
+from monitor.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    VIEWERS,
+    Principal,
+    check_csrf,
+    require,
+    safe_next,
+)
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def _secure(request: Request) -> bool:
+    ctx: AppContext = request.app.state.ctx
+    if ctx.settings.secure_cookies is not None:
+        return ctx.settings.secure_cookies
+    return request.url.scheme == "https"
+
+
+def _login_page(request: Request, error: str | None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    resp = render(
+        request,
+        "login.html",
+        {
+            "csrf": token,
+            "error": error,
+            "next": safe_next(request.query_params.get("next")),
+        },
+        status,
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/login",
+        max_age=3600,
+    )
+    return resp
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    return _login_page(request, None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    form = await request.form()
+    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), form.get("csrf"))
+    name = str(form.get("username", ""))[:64]
+    password = str(form.get("password", ""))[:1024]
+    user = await run_in_threadpool(ctx.store.authenticate, name, password)
+    if user is None:
+        await run_in_threadpool(ctx.store.audit, name or "-", "login_failed", None, {})
+        return _login_page(request, "Wrong user name or password.", 401)
+    token, _csrf = await run_in_threadpool(
+        ctx.store.create_session, user.name, ctx.settings.session_ttl_seconds
+    )
+    await run_in_threadpool(ctx.store.audit, user.name, "login", None, {})
+    default = "/wallboard" if user.role == "supervisor" else "/flags"
+    target = safe_next(str(form.get("next", "")))
+    resp = RedirectResponse(default if target == "/" else target, status_code=303)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+        max_age=int(ctx.settings.session_ttl_seconds),
+    )
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return resp
+
+
+@router.post("/logout")
+async def logout(request: Request, me: Annotated[Principal, Depends(require(VIEWERS))]) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    form = await request.form()
+    check_csrf(me.csrf, form.get("csrf"))
+    await run_in_threadpool(ctx.store.end_session, me.token)
+    await run_in_threadpool(ctx.store.audit, me.user.name, "logout", None, {})
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/")
+def home(me: Annotated[Principal, Depends(require(VIEWERS))]) -> Response:
+    return RedirectResponse(
+        "/wallboard" if me.user.role == "supervisor" else "/flags", status_code=303
+    )

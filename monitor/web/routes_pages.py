@@ -1,0 +1,259 @@
+"""HTML pages: the flagged-calls queue, the call page and its review, promises, audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from monitor.store import FlagFilter
+from monitor.store.models import SORTS
+from monitor.store.promises_read import PROMISE_VIEWS
+from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
+from monitor.web.app import AppContext, render
+from monitor.web.recordings import MEDIA_TYPES, resolve_recording
+from monitor.web.security import (
+    ADMIN,
+    PROMISE_ACTORS,
+    REVIEWERS,
+    VIEWERS,
+    Principal,
+    check_csrf,
+    require,
+)
+from monitor.web.timeline import jumps, timeline_svg
+
+__all__ = ["parse_day", "queue_filter", "router"]
+
+router = APIRouter()
+View = Annotated[Principal, Depends(require(VIEWERS))]
+Reviewer = Annotated[Principal, Depends(require(REVIEWERS))]
+
+
+def _ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def parse_day(text: str | None, field: str, end: bool = False) -> float | None:
+    """``YYYY-MM-DD`` or an ISO 8601 time (UTC when no offset) -> epoch seconds."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise HTTPException(400, f"{field}={text!r} is not a date; use YYYY-MM-DD") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    ts = dt.timestamp()
+    return ts + 86400.0 if end and len(text) == 10 else ts
+
+
+def queue_filter(request: Request) -> tuple[FlagFilter, str, int]:
+    q = request.query_params
+    status = q.get("status") or None
+    severity = q.get("severity") or None
+    if status is not None and status not in FLAG_STATUSES:
+        raise HTTPException(400, f"status={status!r} is not one of {', '.join(FLAG_STATUSES)}")
+    if severity is not None and severity not in SEVERITY_RANK:
+        raise HTTPException(400, f"severity={severity!r} is not one of {', '.join(SEVERITY_RANK)}")
+    sort = q.get("sort") or "-started_at"
+    if sort.lstrip("-") not in SORTS:
+        raise HTTPException(400, f"sort={sort!r} is not one of {', '.join(SORTS)}")
+    try:
+        page = max(1, int(q.get("page") or 1))
+    except ValueError as exc:
+        raise HTTPException(400, "page must be a whole number") from exc
+    flt = FlagFilter(
+        rule=q.get("rule") or None,
+        severity=severity,
+        queue=q.get("queue") or None,
+        agent=q.get("agent") or None,
+        since=parse_day(q.get("from"), "from"),
+        until=parse_day(q.get("to"), "to", end=True),
+        status=status,
+    )
+    return flt, sort, page
+
+
+@router.get("/flags")
+def flags_page(request: Request, me: View) -> Response:
+    ctx = _ctx(request)
+    flt, sort, page_no = queue_filter(request)
+    page = ctx.store.flagged(flt, sort, page_no, ctx.settings.page_size)
+    keep = {k: v for k, v in request.query_params.items() if v and k != "page"}
+
+    def link(n: int) -> str:
+        return "/flags?" + urlencode({**keep, "page": n})
+
+    return render(
+        request,
+        "flags.html",
+        {
+            "page": page,
+            "q": request.query_params,
+            "link": link,
+            "statuses": FLAG_STATUSES,
+            "severities": tuple(SEVERITY_RANK),
+            "sorts": SORTS,
+            "sort": sort,
+        },
+        principal=me,
+    )
+
+
+@router.get("/calls/{call_id}")
+def call_page(request: Request, call_id: str, me: View) -> Response:
+    ctx = _ctx(request)
+    stored = ctx.store.call(call_id)
+    if stored is None:
+        raise HTTPException(404, f"no call {call_id!r} in the store")
+    rec = stored.record
+    can_listen = me.user.role in REVIEWERS and rec.recording is not None
+    return render(
+        request,
+        "call.html",
+        {
+            "c": stored,
+            "rec": rec,
+            "svg": Markup(timeline_svg(rec)),
+            "jumps": jumps(rec),
+            "fields": _display_fields(rec.to_dict()),
+            "can_review": me.user.role in REVIEWERS,
+            "can_listen": can_listen,
+            "checklist": ctx.settings.checklist,
+            "dispositions": REVIEW_DISPOSITIONS,
+            "audio": rec.audio,
+        },
+        principal=me,
+    )
+
+
+def _display_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: json.dumps(v) if isinstance(v, list | dict) else v
+        for k, v in data.items()
+        if k != "findings"
+    }
+
+
+async def _form(request: Request, me: Principal) -> dict[str, Any]:
+    form = await request.form()
+    check_csrf(me.csrf, form.get("csrf"))
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _back(call_id: str) -> Response:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/calls/{quote(call_id, safe='')}", status_code=303)
+
+
+@router.post("/calls/{call_id}/claim")
+async def claim(request: Request, call_id: str, me: Reviewer) -> Response:
+    await _form(request, me)
+    await run_in_threadpool(_ctx(request).store.claim, call_id, me.user.name)
+    return _back(call_id)
+
+
+@router.post("/calls/{call_id}/review")
+async def review(request: Request, call_id: str, me: Reviewer) -> Response:
+    ctx = _ctx(request)
+    form = await _form(request, me)
+    if form.get("disposition") not in REVIEW_DISPOSITIONS:
+        raise HTTPException(
+            400, "choose a disposition: " + ", ".join(REVIEW_DISPOSITIONS).replace("_", " ")
+        )
+    checklist: dict[str, bool | None] = {}
+    for item in ctx.settings.checklist:
+        value = form.get(f"check_{item.key}", "na")
+        checklist[item.key] = True if value == "yes" else False if value == "no" else None
+    await run_in_threadpool(
+        ctx.store.submit_review,
+        call_id,
+        me.user.name,
+        form.get("disposition", ""),
+        checklist,
+        form.get("notes", "")[:10_000],
+    )
+    return _back(call_id)
+
+
+@router.post("/calls/{call_id}/reopen")
+async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
+    form = await _form(request, me)
+    await run_in_threadpool(
+        _ctx(request).store.reopen, call_id, me.user.name, form.get("reason", "")[:2000]
+    )
+    return _back(call_id)
+
+
+@router.get("/recordings/{path:path}")
+def recording(request: Request, path: str, me: Reviewer) -> Response:
+    ctx = _ctx(request)
+    full = resolve_recording(ctx.settings.recordings_dir, path)
+    if full is None:
+        raise HTTPException(404, "no such recording")
+    return FileResponse(
+        full,
+        media_type=MEDIA_TYPES[full.suffix.lower()],
+        headers={"cache-control": "private, no-store"},
+    )
+
+
+@router.get("/promises")
+def promises_page(request: Request, me: View) -> Response:
+    view = request.query_params.get("view") or "open"
+    if view not in PROMISE_VIEWS:
+        raise HTTPException(400, f"view={view!r} is not one of {', '.join(PROMISE_VIEWS)}")
+    ctx = _ctx(request)
+    from monitor.store.promises_read import ledger_available
+
+    return render(
+        request,
+        "promises.html",
+        {
+            "rows": ctx.store.promises(view),
+            "view": view,
+            "views": PROMISE_VIEWS,
+            "enabled": ledger_available(),
+            "can_cancel": me.user.role in PROMISE_ACTORS,
+        },
+        principal=me,
+    )
+
+
+@router.post("/promises/{promise_id}/cancel")
+async def cancel_promise(
+    request: Request,
+    promise_id: str,
+    me: Annotated[Principal, Depends(require(PROMISE_ACTORS))],
+) -> Response:
+    form = await _form(request, me)
+    await run_in_threadpool(
+        _ctx(request).store.cancel_promise,
+        promise_id,
+        me.user.name,
+        form.get("reason", "")[:2000],
+    )
+    return RedirectResponse("/promises", status_code=303)
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request, me: Annotated[Principal, Depends(require(ADMIN))]) -> Response:
+    ctx = _ctx(request)
+    return render(
+        request,
+        "audit.html",
+        {
+            "entries": ctx.store.audit_entries(limit=500),
+            "users": ctx.store.users(),
+        },
+        principal=me,
+    )

@@ -1,0 +1,50 @@
+"""Web settings: recordings directory, cookies, review checklist, wallboard standards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.web.live import DEFAULT_STANDARDS, TileStandard
+
+__all__ = ["DEFAULT_CHECKLIST", "ChecklistItem", "WebSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    """One line of the review score sheet; ``key`` is stored, ``label`` is shown."""
+
+    key: str
+    label: str
+
+
+DEFAULT_CHECKLIST: tuple[ChecklistItem, ...] = (
+    ChecklistItem("answered_promptly", "Answered within three rings"),
+    ChecklistItem("greeting", "Greeted with own name and the company name"),
+    ChecklistItem("no_dead_air", "No dead air (silences explained: 'one moment while I check')"),
+    ChecklistItem("asked_before_hold", "Asked permission before putting the caller on hold"),
+    ChecklistItem("checked_back_on_hold", "Checked back with the caller during a long hold"),
+    ChecklistItem("no_overtalk", "Did not talk over the caller"),
+    ChecklistItem("used_name", "Used the caller's name; no jargon"),
+    ChecklistItem("warm_transfer", "Transfers announced and explained (no cold transfer)"),
+    ChecklistItem("offered_further_help", "Offered further help before closing"),
+    ChecklistItem("caller_hung_up_first", "Let the caller hang up first"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """How the web tier behaves. ``secure_cookies=None`` means "Secure when served over https"
+    (the request scheme, as set by uvicorn's ``--proxy-headers`` behind a TLS proxy)."""
+
+    recordings_dir: Path | None = None
+    secure_cookies: bool | None = None
+    session_ttl_seconds: float = 8 * 3600.0
+    checklist: tuple[ChecklistItem, ...] = DEFAULT_CHECKLIST
+    wallboard_standards: dict[str, TileStandard] = field(
+        default_factory=lambda: dict(DEFAULT_STANDARDS)
+    )
+    wallboard_interval_seconds: float = 2.0
+    wallboard_stream_max_seconds: float = 300.0
+    page_size: int = 50
+    site_name: str = "ringwatch"
