@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -126,6 +126,10 @@ class Pipeline:
             self._rearm(call_id)
         return out
 
+    def feed(self, event: ev.Event) -> list[CallRecord]:
+        """``feed_event`` under the name the live collector's resync feeder expects."""
+        return self.feed_event(event)
+
     def advance(self, now: float) -> list[CallRecord]:
         """Move event time to ``now``: fire due live deadlines and expire stale calls."""
         if now < self.now:
@@ -149,7 +153,7 @@ class Pipeline:
         """End of input (a replay): the still-open calls close as ``incomplete``."""
         return [self._complete(r) for r in self.tracker.flush()]
 
-    def resync(self, live_uniqueids: Sequence[str], at: float) -> list[CallRecord]:
+    def resync(self, live_uniqueids: Iterable[str], at: float) -> list[CallRecord]:
         return [self._complete(r) for r in self.tracker.resync(live_uniqueids, at)]
 
     # ---- internals -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.record import CallRecord
+from monitor.record import CallRecord, Finding
 from monitor.store import export, queue, reviews, users
 from monitor.store import promises_read as promises
 from monitor.store.engine import create_schema, make_engine
@@ -133,6 +134,21 @@ class Store:
                     },
                 )
                 conn.execute(fstmt)
+
+    def add_finding(self, call_id: str, finding: Finding) -> bool:
+        """Attach a finding that arrived after the call ended (a broken callback promise).
+
+        Idempotent: a finding of the same rule is not added twice. Returns False when the call
+        is not in the store (it may have been purged by retention).
+        """
+        stored = self.call(call_id)
+        if stored is None:
+            return False
+        record = stored.record
+        if any(f.rule == finding.rule for f in record.findings):
+            return True
+        self.save_call(replace(record, findings=(*record.findings, finding)))
+        return True
 
     def save_calls(self, records: Sequence[CallRecord]) -> None:
         for rec in records:

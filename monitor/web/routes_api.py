@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.metrics.exposition import render_metrics
 from monitor.record import iso
 from monitor.web.app import AppContext
 from monitor.web.routes_pages import parse_day, queue_filter
@@ -146,10 +146,27 @@ def healthz(request: Request) -> Response:
         ok = True
     except SQLAlchemyError:
         ok = False
-    body = {"status": "ok" if ok else "degraded", "store": ctx.store.backend, "store_ok": ok}
+    body: dict[str, object] = {
+        "status": "ok" if ok else "degraded",
+        "store": ctx.store.backend,
+        "store_ok": ok,
+    }
+    service_health = getattr(request.app.state, "health", None)
+    if service_health is not None:  # set by the service: health per component
+        report = service_health()
+        body["components"] = report["components"]
+        if report["status"] != "ok":
+            body["status"] = "degraded"
+            ok = False
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    return Response(generate_latest(_ctx(request).registry), media_type=CONTENT_TYPE_LATEST)
+    """OpenMetrics (with call-id exemplars) when Prometheus asks for it, gzip when accepted."""
+    out = render_metrics(
+        _ctx(request).registry,
+        request.headers.get("accept"),
+        request.headers.get("accept-encoding"),
+    )
+    return Response(out.body, headers=dict(out.headers))

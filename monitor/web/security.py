@@ -25,6 +25,7 @@ __all__ = [
     "SecurityHeaders",
     "check_csrf",
     "require",
+    "require_api_user",
     "safe_next",
 ]
 
@@ -91,6 +92,15 @@ def require(roles: frozenset[str]) -> Callable[[Request], Principal]:
         return p
 
     return dependency
+
+
+def require_api_user(request: Request) -> Principal:
+    """A dependency for JSON API routes: any logged-in viewer; a state-changing request must
+    also carry the session's CSRF token in the ``X-CSRF-Token`` header."""
+    principal = require(VIEWERS)(request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        check_csrf(principal.csrf, request.headers.get("x-csrf-token"))
+    return principal
 
 
 def check_csrf(expected: str, given: Any) -> None:

@@ -1,0 +1,173 @@
+"""``ringwatch run`` (the service) and ``ringwatch demo`` (the service against the built-in
+PBX simulator, with embedded defaults: SQLite, a demo user, loopback only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import time
+from pathlib import Path
+
+import click
+
+from monitor.config import Config, PbxConfig, Secret, load_config
+from monitor.errors import StoreError
+from monitor.service import Service
+
+__all__ = ["build_demo_config", "register", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+
+async def _serve(service: Service, duration: float | None) -> None:
+    stop = asyncio.Event()
+    service.install_signals(stop)
+    if duration is not None:
+        asyncio.get_running_loop().call_later(duration, stop.set)
+    await service.run(stop)
+
+
+def _free_port(host: str, preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, preferred))
+            return preferred
+        except OSError:
+            sock.bind((host, 0))
+            return int(sock.getsockname()[1])
+
+
+def build_demo_config(data_dir: Path, sim_port: int, secret: str, web_port: int) -> Config:
+    """Embedded defaults for the demo: one PBX (the simulator) on loopback, SQLite, UK site."""
+    rules = Path(__file__).resolve().parents[2] / "rules"
+    return Config(
+        country="GB",
+        timezone="Europe/London",
+        pbxs=(
+            PbxConfig(
+                name="demo",
+                host="127.0.0.1",
+                port=sim_port,
+                username="ringwatch",
+                secret=Secret(secret),
+                ping_interval=20.0,
+            ),
+        ),
+        rules_dir=rules,
+        store_url=f"sqlite:///{data_dir / 'demo.sqlite'}",
+        web_listen=f"127.0.0.1:{web_port}",
+        queues=("sales", "support"),
+        recordings_dir=data_dir / "recordings",
+    )
+
+
+async def run_demo(
+    data_dir: Path,
+    *,
+    speed: float,
+    seed: int,
+    web_port: int,
+    duration: float | None,
+    echo: bool = True,
+) -> Service:
+    """Simulator + service in one loop until Ctrl-C (or ``duration`` real seconds)."""
+    from monitor.simulator import ContactCentre, ServerConfig, SimulatorServer, default_config
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(16)
+    engine = ContactCentre(default_config(), seed=seed, start=time.time())
+    sim = SimulatorServer(engine, ServerConfig(port=0, secret=secret, failed_login_delay=0.0))
+    await sim.start()
+    port = _free_port("127.0.0.1", web_port)
+    cfg = build_demo_config(data_dir, sim.port, secret, port)
+    # event time is the simulator's clock, which runs ``speed`` times faster than ours
+    service = Service(cfg, clock=lambda: engine.now)
+    password = secrets.token_urlsafe(9)
+    try:
+        service.store.add_user("demo", "admin", password)
+    except StoreError:
+        service.store.set_password("demo", password)
+    stop = asyncio.Event()
+    service.install_signals(stop)
+    if duration is not None:
+        asyncio.get_running_loop().call_later(duration, stop.set)
+    clock_task = asyncio.create_task(sim.run_clock(speed, stop))
+
+    def ready(_: Service) -> None:
+        if not echo:
+            return
+        base = f"http://127.0.0.1:{port}"
+        click.echo(
+            "\n".join(
+                [
+                    "ringwatch demo is running (Ctrl-C to stop)",
+                    f"  PBX simulator (AMI): 127.0.0.1:{sim.port}, "
+                    f"{speed:g}x real time, seed {seed}",
+                    f"  QA review queue:     {base}/",
+                    f"  live wallboard:      {base}/wallboard",
+                    f"  metrics:             {base}/metrics",
+                    f"  health:              {base}/healthz",
+                    f"  log in as:           demo / {password}",
+                    f"  data:                {data_dir}",
+                ]
+            )
+        )
+
+    try:
+        await service.run(stop, on_ready=ready)
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock_task
+        await sim.stop()
+        service.close()
+    if echo:
+        stats = {name: p.stats.calls for name, p in service.pipelines.items()}
+        click.echo(f"ringwatch demo stopped: {sum(stats.values())} calls measured")
+    return service
+
+
+def register(group: click.Group) -> None:
+    @group.command("run")
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        required=True,
+        help="ringwatch.yml (see docs/configuration.md).",
+    )
+    def run_cmd(config_path: Path) -> None:
+        """Run the service: collect from every PBX, evaluate, serve the web UI and /metrics."""
+        cfg = load_config(config_path)
+        Path("ringwatch-data").mkdir(exist_ok=True)
+        service = Service(cfg)
+        click.echo(
+            f"ringwatch: {len(cfg.pbxs)} PBX(s), rules from {cfg.rules_dir}, "
+            f"web on http://{cfg.web_listen}" + ("" if cfg.web_enabled else " (disabled)")
+        )
+        try:
+            asyncio.run(_serve(service, None))
+        finally:
+            service.close()
+
+    @group.command("demo")
+    @click.option("--speed", type=float, default=10.0, show_default=True,
+                  help="Simulated seconds per real second.")  # fmt: skip
+    @click.option("--seed", type=int, default=1, show_default=True)
+    @click.option("--port", "web_port", type=int, default=8080, show_default=True,
+                  help="Web port on 127.0.0.1 (the next free one if taken).")  # fmt: skip
+    @click.option("--data", "data_dir", type=click.Path(path_type=Path),
+                  default=Path("ringwatch-data/demo"), show_default=True)  # fmt: skip
+    @click.option("--duration", type=float, default=None,
+                  help="Stop after this many real seconds (default: until Ctrl-C).")  # fmt: skip
+    def demo_cmd(
+        speed: float, seed: int, web_port: int, data_dir: Path, duration: float | None
+    ) -> None:
+        """Run ringwatch against its built-in PBX simulator, with everything on loopback."""
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                run_demo(data_dir, speed=speed, seed=seed, web_port=web_port, duration=duration)
+            )

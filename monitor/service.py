@@ -1,0 +1,300 @@
+"""The ringwatch service (``ringwatch run``): collectors, pipelines, sinks and the web tier in
+one asyncio loop, which owns all mutable state (design.md §1).
+
+This is the service edge: it logs what core code raises and keeps running. SIGTERM/SIGINT stop
+it cleanly; SIGHUP reloads the rules (an invalid new set is logged and the old one kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from collectors.ami.resync import TrackerFeeder
+from collectors.ami.transport import AmiClient
+from monitor.config import Config
+from monitor.errors import RingwatchError
+from monitor.live import LiveState
+from monitor.metrics import RingwatchMetrics
+from monitor.metrics.alert_sources import metric_rules
+from monitor.metrics.qa import QaCollector
+from monitor.pipeline import CallSink, Pipeline
+from monitor.promises import PromiseEngine
+from monitor.promises.model import Change
+from monitor.promises.settings import PromiseSettings
+from monitor.record import CallRecord
+from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
+from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
+from monitor.store.store import Store
+from monitor.tracker import Tracker, TrackerSettings
+
+__all__ = ["Health", "Service"]
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+
+
+@dataclass
+class Health:
+    """Health per component, served at /healthz."""
+
+    components: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def set(self, name: str, state: str, **detail: Any) -> None:
+        self.components[name] = {"state": state, "since": time.time(), **detail}
+
+    @property
+    def ok(self) -> bool:
+        return all(c["state"] in ("up", "ok") for c in self.components.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": "ok" if self.ok else "degraded", "components": self.components}
+
+
+class Service:
+    """Everything ``ringwatch run`` runs, built from a Config."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.health = Health()
+        self.registry = registry or CollectorRegistry()
+        self.rules = RuleSetHolder(cfg.rules_dir)
+        self.rules_watcher = RulesWatcher(self.rules)
+        ruleset = self.rules.current
+        self.store = Store.open(cfg.store_url)
+        self.health.set("store", "ok", backend=self.store.backend)
+        self.promises = PromiseEngine(
+            self.store.engine, _promise_settings(ruleset, cfg), refresh_seconds=1.0
+        )
+        self.metrics = RingwatchMetrics(
+            self.registry,
+            [p.name for p in cfg.pbxs],
+            cfg.queues,
+            metric_rules(ruleset),
+            agent_label=cfg.agent_label,
+        )
+        self.registry.register(QaCollector(self.store))
+        self.metrics.set_rules_loaded(len(ruleset.rules))
+        self.breaches = LiveBreaches()
+        self.pipelines: dict[str, Pipeline] = {}
+        self.promise_sinks: dict[str, PromiseSink] = {}
+        site = Site(cfg.country.lower())
+        self.live = LiveState(
+            self.pipelines,
+            timezone=cfg.timezone,
+            rules=lambda: self.rules.current,
+            promise_counts=self._promise_counts,
+            breaches=self.breaches,
+        )
+        for pbx in cfg.pbxs:
+            settings = TrackerSettings(
+                pbx=pbx.name,
+                cadence_seconds=cfg.cadence_seconds,
+                inbound_contexts=pbx.inbound_contexts,
+                internal_contexts=pbx.internal_contexts,
+                outside_min_digits=cfg.outside_min_digits,
+                stale_after_seconds=cfg.stale_after_seconds,
+            )
+            promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
+            sinks: list[CallSink] = [
+                MetricsSink(self.metrics),
+                StoreSink(self.store),
+                promise_sink,
+                self.live,
+            ]
+            self.pipelines[pbx.name] = Pipeline(
+                Tracker(settings),
+                lambda: self.rules.current,
+                site=site,
+                sinks=sinks,
+                on_promise=promise_sink.promised,
+            )
+            self.promise_sinks[pbx.name] = promise_sink
+        self.metrics.set_live_provider(self.live)
+        self._promise_cache: tuple[float, dict[str, int]] = (0.0, {})
+        self._clients: list[AmiClient] = []
+
+    # ---- promise plumbing ------------------------------------------------------------------
+
+    def _promise_counts(self) -> dict[str, int]:
+        """Outstanding promises: ``open`` (not yet due) and ``overdue`` (broken, the customer
+        not yet reached). Cached for a second: the wallboard and a scrape both ask."""
+        stamp, counts = self._promise_cache
+        now = time.monotonic()
+        if now - stamp > 1.0:
+            counts = {
+                "open": int(self.promises.counts_by_state().get("open", 0)),
+                "overdue": len(self.promises.overdue()),
+            }
+            self._promise_cache = (now, counts)
+        return counts
+
+    def _promise_changed(self, change: Change) -> None:
+        pbx = self.cfg.pbxs[0].name
+        if change.outcome is not None:
+            self.metrics.promise_outcome(pbx, change.outcome, change.callback_seconds)
+        if change.finding is not None and change.promise.source_call_id:
+            try:
+                self.store.add_finding(change.promise.source_call_id, change.finding)
+            except RingwatchError as exc:
+                log.warning("could not store the finding of a broken promise: %s", exc)
+
+    # ---- loop ------------------------------------------------------------------------------
+
+    def reload_rules(self) -> None:
+        problems = self.rules.reload()
+        if problems:
+            log.error("new rules rejected, the old set keeps running:\n%s", "\n".join(problems))
+        else:
+            self.metrics.set_rules_loaded(len(self.rules.current.rules))
+            log.info("rules reloaded: %d rules", len(self.rules.current.rules))
+
+    async def tick(self, stop: asyncio.Event) -> None:
+        """Event time moves on a quiet line too: live deadlines, promise due times, expiry."""
+        while not stop.is_set():
+            now = self.clock()
+            for name, pipeline in self.pipelines.items():
+                pipeline.advance(now)
+                self.promise_sinks[name].advance(now)
+            changed = self.rules_watcher.poll()
+            if changed:
+                log.error("rules changed on disk but are invalid:\n%s", "\n".join(changed))
+            elif changed is not None:
+                self.metrics.set_rules_loaded(len(self.rules.current.rules))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        collect: bool = True,
+        on_ready: Callable[[Service], None] | None = None,
+    ) -> None:
+        """Run collectors, the clock tick and the web tier until ``stop`` is set."""
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(self.tick(stop), name="tick")]
+        if collect:
+            for client in self.clients():
+                tasks.append(asyncio.create_task(client.run(stop), name=f"ami-{client.pbx.name}"))
+        server = None
+        if self.cfg.web_enabled:
+            server = self._web_server()
+            tasks.append(asyncio.create_task(server.serve(), name="web"))
+            while not server.started:
+                if tasks[-1].done():
+                    await tasks[-1]  # raises the bind error (port in use ...)
+                await asyncio.sleep(0.01)
+            self.health.set("web", "up", listen=self.cfg.web_listen)
+        if on_ready is not None:
+            on_ready(self)
+        await stop.wait()
+        if server is not None:
+            server.should_exit = True
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def clients(self) -> list[AmiClient]:
+        if not self._clients:
+            for pbx in self.cfg.pbxs:
+                pipeline = self.pipelines[pbx.name]
+                feeder = TrackerFeeder[CallRecord](
+                    pipeline, pipeline.translator, lambda _records: None
+                )
+                self._clients.append(AmiClient(pbx, feeder, listener=self.metrics))
+        return self._clients
+
+    def health_report(self) -> dict[str, Any]:
+        for client in self._clients:
+            info = client.health()
+            self.health.components[info["component"]] = info
+        return self.health.to_json()
+
+    def web_app(self) -> Any:
+        from monitor.promises.api import promises_router
+        from monitor.web.app import create_app
+        from monitor.web.security import require_api_user
+        from monitor.web.settings import WebSettings
+
+        settings = WebSettings(
+            recordings_dir=self.cfg.recordings_dir,
+            secure_cookies=True if self.cfg.secure_cookies else None,
+        )
+        app = create_app(self.store, settings, live=self.live, registry=self.registry)
+        app.state.health = self.health_report
+        app.state.promise_engine = self.promises
+        app.include_router(promises_router(self.promises, current_user=require_api_user))
+        return app
+
+    def _web_server(self) -> Any:
+        import uvicorn
+
+        host, port = self.cfg.web_listen.rsplit(":", 1)
+        config = uvicorn.Config(
+            self.web_app(), host=host, port=int(port), log_level="warning", lifespan="off"
+        )
+        return _Server(config)
+
+    def install_signals(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn without its own signal handlers: the service owns SIGINT/SIGTERM/SIGHUP."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer
+
+
+def _Server(config: Any) -> Any:
+    return _server_class()(config)
+
+
+def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
+    """The implicit-promise policy from the ``callback_kept`` rule with ``policy: implicit``."""
+    country = "GB" if cfg.country == "UK" else cfg.country
+    for rule in ruleset.rules:
+        if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
+            return PromiseSettings(
+                rule_id=rule.id,
+                title=rule.title or rule.id,
+                severity=rule.severity,
+                flag=rule.flag,
+                due_seconds=float(rule.params.get("due") or 86400.0),
+                country=country,
+                pbx=cfg.pbxs[0].name,
+            )
+    return PromiseSettings(country=country, pbx=cfg.pbxs[0].name)
+
+
+def default_data_dir() -> Path:
+    return Path("ringwatch-data")
