@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -218,7 +219,9 @@ class Service:
                 feeder = TrackerFeeder[CallRecord](
                     pipeline, pipeline.translator, lambda _records: None
                 )
-                self._clients.append(AmiClient(pbx, feeder, listener=self.metrics))
+                self._clients.append(
+                    AmiClient(pbx, feeder, listener=self.metrics, clock=self.clock)
+                )
         return self._clients
 
     def health_report(self) -> dict[str, Any]:
@@ -253,6 +256,10 @@ class Service:
         return _Server(config)
 
     def install_signals(self, stop: asyncio.Event) -> None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads the rules (main thread only: elsewhere, e.g.
+        a test running the service in a thread, the caller stops it with ``stop``)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

@@ -22,7 +22,13 @@ from collectors.ami.parser import AmiMessage
 from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
 
-__all__ = ["ReplayClock", "Translator", "uniqueid_epoch"]
+__all__ = [
+    "ReplayClock",
+    "Translator",
+    "resync_channel",
+    "resync_queue_entry",
+    "uniqueid_epoch",
+]
 
 _UNKNOWN = ("<unknown>", "")
 _STATES = {s.value: s for s in ChannelState}
@@ -541,6 +547,45 @@ class Translator:
         uptime = m.get("Uptime")
         started = at - _float(uptime) if uptime and exact else None
         return ev.PbxBooted(at, started, exact=exact)
+
+
+def _hms_seconds(value: str | None) -> float | None:
+    """``HH:MM:SS`` (CoreShowChannel ``Duration``) -> seconds; None when absent or bad."""
+    if not value:
+        return None
+    parts = value.strip().split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    h, m, s = (int(p) for p in parts)
+    return float(h * 3600 + m * 60 + s)
+
+
+def resync_channel(msg: AmiMessage, now: float) -> ev.ChannelCreated | None:
+    """A ``CoreShowChannel`` list item (resync after a reconnect) -> the ChannelCreated it
+    implies, dated at its creation (``now`` minus ``Duration``; else the Uniqueid epoch)."""
+    if msg.get("Event") != "CoreShowChannel":
+        return None
+    chan = Translator._chan(msg)
+    if chan is None:
+        return None
+    age = _hms_seconds(msg.get("Duration"))
+    born = uniqueid_epoch(chan.uniqueid)
+    created = now - age if age is not None else min(now, born if born is not None else now)
+    return ev.ChannelCreated(created, chan, exact=True)
+
+
+def resync_queue_entry(msg: AmiMessage, now: float) -> ev.QueueJoined | None:
+    """A ``QueueEntry`` list item of ``QueueStatus`` -> the QueueJoined it implies, dated
+    ``now`` minus ``Wait`` seconds."""
+    if msg.get("Event") != "QueueEntry":
+        return None
+    chan = Translator._chan(msg)
+    if chan is None:
+        return None
+    wait = _float(msg.get("Wait"))
+    return ev.QueueJoined(
+        now - wait, chan, msg.get("Queue") or "", _int(msg.get("Position")), 0, exact=True
+    )
 
 
 def _parse_due_at(raw: str) -> float:

@@ -9,6 +9,7 @@ import logging
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -34,7 +35,7 @@ def _free_port(host: str, preferred: int) -> int:
     with socket.socket() as sock:
         try:
             sock.bind((host, preferred))
-            return preferred
+            return int(sock.getsockname()[1])
         except OSError:
             sock.bind((host, 0))
             return int(sock.getsockname()[1])
@@ -72,6 +73,8 @@ async def run_demo(
     web_port: int,
     duration: float | None,
     echo: bool = True,
+    password: str | None = None,
+    on_ready: Callable[[Service, str], None] | None = None,
 ) -> Service:
     """Simulator + service in one loop until Ctrl-C (or ``duration`` real seconds)."""
     from monitor.simulator import ContactCentre, ServerConfig, SimulatorServer, default_config
@@ -85,7 +88,7 @@ async def run_demo(
     cfg = build_demo_config(data_dir, sim.port, secret, port)
     # event time is the simulator's clock, which runs ``speed`` times faster than ours
     service = Service(cfg, clock=lambda: engine.now)
-    password = secrets.token_urlsafe(9)
+    password = password or secrets.token_urlsafe(9)
     try:
         service.store.add_user("demo", "admin", password)
     except StoreError:
@@ -96,10 +99,12 @@ async def run_demo(
         asyncio.get_running_loop().call_later(duration, stop.set)
     clock_task = asyncio.create_task(sim.run_clock(speed, stop))
 
-    def ready(_: Service) -> None:
+    def ready(svc: Service) -> None:
+        base = f"http://127.0.0.1:{port}"
+        if on_ready is not None:
+            on_ready(svc, base)
         if not echo:
             return
-        base = f"http://127.0.0.1:{port}"
         click.echo(
             "\n".join(
                 [
