@@ -131,6 +131,7 @@ class Service:
         self.metrics.set_live_provider(self.live)
         self._promise_cache: tuple[float, dict[str, int]] = (0.0, {})
         self._clients: list[AmiClient] = []
+        self._stop: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     # ---- promise plumbing ------------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class Service:
         on_ready: Callable[[Service], None] | None = None,
     ) -> None:
         """Run collectors, the clock tick and the web tier until ``stop`` is set."""
+        self._stop = (asyncio.get_running_loop(), stop)
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(self.tick(stop), name="tick")]
         if collect:
             for client in self.clients():
@@ -211,6 +213,12 @@ class Service:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def request_stop(self) -> None:
+        """Ask a running service to stop; safe to call from any thread."""
+        if self._stop is not None:
+            loop, stop = self._stop
+            loop.call_soon_threadsafe(stop.set)
 
     def clients(self) -> list[AmiClient]:
         if not self._clients:

@@ -17,6 +17,7 @@ import click
 from monitor.config import Config, PbxConfig, Secret, load_config
 from monitor.errors import StoreError
 from monitor.service import Service
+from monitor.simulator import SimulatorServer
 
 __all__ = ["build_demo_config", "register", "run_demo"]
 
@@ -74,10 +75,10 @@ async def run_demo(
     duration: float | None,
     echo: bool = True,
     password: str | None = None,
-    on_ready: Callable[[Service, str], None] | None = None,
+    on_ready: Callable[[Service, str, SimulatorServer], None] | None = None,
 ) -> Service:
     """Simulator + service in one loop until Ctrl-C (or ``duration`` real seconds)."""
-    from monitor.simulator import ContactCentre, ServerConfig, SimulatorServer, default_config
+    from monitor.simulator import ContactCentre, ServerConfig, default_config
 
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(16)
@@ -102,7 +103,7 @@ async def run_demo(
     def ready(svc: Service) -> None:
         base = f"http://127.0.0.1:{port}"
         if on_ready is not None:
-            on_ready(svc, base)
+            on_ready(svc, base, sim)
         if not echo:
             return
         click.echo(

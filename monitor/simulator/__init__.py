@@ -23,6 +23,7 @@ from monitor.simulator.engine import DEFAULT_START, ContactCentre
 from monitor.simulator.flows_calls import DialPlan
 from monitor.simulator.flows_queue import QueuePlan
 from monitor.simulator.protocol import Credentials
+from monitor.simulator.recordings import AudioStyle, RecordingJob, RecordingWriter
 from monitor.simulator.scenario import Scenario, load_scenario
 from monitor.simulator.server import ServerConfig, SimulatorServer
 from monitor.simulator.talk import HoldPlan, TalkPlan
@@ -35,6 +36,7 @@ __all__ = [
     "VERSIONS",
     "AgentConfig",
     "AsteriskVersion",
+    "AudioStyle",
     "Behaviour",
     "CallTruth",
     "CallbackConfig",
@@ -48,6 +50,8 @@ __all__ = [
     "PromiseTruth",
     "QueueConfig",
     "QueuePlan",
+    "RecordingJob",
+    "RecordingWriter",
     "Scenario",
     "ServerConfig",
     "SimulatorServer",

@@ -12,10 +12,12 @@ import heapq
 import itertools
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from collectors.ami.parser import AmiMessage
 from monitor.simulator.config import AgentConfig, CentreConfig, QueueConfig
 from monitor.simulator.pbx import Pbx
+from monitor.simulator.recordings import RecordingJob, draw_style, recording_path
 from monitor.simulator.truth import CallTruth, PromiseTruth, TruthBuilder
 from monitor.simulator.wire import Chan
 
@@ -81,7 +83,11 @@ class _Proc:
 
 class ContactCentre(Pbx):
     """``ContactCentre(config, seed=1, start=epoch)``; ``run_until(t)`` returns the AMI
-    messages emitted up to virtual time ``t``; ``truth`` lists every finished call."""
+    messages emitted up to virtual time ``t``; ``truth`` lists every finished call.
+
+    With ``recordings_dir`` the engine also says which call recordings to write
+    (``take_recording_jobs()``; a ``RecordingWriter`` writes them) and MIXMONITOR_FILENAME
+    paths are relative to that directory."""
 
     def __init__(
         self,
@@ -89,9 +95,13 @@ class ContactCentre(Pbx):
         seed: int = 1,
         start: float = DEFAULT_START,
         traffic: bool = True,
+        recordings_dir: Path | None = None,
     ) -> None:
         super().__init__(seed, start)
         self.config = config
+        self.seed = seed
+        self.recordings_dir = recordings_dir
+        self.recording_jobs: list[RecordingJob] = []
         self.boot_time = self.now
         self.reload_time = self.now
         self.truth: list[CallTruth] = []
@@ -227,7 +237,36 @@ class ContactCentre(Pbx):
 
     def close_call(self, builder: TruthBuilder) -> None:
         self.open_calls.pop(builder.linkedid, None)
-        self.truth.append(builder.freeze(self.now))
+        truth = builder.freeze(self.now)
+        self.truth.append(truth)
+        if self.recordings_dir is not None and truth.recording and truth.answer is not None:
+            self.recording_jobs.append(
+                RecordingJob(
+                    path=self.recordings_dir / truth.recording,
+                    linkedid=truth.linkedid,
+                    answer=truth.answer,
+                    end=truth.end,
+                    holds=tuple((h.start, h.end) for h in truth.holds),
+                    style=builder.audio or draw_style(self.seed, truth.linkedid),
+                )
+            )
+
+    # -- recordings ----------------------------------------------------------------
+    def recording_name(self, prefix: str, caller: Chan) -> str:
+        """MIXMONITOR_FILENAME for a call answered now (see ``recording_path``)."""
+        return recording_path(
+            self.now,
+            self.config.recordings_dir,
+            prefix,
+            caller.cid_num,
+            caller.uniqueid,
+            relative=self.recordings_dir is not None,
+        )
+
+    def take_recording_jobs(self) -> list[RecordingJob]:
+        """The recordings of the calls that ended since the last call (and forget them)."""
+        jobs, self.recording_jobs = self.recording_jobs, []
+        return jobs
 
     # -- restart -------------------------------------------------------------------
     def restart(self) -> None:

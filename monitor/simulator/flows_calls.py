@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.simulator.engine import ContactCentre, Flow, WaitAgent
+from monitor.simulator.recordings import AudioStyle
 from monitor.simulator.truth import CallOutcome, PromiseTruth, TruthBuilder
 from monitor.simulator.wire import Chan
 
@@ -37,6 +38,7 @@ class DialPlan:
     talk: float = 60.0
     callee_hangs_up: bool = False
     timeout: float = 20.0
+    audio: AudioStyle | None = None  # the recording's sound, when recorded (None: drawn)
 
 
 def dial(
@@ -149,11 +151,17 @@ def two_party(
     plan: DialPlan,
     context: str,
     vm_on_noanswer: str | None = None,
+    record_as: str | None = None,
 ) -> Step:
-    """Dial, then talk / cancel / voicemail; records the truth."""
+    """Dial, then talk / cancel / voicemail; records the truth. With ``record_as`` an
+    answered call is recorded from the answer (MIXMONITOR_FILENAME ``<record_as>-...``)."""
     tech, num, name, dialstring = callee
     result, leg = yield from dial(cc, caller, tech, num, name, dialstring, plan, context)
     answered_at = cc.now
+    if result == "answer" and record_as is not None:
+        b.recording = cc.recording_name(record_as, caller)
+        b.audio = plan.audio
+        cc.varset(caller, "MIXMONITOR_FILENAME", b.recording)
     if result == "answer":
         yield from talk_then_hangup(cc, caller, leg, plan.talk, plan.callee_hangs_up)
     elif result == "cancel":
@@ -195,9 +203,8 @@ def direct_call(cc: ContactCentre, number: str, name: str, ext: str, plan: DialP
     cc.newexten(caller, "Dial", f"PJSIP/{ext},{int(plan.timeout)}", 2)
     if plan.result == "answer" or plan.result == "busy":
         cc.ext_busy.add(ext)
-    yield from two_party(
-        cc, b, caller, (f"PJSIP/{ext}", ext, callee_name, ext), plan, cfg.internal_context, ext
-    )
+    callee = (f"PJSIP/{ext}", ext, callee_name, ext)
+    yield from two_party(cc, b, caller, callee, plan, cfg.internal_context, ext, f"d-{ext}")
     cc.ext_busy.discard(ext)
 
 

@@ -4,10 +4,13 @@ with ``engine.run_all()`` and compare against ``engine.truth``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from monitor.simulator.config import AgentConfig, CentreConfig, ExtensionConfig, QueueConfig
 from monitor.simulator.engine import DEFAULT_START, ContactCentre
 from monitor.simulator.flows_calls import DialPlan, direct_call
 from monitor.simulator.flows_queue import QueuePlan, queue_call
+from monitor.simulator.recordings import AudioStyle
 from monitor.simulator.talk import HoldPlan, TalkPlan
 
 __all__ = [
@@ -49,8 +52,19 @@ def script_config(ring_timeout: float = 15.0, retry: float = 5.0) -> CentreConfi
     )
 
 
-def _engine(seed: int, start: float, config: CentreConfig | None = None) -> ContactCentre:
-    return ContactCentre(config or script_config(), seed=seed, start=start, traffic=False)
+def _engine(
+    seed: int,
+    start: float,
+    config: CentreConfig | None = None,
+    recordings_dir: Path | None = None,
+) -> ContactCentre:
+    return ContactCentre(
+        config or script_config(),
+        seed=seed,
+        start=start,
+        traffic=False,
+        recordings_dir=recordings_dir,
+    )
 
 
 def queue_answered_with_hold(
@@ -64,10 +78,16 @@ def queue_answered_with_hold(
     agent_hangs_up: bool = False,
     seed: int = 0,
     start: float = DEFAULT_START,
+    recordings_dir: Path | None = None,
+    audio: AudioStyle | None = None,
 ) -> ContactCentre:
-    cc = _engine(seed, start)
+    """With ``recordings_dir`` the engine asks for the call's recording (``audio``: how it
+    sounds) in ``take_recording_jobs()``."""
+    cc = _engine(seed, start, recordings_dir=recordings_dir)
     holds = (HoldPlan(hold_at, hold, check_back, 20.0),) if hold > 0 else ()
-    tplan = TalkPlan(talk=talk, holds=holds, agent_hangs_up=agent_hangs_up, wrapup=0.0)
+    tplan = TalkPlan(
+        talk=talk, holds=holds, agent_hangs_up=agent_hangs_up, wrapup=0.0, audio=audio
+    )
     plan = QueuePlan(patience=600.0, ivr=ivr, rings=(ring,), talk=tplan)
     cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
     return cc
@@ -166,9 +186,11 @@ def direct_answered(
     callee_hangs_up: bool = False,
     seed: int = 0,
     start: float = DEFAULT_START,
+    recordings_dir: Path | None = None,
+    audio: AudioStyle | None = None,
 ) -> ContactCentre:
-    cc = _engine(seed, start)
-    plan = DialPlan("answer", ring, talk, callee_hangs_up)
+    cc = _engine(seed, start, recordings_dir=recordings_dir)
+    plan = DialPlan("answer", ring, talk, callee_hangs_up, audio=audio)
     cc.spawn(direct_call(cc, CALLER, CALLER_NAME, "300", plan))
     return cc
 

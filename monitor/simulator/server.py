@@ -19,6 +19,7 @@ from random import Random
 from collectors.ami.parser import AmiMessage, AmiParser
 from monitor.simulator.engine import ContactCentre
 from monitor.simulator.protocol import Credentials, Session, privilege_classes
+from monitor.simulator.recordings import RecordingWriter
 from monitor.simulator.wire import event, render, version_for
 
 __all__ = ["ServerConfig", "SimulatorServer"]
@@ -60,6 +61,8 @@ class SimulatorServer:
         self._backlog: list[tuple[float, AmiMessage]] = []
         self._changed = asyncio.Condition()
         self.events_sent = 0
+        # call recordings (engine.recordings_dir set): written in a thread, off the clock
+        self.recordings = RecordingWriter() if engine.recordings_dir is not None else None
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
@@ -83,6 +86,9 @@ class SimulatorServer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        if self.recordings is not None:
+            await self.recordings.drain()
+            self.recordings.close()
 
     async def __aenter__(self) -> SimulatorServer:
         await self.start()
@@ -172,8 +178,13 @@ class SimulatorServer:
         """Manual clock: run the engine ``seconds`` further and deliver what it emitted;
         returns the emitted events once they are written to the clients."""
         events = self.engine.run_until(self.engine.now + seconds)
+        self._write_recordings()
         await self.deliver(events)
         return events
+
+    def _write_recordings(self) -> None:
+        if self.recordings is not None:
+            self.recordings.submit(self.engine.take_recording_jobs())
 
     async def run_clock(self, speed: float, stop: asyncio.Event, tick: float = 0.2) -> None:
         """Real-time clock: ``speed`` virtual seconds per real second until ``stop`` is set."""
@@ -181,7 +192,9 @@ class SimulatorServer:
         v0, r0 = self.engine.now, loop.time()
         while not stop.is_set():
             target = v0 + (loop.time() - r0) * speed
-            await self.deliver(self.engine.run_until(target))
+            events = self.engine.run_until(target)
+            self._write_recordings()
+            await self.deliver(events)
             nxt = self.engine.next_time()
             wait = tick if nxt is None else min(tick, max(0.005, (nxt - target) / speed))
             with contextlib.suppress(TimeoutError):

@@ -4,7 +4,6 @@ transfer."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Literal
@@ -12,6 +11,7 @@ from typing import Literal
 from monitor.simulator.engine import AgentState, ContactCentre, QueueState, WaitAgent
 from monitor.simulator.flows_calls import DialPlan, cancelled, dial, outbound_call, talk_then_hangup
 from monitor.simulator.pbx import CALL
+from monitor.simulator.recordings import AudioStyle
 from monitor.simulator.truth import HoldTruth, PromiseTruth, TruthBuilder
 from monitor.simulator.wire import Bridge, Chan, Pairs, bridge_block, event
 
@@ -49,6 +49,7 @@ class TalkPlan:
     promise_reason: str = "agent-promised"
     callback_after: float | None = None
     wrapup: float | None = None
+    audio: AudioStyle | None = None  # the recording's sound (None: drawn from the seed)
 
 
 def draw_talk(cc: ContactCentre, agent: AgentState) -> TalkPlan:
@@ -82,13 +83,6 @@ def draw_talk(cc: ContactCentre, agent: AgentState) -> TalkPlan:
     )
 
 
-def _recording(cc: ContactCentre, queue: str, caller: Chan) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(cc.now))
-    day = time.strftime("%Y/%m/%d", time.gmtime(cc.now))
-    num = caller.cid_num if caller.cid_num.isdigit() else "anonymous"
-    return f"{cc.config.recordings_dir}/{day}/q-{queue}-{num}-{stamp}-{caller.uniqueid}.wav"
-
-
 def _transfer_target(cc: ContactCentre, plan: TalkPlan, agent: AgentState) -> str | None:
     candidates = [plan.transfer_to] if plan.transfer_to else [e.ext for e in cc.config.extensions]
     for ext in candidates:
@@ -112,7 +106,8 @@ def talk_phase(
     bridge = cc.bridge_create()
     cc.bridge_enter(bridge, leg)
     cc.bridge_enter(bridge, caller)
-    b.recording = _recording(cc, queue.cfg.name, caller)
+    b.recording = cc.recording_name(f"q-{queue.cfg.name}", caller)
+    b.audio = plan.audio
     cc.varset(caller, "MIXMONITOR_FILENAME", b.recording)
     b.outcome = "answered"
     connect = cc.now

@@ -4,7 +4,10 @@ tracker and rules compare what they derived from the AMI stream against these va
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from monitor.simulator.recordings import AudioStyle
 
 __all__ = ["CallKind", "CallOutcome", "CallTruth", "HoldTruth", "PromiseTruth", "TruthBuilder"]
 
@@ -85,6 +88,7 @@ class TruthBuilder:
     queue_join: float | None = None
     rona: int = 0
     recording: str | None = None
+    audio: AudioStyle | None = None  # the recording's style when a test fixes it
 
     def freeze(self, end: float, interrupted: bool = False) -> CallTruth:
         return CallTruth(

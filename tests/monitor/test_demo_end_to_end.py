@@ -37,7 +37,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     state = Demo()
     data = tmp_path_factory.mktemp("demo")
 
-    def on_ready(service: Service, base: str) -> None:
+    def on_ready(service: Service, base: str, _sim: object) -> None:
         state.service, state.base = service, base
         state.ready.set()
 
@@ -64,6 +64,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     assert state.ready.wait(30), "demo did not start"
     assert state.error is None, state.error
     yield state
+    assert state.service is not None
+    state.service.request_stop()
     thread.join(40)
     assert not thread.is_alive(), "demo did not stop by itself"
     assert state.error is None, state.error

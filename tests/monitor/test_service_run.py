@@ -85,7 +85,7 @@ web: {{listen: "127.0.0.1:{web_port}"}}
             "4",
             "--run-for",
             "5m",
-        ],  # fmt: skip
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

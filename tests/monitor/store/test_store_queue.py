@@ -78,13 +78,37 @@ def test_queue_at_100k_flags(store: Store) -> None:
         row = dict(proto, call_id=cid, started_at=T0 + i, queue=q, agent=f"a{i % 50}")
         crow.append(row)
         rule = ("answer-within-three-rings", "no-dead-air", "hold-too-long")[i % 3]
-        frow.append({"call_id": cid, "seq": 0, "rule": rule, "severity": "warning",
-                     "value": 5.0, "threshold": 3.0, "at": T0 + i, "title": "", "flag": True,
-                     "live": False, "evidence": []})
-        grow.append({"call_id": cid, "status": ("open", "claimed", "closed")[i % 3],
-                     "severity": "warning", "severity_rank": 2, "rules": rule, "queue": q,
-                     "agent": f"a{i % 50}", "started_at": T0 + i, "created_at": T0,
-                     "updated_at": T0, "claimed_by": None, "claimed_at": None})
+        frow.append(
+            {
+                "call_id": cid,
+                "seq": 0,
+                "rule": rule,
+                "severity": "warning",
+                "value": 5.0,
+                "threshold": 3.0,
+                "at": T0 + i,
+                "title": "",
+                "flag": True,
+                "live": False,
+                "evidence": [],
+            }
+        )
+        grow.append(
+            {
+                "call_id": cid,
+                "status": ("open", "claimed", "closed")[i % 3],
+                "severity": "warning",
+                "severity_rank": 2,
+                "rules": rule,
+                "queue": q,
+                "agent": f"a{i % 50}",
+                "started_at": T0 + i,
+                "created_at": T0,
+                "updated_at": T0,
+                "claimed_by": None,
+                "claimed_at": None,
+            }
+        )
     assert base["call_id"] == "x"
     with store.engine.begin() as conn:
         for start in range(0, n, 20_000):
@@ -106,5 +130,7 @@ def test_queue_at_100k_flags(store: Store) -> None:
         timings[name] = time.perf_counter() - t
         assert len(page.items) == 50
     assert store.flagged().total == n
-    print(f"\n[{store.backend}] 100k flags: " + "; ".join(
-        f"{k}: {v * 1000:.0f} ms" for k, v in timings.items()))
+    print(
+        f"\n[{store.backend}] 100k flags: "
+        + "; ".join(f"{k}: {v * 1000:.0f} ms" for k, v in timings.items())
+    )

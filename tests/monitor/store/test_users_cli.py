@@ -15,17 +15,22 @@ def test_add_list_passwd(tmp_path: Path) -> None:
     pw = tmp_path / "pw.txt"
     pw.write_text("a long password\n")
     runner = CliRunner()
-    res = runner.invoke(cli, ["users", "add", "ann", "--role", "qa", "--password-file",
-                              str(pw), "--store", db])
+    res = runner.invoke(
+        cli, ["users", "add", "ann", "--role", "qa", "--password-file", str(pw), "--store", db]
+    )
     assert res.exit_code == 0, res.output
     assert "added user ann (qa)" in res.output
-    res = runner.invoke(cli, ["users", "add", "bob", "--role", "admin", "--store", db],
-                        input="another long one\nanother long one\n")
+    res = runner.invoke(
+        cli,
+        ["users", "add", "bob", "--role", "admin", "--store", db],
+        input="another long one\nanother long one\n",
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["users", "list", "--store", db])
     assert res.output.splitlines() == ["ann\tqa\tenabled", "bob\tadmin\tenabled"]
-    res = runner.invoke(cli, ["users", "passwd", "ann", "--store", db],
-                        input="brand new secret\nbrand new secret\n")
+    res = runner.invoke(
+        cli, ["users", "passwd", "ann", "--store", db], input="brand new secret\nbrand new secret\n"
+    )
     assert res.exit_code == 0, res.output
     store = Store.open(db)
     assert store.authenticate("ann", "brand new secret") is not None
@@ -37,13 +42,17 @@ def test_errors_are_clear(tmp_path: Path, capsys) -> None:  # type: ignore[no-un
     db = str(tmp_path / "rw.sqlite")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    assert main(["users", "add", "ann", "--role", "qa", "--password-file", str(empty),
-                 "--store", db]) == 2
+    assert (
+        main(["users", "add", "ann", "--role", "qa", "--password-file", str(empty), "--store", db])
+        == 2
+    )
     assert "empty.txt:1: the password file is empty" in capsys.readouterr().err
     short = tmp_path / "short.txt"
     short.write_text("abc\n")
-    assert main(["users", "add", "ann", "--role", "qa", "--password-file", str(short),
-                 "--store", db]) == 2
+    assert (
+        main(["users", "add", "ann", "--role", "qa", "--password-file", str(short), "--store", db])
+        == 2
+    )
     assert "too short" in capsys.readouterr().err
     assert main(["users", "add", "ann", "--role", "boss", "--store", db]) == 2
 
@@ -51,8 +60,18 @@ def test_errors_are_clear(tmp_path: Path, capsys) -> None:  # type: ignore[no-un
 def test_schema_includes_promise_tables(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "rw.sqlite"))
     with store.engine.connect() as conn:
-        names = {r[0] for r in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type='table'")}
+        names = {
+            r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+        }
     store.close()
-    assert {"calls", "findings", "flags", "reviews", "users", "audit_log", "sessions",
-            "promises", "promise_events"} <= names
+    assert {
+        "calls",
+        "findings",
+        "flags",
+        "reviews",
+        "users",
+        "audit_log",
+        "sessions",
+        "promises",
+        "promise_events",
+    } <= names

@@ -45,14 +45,28 @@ def store(db_url: str) -> Iterator[Store]:
     for name, role in (("qa1", "qa"), ("qa2", "qa"), ("sup1", "supervisor"), ("admin1", "admin")):
         s.add_user(name, role, PASSWORD)
     f = _factory
-    s.save_call(f.record("c1", recording="2026/c1.wav", audio=f.audio(),
-                         findings=(f.finding(), f.finding(rule="no-dead-air",
-                                                          severity=f.Severity.CRITICAL,
-                                                          at=f.T0 + 40, value=12, threshold=5,
-                                                          evidence=(("silence", 35.0),),
-                                                          title="No dead air over 5 s"))))
-    s.save_call(f.record("c2", caller_name=HOSTILE, started_at=f.T0 + 100,
-                         queue="sales", agent="bob"))
+    s.save_call(
+        f.record(
+            "c1",
+            recording="2026/c1.wav",
+            audio=f.audio(),
+            findings=(
+                f.finding(),
+                f.finding(
+                    rule="no-dead-air",
+                    severity=f.Severity.CRITICAL,
+                    at=f.T0 + 40,
+                    value=12,
+                    threshold=5,
+                    evidence=(("silence", 35.0),),
+                    title="No dead air over 5 s",
+                ),
+            ),
+        )
+    )
+    s.save_call(
+        f.record("c2", caller_name=HOSTILE, started_at=f.T0 + 100, queue="sales", agent="bob")
+    )
     s.save_call(f.record("c3", started_at=f.T0 + 200, findings=()))
     try:
         yield s
@@ -71,15 +85,24 @@ def recordings(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def live() -> StaticLive:
-    return StaticLive(LiveNumbers(waiting_now=1, longest_wait_seconds=12,
-                                  answered_within_three_rings_today=0.93, service_level=0.85,
-                                  abandon_rate=0.02, on_hold_now=1, overdue_promises=0))
+    return StaticLive(
+        LiveNumbers(
+            waiting_now=1,
+            longest_wait_seconds=12,
+            answered_within_three_rings_today=0.93,
+            service_level=0.85,
+            abandon_rate=0.02,
+            on_hold_now=1,
+            overdue_promises=0,
+        )
+    )
 
 
 @pytest.fixture
 def settings(recordings: Path) -> WebSettings:
-    return WebSettings(recordings_dir=recordings, wallboard_interval_seconds=0.05,
-                       wallboard_stream_max_seconds=0.0)
+    return WebSettings(
+        recordings_dir=recordings, wallboard_interval_seconds=0.05, wallboard_stream_max_seconds=0.0
+    )
 
 
 @pytest.fixture

@@ -19,9 +19,15 @@ from monitor.store import Store
 from monitor.web import StaticLive, WebSettings, create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 pytestmark = pytest.mark.slow
 
 
@@ -47,15 +53,15 @@ def server(store: Store, recordings: Path, live: StaticLive) -> Iterator[str]:
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(b"\x00\x00" * 8000 * 60)
-    settings = WebSettings(recordings_dir=recordings, wallboard_interval_seconds=0.1,
-                           wallboard_stream_max_seconds=20.0)
+    settings = WebSettings(
+        recordings_dir=recordings, wallboard_interval_seconds=0.1, wallboard_stream_max_seconds=20.0
+    )
     app = create_app(store, settings, live=live)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
-                            lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="off")
     srv = _Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -126,7 +132,8 @@ def test_review_journey_and_live_wallboard(
         page.click("#submit-review")
         expect(page.locator("#flag-status")).to_have_text("closed")
         expect(page.locator(".review-closed .immutable")).to_have_text(
-            "This review is closed and cannot be edited.")
+            "This review is closed and cannot be edited."
+        )
         expect(page.locator("#submit-review")).to_have_count(0)
         expect(page.locator(".review-closed")).to_contain_text("coaching_needed")
         _shot(page, "review-closed", backend)

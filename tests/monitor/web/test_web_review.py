@@ -13,8 +13,9 @@ from monitor.store import Store
 def test_login_wrong_password_and_logout(client_for) -> None:  # type: ignore[no-untyped-def]
     anon = client_for(None)
     page = anon.get("/login")
-    bad = anon.post("/login", data={"username": "qa1", "password": "nope nope",
-                                    "csrf": csrf_of(page.text)})
+    bad = anon.post(
+        "/login", data={"username": "qa1", "password": "nope nope", "csrf": csrf_of(page.text)}
+    )
     assert bad.status_code == 401 and "Wrong user name or password" in bad.text
     qa = client_for("qa1")
     cookie = qa.cookies.get("rw_session")
@@ -29,10 +30,16 @@ def test_login_wrong_password_and_logout(client_for) -> None:  # type: ignore[no
 def test_session_cookie_flags(client_for) -> None:  # type: ignore[no-untyped-def]
     anon = client_for(None)
     page = anon.get("/login")
-    resp = anon.post("/login", data={"username": "qa1", "password": PASSWORD,
-                                     "csrf": csrf_of(page.text)}, follow_redirects=False)
-    cookie = next(v for k, v in resp.headers.multi_items()
-                  if k == "set-cookie" and v.startswith("rw_session="))
+    resp = anon.post(
+        "/login",
+        data={"username": "qa1", "password": PASSWORD, "csrf": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    cookie = next(
+        v
+        for k, v in resp.headers.multi_items()
+        if k == "set-cookie" and v.startswith("rw_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     assert resp.headers["location"] == "/flags"
 
@@ -42,10 +49,16 @@ def test_secure_cookie_over_https(app) -> None:  # type: ignore[no-untyped-def]
 
     with TestClient(app, base_url="https://testserver") as c:
         page = c.get("/login")
-        resp = c.post("/login", data={"username": "sup1", "password": PASSWORD,
-                                      "csrf": csrf_of(page.text)}, follow_redirects=False)
-        cookie = next(v for k, v in resp.headers.multi_items()
-                      if k == "set-cookie" and v.startswith("rw_session="))
+        resp = c.post(
+            "/login",
+            data={"username": "sup1", "password": PASSWORD, "csrf": csrf_of(page.text)},
+            follow_redirects=False,
+        )
+        cookie = next(
+            v
+            for k, v in resp.headers.multi_items()
+            if k == "set-cookie" and v.startswith("rw_session=")
+        )
         assert "Secure" in cookie
         assert resp.headers["location"] == "/wallboard"
 
@@ -68,7 +81,7 @@ def test_call_page_shows_timeline_findings_and_jumps(client_for) -> None:  # typ
     qa = client_for("qa1")
     page = qa.get("/calls/c1")
     assert page.status_code == 200
-    assert "<svg class=\"timeline\"" in page.text
+    assert '<svg class="timeline"' in page.text
     assert page.text.count('class="tl-finding') == 4  # 2 findings x (at + evidence)
     assert "Agent speech" in page.text and "Caller speech" in page.text
     assert '<audio id="player"' in page.text and 'src="/recordings/2026/c1.wav"' in page.text
@@ -85,13 +98,19 @@ def test_review_flow_closed_is_immutable(client_for, store: Store) -> None:  # t
     qa = client_for("qa1")
     page = qa.get("/calls/c1")
     token = csrf_of(page.text)
-    assert qa.post("/calls/c1/claim", data={"csrf": token}, follow_redirects=False
-                   ).status_code == 303
+    assert (
+        qa.post("/calls/c1/claim", data={"csrf": token}, follow_redirects=False).status_code == 303
+    )
     form = qa.get("/calls/c1")
     assert 'id="submit-review"' in form.text and "Greeted with own name" in form.text
     assert qa.post("/calls/c1/review", data={"csrf": token}).status_code == 400
-    data = {"csrf": token, "disposition": "coaching_needed", "notes": "long silence at 0:40",
-            "check_greeting": "yes", "check_no_dead_air": "no"}
+    data = {
+        "csrf": token,
+        "disposition": "coaching_needed",
+        "notes": "long silence at 0:40",
+        "check_greeting": "yes",
+        "check_no_dead_air": "no",
+    }
     assert qa.post("/calls/c1/review", data=data, follow_redirects=False).status_code == 303
     done = qa.get("/calls/c1")
     assert "cannot be edited" in done.text and 'id="submit-review"' not in done.text
@@ -104,12 +123,20 @@ def test_review_flow_closed_is_immutable(client_for, store: Store) -> None:  # t
     assert stored.reviews[0].score == 1 and stored.reviews[0].score_max == 2
     qa2 = client_for("qa2")
     t2 = csrf_of(qa2.get("/calls/c1").text)
-    assert qa2.post("/calls/c1/reopen", data={"csrf": t2, "reason": "agent disputes"},
-                    follow_redirects=False).status_code == 303
+    assert (
+        qa2.post(
+            "/calls/c1/reopen",
+            data={"csrf": t2, "reason": "agent disputes"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     stored = store.call("c1")
     assert stored is not None and len(stored.reviews) == 2
-    assert stored.reviews[0].state == "closed" and stored.reviews[1].reopened_from == \
-        stored.reviews[0].id
+    assert (
+        stored.reviews[0].state == "closed"
+        and stored.reviews[1].reopened_from == stored.reviews[0].id
+    )
     actions = [e.action for e in store.audit_entries(call_id="c1")]
     assert {"claim", "review", "reopen"} <= set(actions)
 
@@ -188,8 +215,11 @@ def test_promises_page_and_cancel(client_for, store: Store) -> None:  # type: ig
     assert "+441632960009" in overdue.text  # the store clock is now, long after T0 + 60
     pid = store.promises("open")[0].id
     token = csrf_of(page.text)
-    resp = sup.post(f"/promises/{pid}/cancel", data={"csrf": token, "reason": "wrong number"},
-                    follow_redirects=False)
+    resp = sup.post(
+        f"/promises/{pid}/cancel",
+        data={"csrf": token, "reason": "wrong number"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     assert store.promises("open") == []
     assert "+441632960009" in sup.get("/promises", params={"view": "cancelled"}).text

@@ -36,8 +36,15 @@ def _routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 def test_every_route_is_known(app) -> None:  # type: ignore[no-untyped-def]
     paths = {p for _, p in _routes(app)}
     assert "{" not in "".join(paths), "add a sample path for every parametrised route"
-    assert {"/flags", "/wallboard", "/wallboard/stream", "/api/flags", "/export/calls.csv",
-            "/recordings/2026/c1.wav", "/admin/audit"} <= paths
+    assert {
+        "/flags",
+        "/wallboard",
+        "/wallboard/stream",
+        "/api/flags",
+        "/export/calls.csv",
+        "/recordings/2026/c1.wav",
+        "/admin/audit",
+    } <= paths
 
 
 def test_anonymous_is_refused_everywhere(app, client_for) -> None:  # type: ignore[no-untyped-def]
@@ -145,7 +152,14 @@ def test_security_headers(client_for) -> None:  # type: ignore[no-untyped-def]
 def test_open_redirect_refused(client_for) -> None:  # type: ignore[no-untyped-def]
     anon = client_for(None)
     page = anon.get("/login")
-    resp = anon.post("/login", data={"username": "qa1", "password": "correct horse battery",
-                                     "csrf": csrf_of(page.text), "next": "//evil.example"},
-                     follow_redirects=False)
+    resp = anon.post(
+        "/login",
+        data={
+            "username": "qa1",
+            "password": "correct horse battery",
+            "csrf": csrf_of(page.text),
+            "next": "//evil.example",
+        },
+        follow_redirects=False,
+    )
     assert resp.headers["location"] == "/flags"

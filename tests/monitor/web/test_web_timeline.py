@@ -15,12 +15,20 @@ NS = "{http://www.w3.org/2000/svg}"
 
 
 def test_svg_is_well_formed_with_lanes_and_findings() -> None:
-    rec = record(audio=audio(), recording="a.wav",
-                 extra={"transfer_at": [T0 + 55]}, caller_name="<b>x</b>")
+    rec = record(
+        audio=audio(), recording="a.wav", extra={"transfer_at": [T0 + 55]}, caller_name="<b>x</b>"
+    )
     root = ET.fromstring(timeline_svg(rec))
     labels = [t.text for t in root.iter(f"{NS}text") if t.get("class") == "tl-lane"]
-    assert labels == ["Call", "Ringing", "Hold / transfer", "Agent speech", "Caller speech",
-                      "Dead air / overtalk", "Findings"]
+    assert labels == [
+        "Call",
+        "Ringing",
+        "Hold / transfer",
+        "Agent speech",
+        "Caller speech",
+        "Dead air / overtalk",
+        "Findings",
+    ]
     classes = [e.get("class") for e in root.iter()]
     assert classes.count("tl-ringtick") == 5
     assert "tl-hold" in classes and "tl-transfer" in classes and "tl-queue" in classes
@@ -36,10 +44,13 @@ def test_hostile_rule_names_are_escaped() -> None:
 
 
 def test_jump_offsets_follow_the_recording_start() -> None:
-    rec = record(audio=audio(start=T0 + 15), recording="a.wav",
-                 findings=(finding(at=T0 + 40, evidence=(("silence", 35.0),)),))
+    rec = record(
+        audio=audio(start=T0 + 15),
+        recording="a.wav",
+        findings=(finding(at=T0 + 40, evidence=(("silence", 35.0),)),),
+    )
     assert recording_start(rec) == T0 + 15
-    (_, moments), = jumps(rec)
+    ((_, moments),) = jumps(rec)
     assert [(j.call_offset, j.seek) for j in moments] == [(40.0, 25.0), (35.0, 20.0)]
     before = jumps(dataclasses.replace(rec, findings=(finding(at=T0 + 5, evidence=()),)))
     assert before[0][1][0].seek is None  # before the recording started
@@ -50,8 +61,14 @@ def test_jump_offsets_follow_the_recording_start() -> None:
 
 
 def test_running_call_and_open_hold_render() -> None:
-    rec = record(ended_at=None, answered_at=None, holds=(Span(T0 + 5, None),), rings=None,
-                 ring_seconds=None, findings=(finding(at=T0 + 30),))
+    rec = record(
+        ended_at=None,
+        answered_at=None,
+        holds=(Span(T0 + 5, None),),
+        rings=None,
+        ring_seconds=None,
+        findings=(finding(at=T0 + 30),),
+    )
     root = ET.fromstring(timeline_svg(rec))
     assert any(e.get("class") == "tl-hold" for e in root.iter())
 

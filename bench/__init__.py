@@ -1,0 +1,1 @@
+"""ringwatch benchmarks against its peers (``make bench``; docs/benchmarks.md)."""
