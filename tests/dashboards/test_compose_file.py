@@ -152,10 +152,12 @@ def test_asterisk_snippets_give_ringwatch_what_it_needs() -> None:
     assert "timestampevents = yes" in settings
     user = manager.split("[ringwatch]", 1)[1]
     user_lines = [ln.split(";")[0].strip() for ln in user.splitlines()]
-    assert "read = call,agent,user,cdr,system" in user_lines
-    assert not [ln for ln in user_lines if re.match(r"write\s*=", ln)], (
-        "ringwatch's AMI user is read-only"
-    )
+    # dialplan: VarSet MIXMONITOR_FILENAME (recordings) and Newexten VoiceMail (outcome)
+    assert "read = call,agent,user,cdr,system,dialplan" in user_lines
+    writes = [ln for ln in user_lines if re.match(r"write\s*=", ln)]
+    assert writes == ["write = reporting"], "only CoreShowChannels (resync) may be sent"
+    filters = [ln for ln in user_lines if ln.startswith("eventfilter")]
+    assert not [f for f in filters if "VarSet" in f or "Newexten" in f], filters
     assert not [ln for ln in settings if ln.startswith("secret")], "no secret in manager.conf"
     ext = (D / "asterisk/extensions.conf").read_text()
     assert "MixMonitor(${RINGWATCH_RECORDING}" in ext
