@@ -53,8 +53,11 @@ def _metric(text: str, name: str) -> float:
     return total
 
 
+Running = tuple[subprocess.Popen[bytes], str, Path, Path, Callable[[], subprocess.Popen[bytes]]]
+
+
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path, Path]]:
+def running(tmp_path: Path) -> Iterator[Running]:
     sim_port, web_port = _port(), _port()
     env = dict(os.environ, RW_TEST_SECRET="s3cret-for-test", RINGWATCH_SIM_SECRET="s3cret-for-test")
     rules = tmp_path / "rules"
@@ -92,27 +95,33 @@ web: {{listen: "127.0.0.1:{web_port}"}}
         stderr=subprocess.DEVNULL,
     )
     log = tmp_path / "run.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*RINGWATCH, "-v", "run", "--config", str(cfg)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [*RINGWATCH, "-v", "run", "--config", str(cfg)],
+                cwd=tmp_path,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        return proc
+
     try:
-        yield proc, f"http://127.0.0.1:{web_port}", rules, log
+        yield start(), f"http://127.0.0.1:{web_port}", rules, log, start
     finally:
-        for p in (proc, sim):
+        for p in [*procs, sim]:
             if p.poll() is None:
                 p.kill()
                 p.wait(10)
 
 
 def test_run_serves_reloads_on_sighup_and_stops_on_sigterm(
-    running: tuple[subprocess.Popen[bytes], str, Path, Path],
+    running: Running,
 ) -> None:
-    proc, base, rules, log = running
+    proc, base, rules, log, _ = running
 
     def ami_up() -> bool:
         r = _get(base + "/healthz")
@@ -154,3 +163,46 @@ def test_run_serves_reloads_on_sighup_and_stops_on_sigterm(
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
+
+
+def _ami_up(base: str) -> bool:
+    r = _get(base + "/healthz")
+    if r is None:
+        return False
+    return r.json().get("components", {}).get("ami:lab", {}).get("state") == "up"
+
+
+def _promises(db: Path) -> dict[int, tuple[object, ...]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT id, key, number, made_at, due_at, state FROM promises")
+            ).all()
+    finally:
+        engine.dispose()
+    return {int(r[0]): tuple(r[1:]) for r in rows}
+
+
+def test_kill_9_with_open_promises_keeps_them_after_restart(running: Running) -> None:
+    proc, base, _, log, start = running
+    db = log.parent / "rw.sqlite"
+    _until("the AMI link to come up", lambda: _ami_up(base))
+    _until("callback promises to be made", lambda: len(_promises(db)) >= 3, timeout=90)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL
+    before = _promises(db)
+    assert any(state == "open" for *_, state in before.values())
+
+    again = start()
+    _until("the restarted service", lambda: _ami_up(base))
+    after = _promises(db)
+    # every promise survived the crash, with its number, key and due time, none duplicated
+    for pid, (key, number, made_at, due_at, _state) in before.items():
+        assert after[pid][:4] == (key, number, made_at, due_at)
+    keys = [row[0] for row in after.values()]
+    assert len(keys) == len(set(keys))
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(15) == 0

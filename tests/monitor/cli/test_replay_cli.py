@@ -76,3 +76,23 @@ def test_bad_input_is_a_clear_error_with_exit_2(
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_progress_on_stderr_for_big_inputs() -> None:
+    from monitor.cli.replay_cmd import _Progress
+
+    class Pipe(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    out = Pipe()
+    progress = _Progress(out)
+    total = 100 << 20
+    for done in range(0, total + 1, 1 << 20):
+        progress(done, total)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "replay: 0% (0/100 MiB)" and lines[-1] == "replay: 100% (100/100 MiB)"
+    assert len(lines) == 11  # every 10 % on a pipe
+    small = Pipe()
+    _Progress(small)(10, 100)  # small inputs print nothing
+    assert small.getvalue() == ""
