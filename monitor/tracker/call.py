@@ -85,6 +85,7 @@ class Call:
         "started_at",
         "state",
         "talk_end_at",
+        "transfer_times",
         "transfers",
         "voicemail",
         "withheld",
@@ -117,6 +118,7 @@ class Call:
         self.holds: list[Span] = []
         self.open_holds: dict[str, float] = {}
         self.transfers = 0
+        self.transfer_times: list[float] = []
         self.hangup_cause: int | None = None
         self.voicemail = False
         self.busy = False
@@ -153,6 +155,14 @@ class Call:
         if self.dial_failed or (self.hangup_cause in _FAILED_CAUSES):
             return Outcome.FAILED
         return Outcome.UNANSWERED
+
+    def _extra(self, live: bool) -> dict[str, object]:
+        extra: dict[str, object] = {}
+        if self.transfer_times:
+            extra["transfer_at"] = list(self.transfer_times)  # drawn on the call timeline
+        if live:
+            extra["state"] = str(self.state)
+        return extra
 
     def to_record(
         self, settings: TrackerSettings, *, outcome: Outcome | None = None, live: bool = False
@@ -217,7 +227,7 @@ class Call:
             recording=self.recording,
             legs=len(self.legs),
             events=self.events,
-            extra={"state": str(self.state)} if live else {},
+            extra=self._extra(live),
         )
 
 

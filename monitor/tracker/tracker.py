@@ -449,6 +449,7 @@ class Tracker:
             return
         call = self._call_for(chan, e.at, e.exact)
         call.transfers += 1
+        call.transfer_times.append(e.at)
 
     def _on_attended(self, e: ev.AttendedTransferred) -> None:
         chan = e.transferee or e.orig_transferer
@@ -456,6 +457,7 @@ class Tracker:
             return
         call = self._call_for(chan, e.at, e.exact)
         call.transfers += 1
+        call.transfer_times.append(e.at)
 
     def _on_local_bridge(self, e: ev.LocalBridged) -> None:
         call = self._call_for(e.one, e.at, e.exact)

@@ -236,6 +236,7 @@ def test_blind_transfer_counted_and_call_continues() -> None:
     s.hangup(90).hangup(90, target)
     rec = s.done[0]
     assert rec.transfers == 1
+    assert rec.extra["transfer_at"] == [T0 + 40]  # drawn on the call page's timeline
     assert rec.talk_seconds == pytest.approx(85)  # talk continues with the transfer target
 
 
