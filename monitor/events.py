@@ -110,9 +110,11 @@ class _Base:
 
 @dataclass(frozen=True, slots=True)
 class ChannelCreated(_Base):
-    """Newchannel: the first event of a channel."""
+    """Newchannel: the first event of a channel. ``resynced``: not a Newchannel but a channel
+    found up in a CoreShowChannels list after a reconnect (dated from its Duration)."""
 
     chan: ChannelRef
+    resynced: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -571,7 +571,7 @@ def resync_channel(msg: AmiMessage, now: float) -> ev.ChannelCreated | None:
     age = _hms_seconds(msg.get("Duration"))
     born = uniqueid_epoch(chan.uniqueid)
     created = now - age if age is not None else min(now, born if born is not None else now)
-    return ev.ChannelCreated(created, chan, exact=True)
+    return ev.ChannelCreated(created, chan, exact=True, resynced=True)
 
 
 def resync_queue_entry(msg: AmiMessage, now: float) -> ev.QueueJoined | None:

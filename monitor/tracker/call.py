@@ -75,6 +75,7 @@ class Call:
         "holds",
         "last_event_at",
         "legs",
+        "midway",
         "open_holds",
         "persons_up",
         "queue",
@@ -131,6 +132,9 @@ class Call:
         self.last_event_at = at
         self.events = 0
         self.ghost = False  # a late event for a call already closed: tracked, never reported
+        # first seen mid-call (a resync after a reconnect, or events before its Newchannel):
+        # what happened before is unknown, so without an observed answer it is incomplete
+        self.midway = False
 
     # ---- derived facts ---------------------------------------------------------------------
 
@@ -146,6 +150,8 @@ class Call:
     def outcome(self) -> Outcome:
         if self.answered_at is not None:
             return Outcome.ANSWERED
+        if self.midway:
+            return Outcome.INCOMPLETE
         if self.voicemail:
             return Outcome.VOICEMAIL
         if self.abandoned:

@@ -136,6 +136,7 @@ class Tracker:
                 return ghost
             if call is None:
                 call = Call(call_id, at, exact)
+                call.midway = True  # unless this is its Newchannel (see _on_created)
                 self.calls[call_id] = call
                 self.stats.started += 1
             self._add_leg(call, chan, at)
@@ -262,7 +263,11 @@ class Tracker:
     # ---- event handlers ------------------------------------------------------------------------
 
     def _on_created(self, e: ev.ChannelCreated) -> None:
-        self._call_for(e.chan, e.at, e.exact)
+        call = self._call_for(e.chan, e.at, e.exact)
+        if call.events == 1:  # this event created the call
+            call.midway = e.resynced
+            if e.resynced:
+                call.exact = False  # its start is known to the second (Duration) at best
 
     def _on_state(self, e: ev.ChannelStateChanged) -> None:
         call = self._call_for(e.chan, e.at, e.exact)

@@ -16,7 +16,7 @@ from collectors.ami.translate import Translator
 from collectors.ami.transport import AmiClient, Backoff
 from monitor.config import PbxConfig, Secret
 from monitor.errors import ConfigError
-from monitor.record import CallRecord, Outcome
+from monitor.record import CallRecord, Outcome, Timing
 from monitor.simulator import ContactCentre, scripted
 from monitor.simulator.protocol import Reply, Session
 from monitor.simulator.wire import with_timestamp
@@ -154,6 +154,11 @@ async def test_calls_that_started_during_the_gap_are_created_from_the_snapshot(
     assert rec.call_id == h.engine.truth[0].linkedid
     assert rec.started_at == pytest.approx(h.engine.truth[0].start, abs=1.0)
     assert rec.ended_at == pytest.approx(h.engine.truth[0].end)
+    # it was answered before ringwatch connected: ringwatch never saw the answer, so the
+    # record says so instead of guessing (no rings, no ring time, not "unanswered")
+    assert rec.outcome is Outcome.INCOMPLETE
+    assert rec.timing is Timing.APPROXIMATE
+    assert rec.rings is None
 
 
 async def test_restart_closes_stale_calls_as_incomplete(make_harness: Make) -> None:

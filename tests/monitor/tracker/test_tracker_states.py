@@ -285,3 +285,24 @@ def test_rings_in_the_record_use_the_site_cadence() -> None:
     for answer, rings in ((9.0, 3), (9.1, 4)):
         s = Script(uk).arrive().ring_agent(1).connect(answer, queue=None).end_all(30)
         assert s.done[0].rings == rings
+
+
+def test_call_found_up_in_a_resync_without_an_observed_answer_is_incomplete() -> None:
+    s = Script()(ev.ChannelCreated(T0, CALLER, resynced=True))
+    s(ev.ChannelCreated(T0, _st(AGENT, ChannelState.UP), resynced=True))
+    s.end_all(60)
+    rec = s.done[0]
+    assert rec.outcome is Outcome.INCOMPLETE  # answered before we joined? we cannot know
+    assert rec.timing == "approximate" and rec.rings is None
+
+
+def test_call_found_queued_in_a_resync_then_answered_is_answered() -> None:
+    s = Script()(ev.ChannelCreated(T0, CALLER, resynced=True)).join(0)
+    s.ring_agent(10).connect(14).end_all(60)
+    assert s.done[0].outcome is Outcome.ANSWERED
+
+
+def test_events_before_a_calls_newchannel_make_it_midway() -> None:
+    s = Script()(ev.QueueJoined(T0, CALLER, "support", 1, 1))  # joined ringwatch mid-call
+    s.hangup(20)
+    assert s.done[0].outcome is Outcome.INCOMPLETE
