@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from collectors.ami.resync import TrackerFeeder
 from collectors.ami.transport import AmiClient
+from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
 from monitor.errors import RingwatchError
 from monitor.live import LiveState
@@ -97,6 +101,8 @@ class Service:
         self.pipelines: dict[str, Pipeline] = {}
         self.promise_sinks: dict[str, PromiseSink] = {}
         site = Site(cfg.country.lower())
+        # call audio: recordings analysed in worker processes after each call (docs/audio.md)
+        self.audio = _audio_joiner(cfg, self, site)
         self.live = LiveState(
             self.pipelines,
             timezone=cfg.timezone,
@@ -120,6 +126,8 @@ class Service:
                 promise_sink,
                 self.live,
             ]
+            if self.audio is not None:
+                sinks.append(self.audio)
             self.pipelines[pbx.name] = Pipeline(
                 Tracker(settings),
                 lambda: self.rules.current,
@@ -208,6 +216,8 @@ class Service:
         if on_ready is not None:
             on_ready(self)
         await stop.wait()
+        if self.audio is not None:
+            await self.audio.close(timeout=2.0)  # finish what is nearly done, cancel the rest
         if server is not None:
             server.should_exit = True
         for task in tasks:
@@ -236,6 +246,10 @@ class Service:
         for client in self._clients:
             info = client.health()
             self.health.components[info["component"]] = info
+        if self.audio is not None:
+            st = self.audio.stats
+            self.health.set("audio", "ok", analysed=st.analysed, errors=st.errors,
+                            pending=self.audio.pending, last_error=st.last_error)  # fmt: skip
         return self.health.to_json()
 
     def web_app(self) -> Any:
@@ -274,6 +288,8 @@ class Service:
         loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
 
     def close(self) -> None:
+        if self.audio is not None:
+            self.audio.executor.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 
 
@@ -309,6 +325,25 @@ def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
                 pbx=cfg.pbxs[0].name,
             )
     return PromiseSettings(country=country, pbx=cfg.pbxs[0].name)
+
+
+def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | None:
+    """The recording analyser when ``audio.enabled`` and ``audio.recordings_dir`` are set."""
+    if not cfg.audio_enabled or cfg.recordings_dir is None:
+        return None
+    workers = max(1, min(2, (os.cpu_count() or 2) - 1))
+
+    def pool() -> ProcessPoolExecutor:  # processes: webrtcvad holds the GIL (docs/audio.md)
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    return AudioJoiner(
+        AudioJoinSettings(cfg.recordings_dir),
+        lambda: service.rules.current,
+        site,
+        [MetricsSink(service.metrics), StoreSink(service.store)],
+        pool(),
+        executor_factory=pool,
+    )
 
 
 def default_data_dir() -> Path:

@@ -32,6 +32,15 @@ class MetricsSink:
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
         self.metrics.call_completed(record)
+        self._checks(record, results)
+
+    def audio_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        """The recording was analysed (monitor/audio_join): observe the audio facts and count
+        the audio checks (``results`` holds only those), never the call again."""
+        self.metrics.audio_completed(record)
+        self._checks(record, results)
+
+    def _checks(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
         for rr in results:
             if rr.result.status is CheckStatus.MET:
                 self.metrics.check(record, rr.rule.id, rr.rule.severity, met=True)
@@ -55,6 +64,10 @@ class StoreSink:
         except StoreError:
             self.errors += 1
             raise
+
+    def audio_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        """The call again with its audio facts and findings: ``save_call`` is an upsert."""
+        self.call_completed(record, results)
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
         return None

@@ -63,6 +63,7 @@ def build_demo_config(data_dir: Path, sim_port: int, secret: str, web_port: int)
         web_listen=f"127.0.0.1:{web_port}",
         queues=("sales", "support"),
         recordings_dir=data_dir / "recordings",
+        audio_enabled=True,
     )
 
 
@@ -82,8 +83,12 @@ async def run_demo(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(16)
-    engine = ContactCentre(default_config(), seed=seed, start=time.time())
-    sim = SimulatorServer(engine, ServerConfig(port=0, secret=secret, failed_login_delay=0.0))
+    # the simulator writes each answered call's recording there; the service analyses it
+    engine = ContactCentre(
+        default_config(), seed=seed, start=time.time(), recordings_dir=data_dir / "recordings"
+    )
+    sim_cfg = ServerConfig(port=0, secret=secret, failed_login_delay=0.0, keep_recordings=300)
+    sim = SimulatorServer(engine, sim_cfg)
     await sim.start()
     port = _free_port("127.0.0.1", web_port)
     cfg = build_demo_config(data_dir, sim.port, secret, port)

@@ -107,6 +107,13 @@ def _parse_start(text: str | None, default: float) -> float:
     "now for the server).",
 )
 @click.option("--run-for", default=None, help="Stop the server after this real time (e.g. 10m).")
+@click.option(
+    "--recordings",
+    "recordings",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each answered call's recording (stereo WAV) under this directory.",
+)
 def simulate(
     listen: str,
     seed: int | None,
@@ -120,6 +127,7 @@ def simulate(
     duration: str,
     start: str | None,
     run_for: str | None,
+    recordings: Path | None,
 ) -> None:
     """Run a simulated Asterisk PBX (AMI) for a configurable contact centre."""
     from monitor.simulator import DEFAULT_START, ContactCentre, default_config, load_scenario
@@ -148,7 +156,10 @@ def simulate(
         raise InputError("set the AMI secret with --secret or the RINGWATCH_SIM_SECRET variable")
     host, port = parse_listen(listen)
     engine = ContactCentre(
-        config, seed=use_seed, start=_parse_start(start, float(int(time.time())))
+        config,
+        seed=use_seed,
+        start=_parse_start(start, float(int(time.time()))),
+        recordings_dir=recordings,
     )
     limit = parse_duration(run_for) if run_for else None
     with contextlib.suppress(KeyboardInterrupt):

@@ -247,14 +247,22 @@ class RingwatchMetrics:
             hold.observe(seconds, ex)
         if record.talk_seconds is not None:
             self.talk.labels(pbx=record.pbx, queue=q).observe(record.talk_seconds)
-        if record.audio is not None:
-            if record.audio.greeting_latency_seconds is not None:
-                self.greeting.labels(pbx=record.pbx, queue=q).observe(
-                    record.audio.greeting_latency_seconds, ex
-                )
-            dead = self.dead_air.labels(pbx=record.pbx, queue=q)
-            for span in record.audio.dead_air:
-                dead.observe(span.seconds(), ex)
+        self.audio_completed(record)
+
+    def audio_completed(self, record: CallRecord) -> None:
+        """Observe only the audio facts (greeting, dead air) of a call already counted:
+        the recording is analysed after the call ended (monitor/audio_join)."""
+        if record.audio is None:
+            return
+        q = record.queue or ""
+        ex = _exemplar(record) if record.findings else None
+        if record.audio.greeting_latency_seconds is not None:
+            self.greeting.labels(pbx=record.pbx, queue=q).observe(
+                record.audio.greeting_latency_seconds, ex
+            )
+        dead = self.dead_air.labels(pbx=record.pbx, queue=q)
+        for span in record.audio.dead_air:
+            dead.observe(span.seconds(), ex)
 
     def check(
         self, record: CallRecord, rule: str, severity: Severity | str | None, met: bool

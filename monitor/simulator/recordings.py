@@ -14,7 +14,9 @@ Queue()'s MixMonitor does) and ends at the hang-up.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
+import contextlib
 import functools
 import logging
 import os
@@ -189,13 +191,21 @@ def write_recording(job: RecordingJob) -> Path:
 
 
 class RecordingWriter:
-    """Writes jobs in one background thread; ``drain()`` waits for what was submitted."""
+    """Writes jobs in one background thread; ``drain()`` waits for what was submitted.
 
-    def __init__(self, workers: int = 1) -> None:
+    ``keep``: keep only the newest N files this writer wrote (the oldest are deleted), so a
+    long demo does not fill the disk (a recording is ~32 kB per second of call)."""
+
+    def __init__(self, workers: int = 1, keep: int | None = None) -> None:
+        if keep is not None and keep < 1:
+            raise ValueError(f"keep must be at least 1 (or None for all), got {keep}")
         self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="sim-recordings")
         self._pending: set[cf.Future[Path]] = set()
+        self._kept: collections.deque[Path] = collections.deque()
+        self.keep = keep
         self.written = 0
         self.errors = 0
+        self.deleted = 0
 
     def submit(self, jobs: Iterable[RecordingJob]) -> list[cf.Future[Path]]:
         futures = []
@@ -213,6 +223,11 @@ class RecordingWriter:
         exc = fut.exception()
         if exc is None:
             self.written += 1
+            self._kept.append(fut.result())
+            while self.keep is not None and len(self._kept) > self.keep:
+                with contextlib.suppress(OSError):
+                    self._kept.popleft().unlink()
+                    self.deleted += 1
             return
         self.errors += 1
         log.warning("simulator recording not written: %s", exc)

@@ -85,9 +85,7 @@ def queue_answered_with_hold(
     sounds) in ``take_recording_jobs()``."""
     cc = _engine(seed, start, recordings_dir=recordings_dir)
     holds = (HoldPlan(hold_at, hold, check_back, 20.0),) if hold > 0 else ()
-    tplan = TalkPlan(
-        talk=talk, holds=holds, agent_hangs_up=agent_hangs_up, wrapup=0.0, audio=audio
-    )
+    tplan = TalkPlan(talk=talk, holds=holds, agent_hangs_up=agent_hangs_up, wrapup=0.0, audio=audio)
     plan = QueuePlan(patience=600.0, ivr=ivr, rings=(ring,), talk=tplan)
     cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
     return cc

@@ -36,6 +36,7 @@ class ServerConfig:
     secret: str = field(default="ringwatch", repr=False)
     timestamps: bool = True
     failed_login_delay: float = 1.0
+    keep_recordings: int | None = None  # newest N recordings kept (engine.recordings_dir)
 
 
 class _Client:
@@ -62,7 +63,11 @@ class SimulatorServer:
         self._changed = asyncio.Condition()
         self.events_sent = 0
         # call recordings (engine.recordings_dir set): written in a thread, off the clock
-        self.recordings = RecordingWriter() if engine.recordings_dir is not None else None
+        self.recordings = (
+            RecordingWriter(keep=self.config.keep_recordings)
+            if engine.recordings_dir is not None
+            else None
+        )
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:

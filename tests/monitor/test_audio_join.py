@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from monitor.errors import AudioError
 from monitor.metrics import RingwatchMetrics
 from monitor.metrics.alert_sources import metric_rules
 from monitor.pipeline import Pipeline
-from monitor.record import CallRecord, Finding
+from monitor.record import CallRecord, Direction, Finding, Outcome, Timing
 from monitor.rules import RuleResult, RuleSet, Site, load_rules
 from monitor.rules.model import CheckStatus
 from monitor.simulator import AudioStyle, ContactCentre, RecordingJob, scripted
@@ -272,7 +272,7 @@ async def test_bad_recording_is_counted_and_the_call_keeps_its_record(
 
 
 def test_pattern_join_finds_the_call_id_as_a_whole_token(tmp_path: Path) -> None:
-    record = _record("1767258000.1")
+    record = replace(_record("1767258000.1"), started_at=1_767_258_000.0)  # 2026-01-01
     day = tmp_path / "2026" / "01" / "01"
     day.mkdir(parents=True)
     (day / "in-300-0207946-20260101-090000-1767258000.12.wav").write_bytes(b"x")  # another call
@@ -328,6 +328,130 @@ async def test_unanswered_calls_and_calls_without_recording_are_not_scheduled(
 
 
 def _record(call_id: str) -> CallRecord:
-    from tests.callrecord_factory import make_record
+    return CallRecord(
+        call_id=call_id, pbx="sim", direction=Direction.INBOUND, caller="02079460123",
+        dialed="02079460200", queue="support", agent="201", started_at=100.0,
+        answered_at=110.0, ended_at=170.0, outcome=Outcome.ANSWERED, ring_seconds=10.0,
+        rings=4, queue_wait_seconds=9.0, talk_seconds=60.0, hold_seconds=0.0, hold_count=0,
+        longest_hold_seconds=0.0, transfers=0, hangup_cause=16, timing=Timing.EXACT,
+    )  # fmt: skip
 
-    return make_record(call_id=call_id, started_at=100.0, answered_at=110.0, ended_at=170.0)
+
+class BrokenPool(Executor):
+    """An executor whose workers died: every submit raises BrokenExecutor."""
+
+    def __init__(self) -> None:
+        self.shut = False
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise BrokenExecutor("a worker died")
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.shut = True
+
+
+async def test_a_broken_worker_pool_is_replaced_once_per_break(
+    tmp_path: Path, ruleset: RuleSet, threads: Executor
+) -> None:
+    engine = scripted.queue_answered_with_hold(talk=20, hold=0, recordings_dir=tmp_path)
+    events, _ = simulate(engine)
+    broken, sink = BrokenPool(), Collect()
+    made: list[Executor] = []
+
+    def factory() -> Executor:
+        made.append(threads)
+        return threads
+
+    joiner = AudioJoiner(
+        settings(tmp_path), ruleset, Site("gb"), [sink], broken, executor_factory=factory
+    )
+    await run_pipeline(events, joiner, sink, ruleset)
+    assert broken.shut and made == [threads] and joiner.executor is threads
+    assert joiner.stats.analysed == 1 and len(sink.audio) == 1
+
+    # without a factory the call is counted as an error, nothing crashes
+    events, _ = simulate(
+        scripted.queue_answered_with_hold(talk=20, hold=0, recordings_dir=tmp_path)
+    )
+    joiner = AudioJoiner(settings(tmp_path), ruleset, Site("gb"), [], BrokenPool())
+    await run_pipeline(events, joiner, Collect(), ruleset)
+    assert joiner.stats.errors == 1 and joiner.stats.by_reason == {"broken_pool": 1}
+
+
+async def test_service_wires_the_joiner_when_audio_is_enabled(tmp_path: Path) -> None:
+    from monitor.config import Config, PbxConfig
+    from monitor.service import Service
+
+    rec_dir = tmp_path / "recordings"
+    engine = scripted.queue_answered_with_hold(
+        talk=30, hold=0, recordings_dir=rec_dir, audio=AudioStyle(greeting=4.0)
+    )
+    events, _ = simulate(engine)
+    base = {"country": "GB", "pbxs": (PbxConfig(name="sim"),), "rules_dir": RULES}
+    off = Service(Config(**base, store_url=f"sqlite:///{tmp_path / 'off.sqlite'}"))  # type: ignore[arg-type]
+    assert off.audio is None and "audio" not in off.health_report()["components"]
+    off.close()
+    cfg = Config(
+        **base,  # type: ignore[arg-type]
+        store_url=f"sqlite:///{tmp_path / 'on.sqlite'}",
+        recordings_dir=rec_dir,
+        audio_enabled=True,
+        web_enabled=False,
+    )
+    service = Service(cfg, registry=CollectorRegistry())
+    try:
+        assert service.audio is not None
+        assert isinstance(service.audio.executor, ProcessPoolExecutor)
+        pipeline = service.pipelines["sim"]
+        assert service.audio in pipeline.sinks
+        for at, msg in events:
+            pipeline.feed_message(msg, received_at=at)
+        await service.audio.drain()
+        assert service.audio.stats.analysed == 1, service.audio.stats
+        stored = service.store.call(engine.truth[0].linkedid)
+        assert stored is not None and stored.record.audio is not None
+        assert finding(stored.record, GREET).value == pytest.approx(4.0, abs=TOL)
+        assert service.health_report()["components"]["audio"]["analysed"] == 1
+        labels = {"pbx": "sim", "queue": "support"}
+        count = service.registry.get_sample_value("ringwatch_greeting_seconds_count", labels)
+        assert count == 1
+        await service.audio.close()
+    finally:
+        service.close()
+
+
+async def test_pattern_join_of_a_call_without_mixmonitor_filename(
+    tmp_path: Path, ruleset: RuleSet, threads: Executor
+) -> None:
+    engine = scripted.queue_answered_with_hold(
+        talk=30, hold=0, recordings_dir=tmp_path, audio=AudioStyle(greeting=3.8)
+    )
+    _, job = simulate(engine)
+    sink = Collect()
+    joiner = AudioJoiner(settings(tmp_path), ruleset, Site("gb"), [sink], threads)
+    truth = engine.truth[0]
+    assert truth.answer is not None
+    record = replace(_record(truth.linkedid), started_at=truth.start, answered_at=truth.answer)
+    joiner.call_completed(record, [])  # recording=None: found by the default pattern
+    joiner.call_completed(replace(record, call_id=truth.linkedid + "9"), [])  # not recorded
+    await joiner.drain()
+    assert (joiner.stats.analysed, joiner.stats.unmatched, joiner.stats.errors) == (1, 1, 0)
+    ((again, _),) = sink.audio
+    assert again.audio is not None and again.recording is None
+    assert again.audio.greeting_latency_seconds == pytest.approx(3.8, abs=TOL)
+    assert job.path.name.endswith(f"-{truth.linkedid}.wav")
+
+
+async def test_close_finishes_pending_analyses_within_its_timeout(
+    tmp_path: Path, ruleset: RuleSet, threads: Executor
+) -> None:
+    engine = scripted.queue_answered_with_hold(talk=20, hold=0, recordings_dir=tmp_path)
+    events, _ = simulate(engine)
+    sink = Collect()
+    joiner = AudioJoiner(settings(tmp_path), ruleset, Site("gb"), [sink], threads)
+    pipeline = Pipeline(Tracker(TrackerSettings(pbx="sim")), ruleset, sinks=[joiner])
+    for at, msg in events:
+        pipeline.feed_message(msg, received_at=at)
+    assert joiner.pending == 1
+    await joiner.close(timeout=60)
+    assert joiner.pending == 0 and joiner.stats.analysed == 1 and len(sink.audio) == 1
