@@ -45,8 +45,8 @@ engine.on_event(CallbackPromised(t0 + 800, chan=chan, number="07700900202",
 engine.promise("07700900303", t0 + 5 * 3600, made_at=t0 + 900, actor="user:bob", key="k-1")
 committed = [p.to_dict() for p in engine.view("all", limit=None)]
 print("READY " + json.dumps(committed), flush=True)  # one line: the signal and the data
-for i in range(20000):                                         # until SIGKILL arrives
-    engine.promise(f"07700{910000 + i}", t0 + 7200 + i, made_at=t0 + 1000 + i,
+for i in range(20000):  # until SIGKILL arrives; due after the advance() below
+    engine.promise(f"07700{910000 + i}", t0 + 36000 + i, made_at=t0 + 1000 + i,
                    actor="loop", key=f"loop-{i}")
 print("FINISHED", flush=True)
 """
