@@ -17,7 +17,7 @@ from monitor.store.models import SORTS
 from monitor.store.promises_read import PROMISE_VIEWS
 from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
 from monitor.web.app import AppContext, render
-from monitor.web.recordings import MEDIA_TYPES, resolve_recording
+from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
 from monitor.web.security import (
     ADMIN,
     PROMISE_ACTORS,
@@ -115,7 +115,8 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
     if stored is None:
         raise HTTPException(404, f"no call {call_id!r} in the store")
     rec = stored.record
-    can_listen = me.user.role in REVIEWERS and rec.recording is not None
+    rec_path = recording_path(rec.recording, ctx.settings.pbx_recordings_dir)
+    can_listen = me.user.role in REVIEWERS and rec_path is not None
     return render(
         request,
         "call.html",
@@ -123,6 +124,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "c": stored,
             "rec": rec,
             "svg": Markup(timeline_svg(rec)),
+            "rec_path": rec_path,
             "jumps": jumps(rec),
             "fields": _display_fields(rec.to_dict()),
             "can_review": me.user.role in REVIEWERS,

@@ -38,6 +38,9 @@ class WebSettings:
     (the request scheme, as set by uvicorn's ``--proxy-headers`` behind a TLS proxy)."""
 
     recordings_dir: Path | None = None
+    # where the PBX writes recordings (absolute MIXMONITOR_FILENAME paths start here); the same
+    # files are visible to ringwatch under ``recordings_dir``
+    pbx_recordings_dir: str | None = "/var/spool/asterisk/monitor"
     secure_cookies: bool | None = None
     session_ttl_seconds: float = 8 * 3600.0
     checklist: tuple[ChecklistItem, ...] = DEFAULT_CHECKLIST

@@ -87,3 +87,14 @@ def test_tiles_grade_against_standards() -> None:
     assert by_key["abandon_rate"].text == "7%" and by_key["abandon_rate"].status == "amber"
     assert by_key["service_level"].text == "–" and by_key["service_level"].status == "none"
     assert len(tiles(LiveNumbers())) == 7
+
+
+def test_recording_path_maps_asterisk_absolute_paths_into_the_recordings_dir() -> None:
+    from monitor.web.recordings import recording_path
+
+    spool = "/var/spool/asterisk/monitor"
+    assert recording_path("2026/01/q-1.wav", spool) == "2026/01/q-1.wav"
+    assert recording_path(f"{spool}/2026/01/q-1.wav", spool) == "2026/01/q-1.wav"
+    assert recording_path("/etc/passwd", spool) is None
+    assert recording_path(f"{spool}/../../etc/passwd", spool) is None
+    assert recording_path(None, spool) is None
