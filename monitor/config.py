@@ -110,6 +110,10 @@ class Config:
     queues: tuple[str, ...] = ()
     recordings_dir: Path | None = None
     audio_enabled: bool = False
+    audio_pattern: str = "**/*{call_id}*.wav"
+    pbx_recordings_dir: str = "/var/spool/asterisk/monitor"
+    recording_start: str = "answer"
+    audio_parties: tuple[str, ...] = ("caller", "agent")
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -128,7 +132,14 @@ _RULES = {"dir"}
 _STORE = {"url", "retention_days"}
 _WEB = {"listen", "enabled", "secure_cookies"}
 _METRICS = {"agent_label"}
-_AUDIO = {"enabled", "recordings_dir"}
+_AUDIO = {
+    "enabled",
+    "recordings_dir",
+    "pattern",
+    "pbx_recordings_dir",
+    "recording_start",
+    "parties",
+}
 
 
 class _Checker:
@@ -268,6 +279,19 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
     metrics = c.keys("metrics", top.get("metrics"), _METRICS)
     audio = c.keys("audio", top.get("audio"), _AUDIO)
     rec_dir = c.typed("audio.recordings_dir", audio.get("recordings_dir"), str, None)
+    pattern = c.typed("audio.pattern", audio.get("pattern"), str, "**/*{call_id}*.wav")
+    if "{call_id}" not in pattern:
+        c.problems.append(
+            f"audio.pattern: must contain {{call_id}} (e.g. **/*{{call_id}}*.wav), got {pattern!r}"
+        )
+    rec_start = c.typed("audio.recording_start", audio.get("recording_start"), str, "answer")
+    if rec_start not in ("answer", "start"):
+        c.problems.append(f"audio.recording_start: expected answer or start, got {rec_start!r}")
+    parties = c.strings("audio.parties", audio.get("parties"), ("caller", "agent"))
+    if sorted(parties) != ["agent", "caller"]:
+        c.problems.append(
+            f"audio.parties: expected [caller, agent] in channel order, got {list(parties)}"
+        )
     listen = c.typed("web.listen", web.get("listen"), str, "127.0.0.1:8080")
     if not re.match(r"^[^:]+:\d+$", listen):
         c.problems.append(f"web.listen: expected HOST:PORT, got {listen!r}")
@@ -291,6 +315,15 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         queues=c.strings("queues", top.get("queues"), ()),
         recordings_dir=None if rec_dir is None else base / rec_dir,
         audio_enabled=c.typed("audio.enabled", audio.get("enabled"), bool, False),
+        audio_pattern=pattern,
+        pbx_recordings_dir=c.typed(
+            "audio.pbx_recordings_dir",
+            audio.get("pbx_recordings_dir"),
+            str,
+            "/var/spool/asterisk/monitor",
+        ),
+        recording_start=rec_start,
+        audio_parties=parties,
         source=source,
     )
     if c.problems:

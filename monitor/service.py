@@ -260,6 +260,7 @@ class Service:
 
         settings = WebSettings(
             recordings_dir=self.cfg.recordings_dir,
+            pbx_recordings_dir=self.cfg.pbx_recordings_dir,
             secure_cookies=True if self.cfg.secure_cookies else None,
         )
         app = create_app(self.store, settings, live=self.live, registry=self.registry)
@@ -337,7 +338,13 @@ def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | No
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
     return AudioJoiner(
-        AudioJoinSettings(cfg.recordings_dir),
+        AudioJoinSettings(
+            cfg.recordings_dir,
+            pattern=cfg.audio_pattern,
+            pbx_recordings_dir=cfg.pbx_recordings_dir,
+            recording_start="start" if cfg.recording_start == "start" else "answer",
+            parties=cfg.audio_parties,
+        ),
         lambda: service.rules.current,
         site,
         [MetricsSink(service.metrics), StoreSink(service.store)],

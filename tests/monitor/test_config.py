@@ -55,6 +55,7 @@ pbx:
   - {name: a}
 tracker: {stale_after: soon}
 web: {listen: nowhere}
+audio: {pattern: "*.wav", recording_start: later, parties: [left, right]}
 surprise: 1
 """,
     )
@@ -73,6 +74,9 @@ surprise: 1
         "pbx[1].name: duplicate PBX name 'a'",
         "tracker.stale_after: expected a duration",
         "web.listen: expected HOST:PORT",
+        "audio.pattern: must contain {call_id}",
+        "audio.recording_start: expected answer or start",
+        "audio.parties: expected [caller, agent]",
         "surprise: unknown key",
     ]
     for want in expected:
