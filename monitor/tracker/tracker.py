@@ -55,6 +55,9 @@ class Tracker:
         self.last_call_id: str | None = None
         self._out: list[CallRecord] = []
         self._closed: OrderedDict[str, None] = OrderedDict()  # recently closed call ids
+        # a lower bound of every open call's last_event_at (it only grows per call; a new
+        # call lowers it): ``expire`` skips its scan while no call can be stale
+        self._oldest_event_floor = float("inf")
 
     _CLOSED_MEMORY = 50_000
 
@@ -73,11 +76,16 @@ class Tracker:
     def expire(self, now: float) -> list[CallRecord]:
         """Close calls idle longer than the TTL as ``incomplete``."""
         limit = now - self.settings.stale_after_seconds
-        stale = [c for c in self.calls.values() if c.last_event_at < limit]
         self._out = []
+        if limit <= self._oldest_event_floor:
+            return self._out  # no open call has been idle that long
+        stale = [c for c in self.calls.values() if c.last_event_at < limit]
         for call in stale:
             self.stats.expired += 1
             self._close(call, Outcome.INCOMPLETE, None)
+        self._oldest_event_floor = min(
+            (c.last_event_at for c in self.calls.values()), default=float("inf")
+        )
         return self._out
 
     def resync(self, live_uniqueids: Iterable[str], at: float) -> list[CallRecord]:
@@ -136,6 +144,8 @@ class Tracker:
                 return ghost
             if call is None:
                 call = Call(call_id, at, exact)
+                if at < self._oldest_event_floor:
+                    self._oldest_event_floor = at
                 call.midway = True  # unless this is its Newchannel (see _on_created)
                 self.calls[call_id] = call
                 self.stats.started += 1
