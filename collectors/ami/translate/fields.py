@@ -1,0 +1,135 @@
+"""Field readers shared by the translator's handlers: AMI channel snapshot blocks (with a
+prefix such as ``Dest`` or ``Transferee``), numbers, caller IDs and the replay clock."""
+
+from __future__ import annotations
+
+from collectors.ami.parser import AmiMessage
+from monitor.events import ChannelRef, ChannelState
+
+__all__ = ["FieldReader", "ReplayClock", "uniqueid_epoch"]
+
+_UNKNOWN = ("<unknown>", "")
+_STATES = {s.value: s for s in ChannelState}
+_STATE_NAMES = {
+    "down": ChannelState.DOWN,
+    "rsrvd": ChannelState.RESERVED,
+    "offhook": ChannelState.OFFHOOK,
+    "dialing": ChannelState.DIALING,
+    "ring": ChannelState.RING,
+    "ringing": ChannelState.RINGING,
+    "up": ChannelState.UP,
+    "busy": ChannelState.BUSY,
+}
+# Events a contact-centre monitor does not need; dropped before any field is read.
+_QUIET = frozenset(
+    {
+        "RTCPSent",
+        "RTCPReceived",
+        "DeviceStateChange",
+        "ExtensionStatus",
+        "PeerStatus",
+        "QueueMemberStatus",
+        "ChallengeSent",
+        "SuccessfulAuth",
+        "DTMFBegin",
+        "DTMFEnd",
+        "AGIExec",
+        "CEL",
+        "NewAccountCode",
+    }
+)
+
+
+def uniqueid_epoch(uniqueid: str) -> float | None:
+    """``1514295827.372`` or ``asterisk-1750662501.6160`` -> 1514295827.0 (channel creation)."""
+    head = uniqueid.rsplit("-", 1)[-1].split(".", 1)[0]
+    return float(head) if head.isdigit() else None
+
+
+class ReplayClock:
+    """Estimated time for a transcript without ``Timestamp:``: never goes backwards, advances to
+    each new channel's creation second (the epoch in its Uniqueid)."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def observe_uniqueid(self, uniqueid: str) -> None:
+        t = uniqueid_epoch(uniqueid)
+        if t is not None and t > self.now:
+            self.now = t
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    if not value:
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        try:
+            return int(float(value))
+        except ValueError:
+            return default
+
+
+def _float(value: str | None, default: float = 0.0) -> float:
+    if not value:
+        return default
+    try:
+        return float(value.strip())
+    except ValueError:
+        return default
+
+
+def _cid(value: str | None) -> str | None:
+    return None if value is None or value in _UNKNOWN else value
+
+
+class FieldReader:
+    """Reads channel snapshot blocks out of AMI messages."""
+
+    @staticmethod
+    def _chan(msg: AmiMessage, prefix: str = "") -> ChannelRef | None:
+        get = msg.get
+        channel = get(prefix + "Channel")
+        uniqueid = get(prefix + "Uniqueid") or get(prefix + "UniqueID")
+        if channel is None or uniqueid is None:
+            return None
+        state_raw = get(prefix + "ChannelState")
+        if state_raw is not None and state_raw.isdigit():
+            state = _STATES.get(int(state_raw), ChannelState.UNKNOWN)
+        else:
+            desc = (get(prefix + "ChannelStateDesc") or get(prefix + "State") or "").lower()
+            state = _STATE_NAMES.get(desc, ChannelState.UNKNOWN)
+        return ChannelRef(
+            channel=channel,
+            uniqueid=uniqueid,
+            linkedid=get(prefix + "Linkedid") or uniqueid,
+            state=state,
+            caller_num=_cid(get(prefix + "CallerIDNum")),
+            caller_name=_cid(get(prefix + "CallerIDName")),
+            connected_num=_cid(get(prefix + "ConnectedLineNum")),
+            connected_name=_cid(get(prefix + "ConnectedLineName")),
+            context=get(prefix + "Context") or "",
+            exten=get(prefix + "Exten") or "",
+        )
+
+    def _need(self, msg: AmiMessage, prefix: str = "") -> ChannelRef:
+        chan = self._chan(msg, prefix)
+        if chan is None:
+            raise KeyError(prefix + "Channel")
+        return chan
+
+    def _member(self, m: AmiMessage) -> tuple[ChannelRef | None, ChannelRef, str, str, str]:
+        caller = self._chan(m)
+        dest = self._chan(m, "Dest")
+        if dest is None:
+            # Asterisk 11: DestinationChannel / Member; build a minimal dest leg
+            name = m.get("DestinationChannel") or m.get("Member") or m.get("Interface") or ""
+            uid = m.get("DestUniqueid") or m.get("BridgedChannel") or ""
+            link = caller.linkedid if caller else uid
+            dest = ChannelRef(name, uid, link, ChannelState.UNKNOWN)
+        interface = m.get("Interface") or m.get("Member") or m.get("AgentCalled") or ""
+        member = m.get("MemberName") or m.get("AgentName") or interface
+        return caller, dest, m.get("Queue") or "", interface, member

@@ -1,0 +1,92 @@
+"""Queue events (app_queue): caller join/leave/abandon and the member (agent) events.
+
+Units: HoldTime, RingTime (AgentConnect) and TalkTime are whole seconds; AgentRingNoAnswer's
+RingTime is **milliseconds** (app_queue ``rna()``).
+"""
+
+from __future__ import annotations
+
+from collectors.ami.parser import AmiMessage
+from collectors.ami.translate.fields import FieldReader, _float, _int
+from monitor import events as ev
+
+__all__ = ["QueueHandlers"]
+
+
+class QueueHandlers(FieldReader):
+    # ---- queues ----------------------------------------------------------------------------
+
+    def _queuejoin(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return ev.QueueJoined(
+            at,
+            self._need(m),
+            m.fields.get("Queue") or m.get("Queue") or "",
+            _int(m.get("Position")),
+            _int(m.get("Count")),
+            exact=exact,
+        )
+
+    def _queueleave(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return ev.QueueLeft(
+            at,
+            self._need(m),
+            m.get("Queue") or "",
+            _int(m.get("Position")),
+            _int(m.get("Count")),
+            exact=exact,
+        )
+
+    def _queueabandon(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return ev.QueueAbandoned(
+            at,
+            self._need(m),
+            m.get("Queue") or "",
+            _int(m.get("Position")),
+            _int(m.get("OriginalPosition")),
+            _float(m.get("HoldTime")),
+            exact=exact,
+        )
+
+    def _agentcalled(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        caller, dest, queue, iface, member = self._member(m)
+        return ev.AgentCalled(at, caller, dest, queue, iface, member, exact=exact)
+
+    def _agentconnect(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        caller, dest, queue, iface, member = self._member(m)
+        return ev.AgentConnected(
+            at,
+            caller,
+            dest,
+            queue,
+            iface,
+            member,
+            wait_seconds=_float(m.get("HoldTime")),
+            ring_seconds=_float(m.get("RingTime")),
+            exact=exact,
+        )
+
+    def _agentcomplete(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        caller, dest, queue, iface, member = self._member(m)
+        return ev.AgentCompleted(
+            at,
+            caller,
+            dest,
+            queue,
+            iface,
+            member,
+            wait_seconds=_float(m.get("HoldTime")),
+            talk_seconds=_float(m.get("TalkTime")),
+            reason=(m.get("Reason") or "").split(" ", 1)[0],
+            exact=exact,
+        )
+
+    def _agentrna(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        caller, dest, queue, iface, member = self._member(m)
+        # RingTime here is MILLISECONDS (app_queue rna()), unlike AgentConnect's seconds.
+        return ev.AgentRingNoAnswer(
+            at, caller, dest, queue, iface, member, _float(m.get("RingTime")) / 1000.0, exact=exact
+        )
+
+    def _agentdump(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        caller, dest, queue, iface, member = self._member(m)
+        return ev.AgentDumped(at, caller, dest, queue, iface, member, exact=exact)
