@@ -1,0 +1,197 @@
+"""The tracker's plumbing: calls and legs, moving legs between calls, the state machine's
+moves, closing a call exactly once. ``monitor.tracker.tracker.Tracker`` adds the public API and
+one handler per event type on top of it."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+
+from monitor.events import ChannelRef
+from monitor.record import CallRecord, Outcome, Span
+from monitor.tracker.call import Call, Leg, is_withheld
+from monitor.tracker.settings import TrackerSettings
+from monitor.tracker.state import ALLOWED, CallState
+
+__all__ = ["TrackerBase", "TrackerStats"]
+
+log = logging.getLogger("monitor.tracker.tracker")
+
+_S = CallState
+
+
+class TrackerStats:
+    __slots__ = ("completed", "events", "expired", "illegal", "restarts", "started", "unmatched")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.started = 0
+        self.completed = 0
+        self.expired = 0
+        self.restarts = 0
+        self.unmatched = 0
+        self.illegal: Counter[str] = Counter()
+
+
+class TrackerBase:
+    """State and plumbing of the tracker (see Tracker)."""
+
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        self.settings = settings or TrackerSettings()
+        self.calls: dict[str, Call] = {}
+        self._leg_call: dict[str, str] = {}  # uniqueid -> call id
+        self._pbx_started: float | None = None
+        self.stats = TrackerStats()
+        self.last_call_id: str | None = None
+        self._out: list[CallRecord] = []
+        self._closed: OrderedDict[str, None] = OrderedDict()  # recently closed call ids
+        # a lower bound of every open call's last_event_at (it only grows per call; a new
+        # call lowers it): ``expire`` skips its scan while no call can be stale
+        self._oldest_event_floor = float("inf")
+
+    _CLOSED_MEMORY = 50_000
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _call_for(self, chan: ChannelRef, at: float, exact: bool) -> Call:
+        """The call this channel belongs to; creates the call/leg when first seen."""
+        call_id = self._leg_call.get(chan.uniqueid)
+        if call_id is not None and chan.linkedid != call_id and chan.linkedid in self.calls:
+            self._move_leg(chan.uniqueid, call_id, chan.linkedid)
+            call_id = chan.linkedid
+        if call_id is None:
+            call_id = chan.linkedid
+            call = self.calls.get(call_id)
+            if call is None and call_id in self._closed:
+                # a late event of a call already reported (e.g. after a restart): absorb it
+                self.stats.unmatched += 1
+                ghost = Call(call_id, at, exact)
+                ghost.ghost = True
+                return ghost
+            if call is None:
+                call = Call(call_id, at, exact)
+                if at < self._oldest_event_floor:
+                    self._oldest_event_floor = at
+                call.midway = True  # unless this is its Newchannel (see _on_created)
+                self.calls[call_id] = call
+                self.stats.started += 1
+            self._add_leg(call, chan, at)
+        call = self.calls[call_id]
+        call.events += 1
+        if at > call.last_event_at:
+            call.last_event_at = at
+        if not exact:
+            call.exact = False
+        self.last_call_id = call_id
+        return call
+
+    def _add_leg(self, call: Call, chan: ChannelRef, at: float) -> Leg:
+        leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten)
+        call.legs[chan.uniqueid] = leg
+        self._leg_call[chan.uniqueid] = call.call_id
+        if call.caller_leg is None:
+            call.caller_leg = chan.uniqueid
+            call.started_at = min(call.started_at, at)
+            call.context = chan.context
+            call.caller_num = chan.caller_num
+            call.caller_name = chan.caller_name
+            call.withheld = is_withheld(chan.caller_num, chan.caller_name)
+            if chan.exten and chan.exten != "s":
+                call.dialed = chan.exten
+        return leg
+
+    def _move_leg(self, uniqueid: str, src_id: str, dst_id: str) -> None:
+        src, dst = self.calls.get(src_id), self.calls[dst_id]
+        if src is None:
+            return
+        leg = src.legs.pop(uniqueid, None)
+        if leg is None:
+            return
+        dst.legs[uniqueid] = leg
+        self._leg_call[uniqueid] = dst_id
+        if leg.person and leg.ended_at is None:
+            src.persons_up.discard(uniqueid)
+            dst.persons_up.add(uniqueid)
+        if src.caller_leg == uniqueid:
+            src.caller_leg = next(iter(src.legs), None)
+        if not src.legs:
+            # every leg now belongs to another call: it was never a call of its own
+            del self.calls[src_id]
+            self.stats.started -= 1
+        elif all(lg.ended_at is not None for lg in src.legs.values()):
+            self._close(src, None, src.last_event_at)
+
+    def _move(self, call: Call, dst: CallState, cause: str) -> None:
+        src = call.state
+        if src is dst:
+            return
+        if dst in ALLOWED[src]:
+            call.state = dst
+            return
+        self.stats.illegal[f"{src}->{dst}"] += 1
+        log.debug("call %s: impossible transition %s -> %s on %s", call.call_id, src, dst, cause)
+
+    def _close(self, call: Call, outcome: Outcome | None, at: float | None) -> None:
+        if call.ghost:
+            return
+        self._closed[call.call_id] = None
+        if len(self._closed) > self._CLOSED_MEMORY:
+            self._closed.popitem(last=False)
+        if outcome is None:
+            call.ended_at = at
+        for uid, start in list(call.open_holds.items()):
+            end = at if at is not None else call.last_event_at
+            call.holds.append(Span(start, max(start, end)))
+            del call.open_holds[uid]
+        if not call.exact and call.answered_at is not None and call.ast_talk is not None:
+            estimate = call.answered_at + call.ast_talk
+            if call.ended_at is not None and estimate > call.ended_at:
+                call.ended_at = estimate
+        call.state = _S.ENDED
+        record = call.to_record(self.settings, outcome=outcome)
+        del self.calls[call.call_id]
+        for uid in call.legs:
+            if self._leg_call.get(uid) == call.call_id:
+                del self._leg_call[uid]
+        self.stats.completed += 1
+        self._out.append(record)
+
+    def _end_hold(self, call: Call, uniqueid: str, at: float) -> None:
+        start = call.open_holds.pop(uniqueid, None)
+        if start is not None:
+            call.holds.append(Span(start, max(start, at)))
+            if not call.open_holds and call.state is _S.ON_HOLD:
+                self._move(call, _S.TALKING, "hold ended")
+
+    def _is_person(self, chan: ChannelRef) -> bool:
+        name = chan.channel
+        if not name or name.startswith("Local/"):
+            return False
+        return not any(name.startswith(p) for p in self.settings.voicemail_prefixes)
+
+    def _person_answered(self, call: Call, dest: ChannelRef, at: float, agent: str | None) -> None:
+        leg = call.legs.get(dest.uniqueid)
+        if leg is None:
+            leg = self._add_leg(call, dest, at)
+            self._leg_call[dest.uniqueid] = call.call_id
+        if not leg.person:
+            leg.person = True
+        if leg.ended_at is None:
+            call.persons_up.add(dest.uniqueid)
+            call.talk_end_at = None
+        if call.answered_at is None or at < call.answered_at:
+            call.answered_at = at
+        if call.answered_any_at is None or at < call.answered_any_at:
+            call.answered_any_at = at
+        if agent and call.agent is None:
+            call.agent = agent
+        if call.state is not _S.ON_HOLD:
+            self._move(call, _S.TALKING, "answer")
+
+    def _leg_ended(self, call: Call, uniqueid: str, at: float) -> None:
+        if uniqueid in call.persons_up:
+            call.persons_up.discard(uniqueid)
+            if not call.persons_up and call.talk_end_at is None:
+                call.talk_end_at = at
+        elif uniqueid == call.caller_leg and call.talk_end_at is None and call.answered_at:
+            call.talk_end_at = at
