@@ -7,6 +7,7 @@ equal frames, of which a call has a few per second, not on frames.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,12 +74,21 @@ def voiced_frames(pcm: Pcm, settings: VadSettings) -> Flags:
     """One webrtcvad decision per whole frame of ``pcm`` (already at ``settings.rate``)."""
     webrtcvad = require("webrtcvad")
     vad = webrtcvad.Vad(settings.aggressiveness)
-    is_speech = vad.is_speech
     rate = settings.rate
-    step = settings.frame_samples * 2
+    samples = settings.frame_samples
+    step = samples * 2
     # a byte view, not a copy: slicing a memoryview costs what slicing bytes does
     buf = np.ascontiguousarray(pcm, dtype="<i2").data.cast("B")
-    flags = [is_speech(buf[o : o + step], rate) for o in range(0, len(buf) - step + 1, step)]
+    offsets = range(0, len(buf) - step + 1, step)
+    process = getattr(sys.modules.get("_webrtcvad"), "process", None)
+    handle = getattr(vad, "_vad", None)
+    if process is not None and handle is not None:
+        # Vad.is_speech is a Python wrapper that only checks the length (whole frames here)
+        # and calls this C function: calling it directly saves a quarter of the VAD time.
+        flags = [process(handle, rate, buf[o : o + step], samples) for o in offsets]
+    else:
+        is_speech = vad.is_speech
+        flags = [is_speech(buf[o : o + step], rate) for o in offsets]
     return np.array(flags, dtype=np.bool_)
 
 
