@@ -110,6 +110,26 @@ def goertzel_power(
     return power
 
 
+_CHUNK_BLOCKS = 1200  # 60 s of 50 ms blocks
+
+
+def _tone_blocks(
+    blocks: npt.NDArray[np.float64], rate: int, cadence: Cadence
+) -> npt.NDArray[np.bool_]:
+    """Which blocks carry the cadence's tone (loud enough, its frequencies dominant)."""
+    n = blocks.shape[1]
+    energy = np.einsum("ij,ij->i", blocks, blocks)
+    loud = energy > (_MIN_RMS**2) * n
+    safe = np.where(energy > 0, energy, 1.0) * (n / 2.0)
+    shares = [goertzel_power(blocks, f, rate) / safe for f in cadence.freqs]
+    total = np.sum(shares, axis=0)
+    tone: npt.NDArray[np.bool_] = loud & (total >= _MIN_TONE_SHARE)
+    if len(shares) > 1:
+        for share in shares:
+            tone &= share >= _MIN_EACH_SHARE
+    return tone
+
+
 def tone_bursts(
     pcm: npt.NDArray[np.int16], rate: int, cadence: Cadence
 ) -> list[tuple[float, float]]:
@@ -118,16 +138,12 @@ def tone_bursts(
     nb = len(pcm) // n
     if nb == 0:
         return []
-    blocks = pcm[: nb * n].astype(np.float64).reshape(nb, n)
-    energy = np.einsum("ij,ij->i", blocks, blocks)
-    loud = energy > (_MIN_RMS**2) * n
-    safe = np.where(energy > 0, energy, 1.0) * (n / 2.0)
-    shares = [goertzel_power(blocks, f, rate) / safe for f in cadence.freqs]
-    total = np.sum(shares, axis=0)
-    tone = loud & (total >= _MIN_TONE_SHARE)
-    if len(shares) > 1:
-        for share in shares:
-            tone &= share >= _MIN_EACH_SHARE
+    tone = np.empty(nb, dtype=np.bool_)
+    # a minute of blocks at a time: an hour as float64 in one go would be 230 MB
+    for lo in range(0, nb, _CHUNK_BLOCKS):
+        hi = min(nb, lo + _CHUNK_BLOCKS)
+        tone[lo:hi] = _tone_blocks(pcm[lo * n : hi * n].astype(np.float64).reshape(-1, n),
+                                   rate, cadence)  # fmt: skip
     # bridge single-block dropouts (a click or a packet loss inside a burst)
     gap = ~tone[1:-1] & tone[:-2] & tone[2:]
     tone[1:-1] |= gap
