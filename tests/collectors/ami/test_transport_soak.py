@@ -12,7 +12,7 @@ import pytest
 from monitor.simulator import ContactCentre, default_config
 
 RATE = 2000.0  # events per second, target
-SECONDS = float(os.environ.get("RINGWATCH_SOAK_SECONDS", "30"))
+SECONDS = float(os.environ.get("RINGWATCH_SOAK_SECONDS", "120"))
 
 
 def _rss_mb() -> float:
