@@ -12,7 +12,8 @@ estimated during a replay of a transcript that had no timestamps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+
+from monitor.channel import ChannelRef, ChannelState
 
 __all__ = [
     "AgentCalled",
@@ -52,51 +53,6 @@ __all__ = [
     "RecordingFile",
     "VoicemailStarted",
 ]
-
-
-class ChannelState(IntEnum):
-    """Asterisk ChannelState (``ast_state2str``)."""
-
-    DOWN = 0
-    RESERVED = 1
-    OFFHOOK = 2
-    DIALING = 3
-    RING = 4
-    RINGING = 5
-    UP = 6
-    BUSY = 7
-    DIALING_OFFHOOK = 8
-    PRERING = 9
-    UNKNOWN = 99
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelRef:
-    """A snapshot of one channel (one leg) as the PBX described it in an event."""
-
-    channel: str
-    uniqueid: str
-    linkedid: str
-    state: ChannelState = ChannelState.UNKNOWN
-    caller_num: str | None = None
-    caller_name: str | None = None
-    connected_num: str | None = None
-    connected_name: str | None = None
-    context: str = ""
-    exten: str = ""
-
-    @property
-    def is_local(self) -> bool:
-        """True for ``Local/...;1`` and ``Local/...;2`` half-channels."""
-        return self.channel.startswith("Local/")
-
-    @property
-    def device(self) -> str:
-        """The device part of the channel name: ``PJSIP/101-00000032`` -> ``PJSIP/101``."""
-        name = self.channel
-        if name.startswith("Local/"):
-            return name.rsplit(";", 1)[0].rsplit("-", 1)[0]
-        return name.rsplit("-", 1)[0] if "-" in name else name
 
 
 @dataclass(frozen=True, slots=True)
