@@ -9,6 +9,7 @@ from __future__ import annotations
 from collectors.ami.parser import AmiMessage
 from collectors.ami.translate.fields import FieldReader, _float, _int
 from monitor import events as ev
+from monitor.channel import ChannelRef
 
 __all__ = ["QueueHandlers"]
 
@@ -17,24 +18,14 @@ class QueueHandlers(FieldReader):
     # ---- queues ----------------------------------------------------------------------------
 
     def _queuejoin(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
-        return ev.QueueJoined(
-            at,
-            self._need(m),
-            m.fields.get("Queue") or m.get("Queue") or "",
-            _int(m.get("Position")),
-            _int(m.get("Count")),
-            exact=exact,
-        )
+        return ev.QueueJoined(at, *self._queue_move(m), exact=exact)
 
     def _queueleave(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
-        return ev.QueueLeft(
-            at,
-            self._need(m),
-            m.get("Queue") or "",
-            _int(m.get("Position")),
-            _int(m.get("Count")),
-            exact=exact,
-        )
+        return ev.QueueLeft(at, *self._queue_move(m), exact=exact)
+
+    def _queue_move(self, m: AmiMessage) -> tuple[ChannelRef, str, int, int]:
+        """The caller, Queue, Position and Count of QueueCallerJoin/Leave (11: Join/Leave)."""
+        return self._need(m), m.get("Queue") or "", _int(m.get("Position")), _int(m.get("Count"))
 
     def _queueabandon(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
         return ev.QueueAbandoned(
