@@ -87,8 +87,7 @@ def queue_answered_with_hold(
     holds = (HoldPlan(hold_at, hold, check_back, 20.0),) if hold > 0 else ()
     tplan = TalkPlan(talk=talk, holds=holds, agent_hangs_up=agent_hangs_up, wrapup=0.0, audio=audio)
     plan = QueuePlan(patience=600.0, ivr=ivr, rings=(ring,), talk=tplan)
-    cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
-    return cc
+    return _support_call(cc, plan)
 
 
 def queue_abandoned(
@@ -99,8 +98,7 @@ def queue_abandoned(
     for agent in cc.agents.values():
         agent.busy = True
     plan = QueuePlan(patience=patience, ivr=ivr)
-    cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
-    return cc
+    return _support_call(cc, plan)
 
 
 def queue_rona_then_answer(
@@ -116,6 +114,11 @@ def queue_rona_then_answer(
     cc = _engine(seed, start, script_config(ring_timeout, retry))
     tplan = TalkPlan(talk=talk, wrapup=0.0)
     plan = QueuePlan(patience=600.0, ivr=1.0, rings=(None, ring), talk=tplan)
+    return _support_call(cc, plan)
+
+
+def _support_call(cc: ContactCentre, plan: QueuePlan) -> ContactCentre:
+    """Start the scripted caller's call to queue ``support`` on ``cc``."""
     cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
     return cc
 
@@ -139,8 +142,7 @@ def queue_blind_transfer(
         wrapup=0.0,
     )
     plan = QueuePlan(patience=600.0, ivr=1.0, rings=(ring,), talk=tplan)
-    cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
-    return cc
+    return _support_call(cc, plan)
 
 
 def queue_attended_transfer(
@@ -164,8 +166,7 @@ def queue_attended_transfer(
         wrapup=0.0,
     )
     plan = QueuePlan(patience=600.0, ivr=1.0, rings=(ring,), talk=tplan)
-    cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
-    return cc
+    return _support_call(cc, plan)
 
 
 def queue_voicemail(
@@ -223,5 +224,4 @@ def outbound_callback(
         wrapup=0.0,
     )
     plan = QueuePlan(patience=600.0, ivr=1.0, rings=(ring,), talk=tplan)
-    cc.spawn(queue_call(cc, "support", CALLER, CALLER_NAME, plan))
-    return cc
+    return _support_call(cc, plan)
