@@ -14,13 +14,13 @@ demo: venv
 test: system-deps venv lint typecheck unit
 
 # Debian packages the suite uses for real (prometheus, promtool, chromium, sox, espeak-ng,
-# Asterisk sound files, portaudio, postgresql). Installs only what is missing.
+# Asterisk sound files with the `en` link, portaudio, postgresql). Installs only what is missing.
 system-deps:
 	@bash .ci/system-deps.sh
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml collectors/ami/_speedups.c
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[audio,postgres,grafana,dev]'

@@ -1,5 +1,10 @@
 """AMI parse benchmark: one byte stream, 4 KiB chunks, ringwatch vs the Python AMI libraries.
 
+Rows: "ringwatch" is ``AmiParser`` as shipped, with the C per-block step when the extension is
+built (``collectors.ami.parser.ACCELERATED``; the goal ratios use this row); "ringwatch (pure
+Python)" is the same parser with ``pure_python=True``, the fallback and reference; "bare
+split" is a split-into-dict floor with no edge cases.
+
 Each adapter does per chunk exactly what the library's reader does per ``recv()``, without a
 socket: asterisk-ami's listener thread (``AMIClient._next_pack`` + ``listen`` ->
 ``fire_recv_pack`` -> ``Event.read`` -> listeners), panoramisk's ``AMIProtocol.data_received``
@@ -17,15 +22,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench.common import chunks, event_stream, spread
-from collectors.ami.parser import AmiParser
+from collectors.ami.parser import ACCELERATED, AmiParser
 
 Adapter = Callable[[Sequence[bytes]], int]
 
 CHUNK = 4096
+PURE = "ringwatch (pure Python)"
 
 
 def ringwatch(stream: Sequence[bytes]) -> int:
     parser = AmiParser()
+    n = 0
+    for data in stream:
+        n += len(parser.feed(data))
+    return n
+
+
+def ringwatch_pure(stream: Sequence[bytes]) -> int:
+    parser = AmiParser(pure_python=True)
     n = 0
     for data in stream:
         n += len(parser.feed(data))
@@ -192,8 +206,8 @@ def pyst2(stream: Sequence[bytes]) -> int:
 
 
 def available() -> dict[str, Adapter]:
-    """ringwatch and the baseline always; each peer when its package is installed."""
-    out: dict[str, Adapter] = {"ringwatch": ringwatch}
+    """ringwatch (both paths) and the baseline always; each peer when it is installed."""
+    out: dict[str, Adapter] = {"ringwatch": ringwatch, PURE: ringwatch_pure}
     for name, probe, fn in (
         ("asterisk-ami", "asterisk.ami", asterisk_ami),
         ("panoramisk", "panoramisk.ami_protocol", panoramisk),
@@ -228,6 +242,7 @@ def run(events: int = 200_000, repeats: int = 5, seed: int = 1) -> dict[str, Any
         "bytes": len(data),
         "chunk": CHUNK,
         "repeats": repeats,
+        "accelerated": ACCELERATED,
         "counts": counts,
         "events_per_s": {name: r.to_json() for name, r in rates.items()},
         "ratio_vs": {name: ours / r.median for name, r in rates.items() if name != "ringwatch"},

@@ -9,7 +9,7 @@ STAMP=$VENV/.installed
 if [[ ! -x $VENV/bin/python ]]; then
     "$PY" -m venv "$VENV"
 fi
-if [[ ! -f $STAMP || pyproject.toml -nt $STAMP || bench/requirements.txt -nt $STAMP ]]; then
+if [[ ! -f $STAMP || pyproject.toml -nt $STAMP || bench/requirements.txt -nt $STAMP || collectors/ami/_speedups.c -nt $STAMP ]]; then
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -e '.[audio]'
     # the peers: pyst2 is optional (old packaging); the others are required

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from monitor.frozen import fast_init
+
 __all__ = ["ChannelRef", "ChannelState"]
 
 
@@ -24,6 +26,7 @@ class ChannelState(IntEnum):
     UNKNOWN = 99
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelRef:
     """A snapshot of one channel (one leg) as the PBX described it in an event."""

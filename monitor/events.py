@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitor.channel import ChannelRef, ChannelState
+from monitor.frozen import fast_init
 
 __all__ = [
     "AgentCalled",
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Base:
     at: float
@@ -64,6 +66,7 @@ class _Base:
 # ---- channel lifecycle -------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelCreated(_Base):
     """Newchannel: the first event of a channel. ``resynced``: not a Newchannel but a channel
@@ -73,6 +76,7 @@ class ChannelCreated(_Base):
     resynced: bool = field(default=False, kw_only=True)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelStateChanged(_Base):
     """Newstate: the channel moved to ``chan.state`` (Ringing, Up, ...)."""
@@ -80,6 +84,7 @@ class ChannelStateChanged(_Base):
     chan: ChannelRef
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CallerIdChanged(_Base):
     """NewCallerid (``connected=False``) or NewConnectedLine (``connected=True``)."""
@@ -89,6 +94,7 @@ class CallerIdChanged(_Base):
     presentation_allowed: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HangupRequested(_Base):
     """HangupRequest (``soft=False``) or SoftHangupRequest (``soft=True``)."""
@@ -98,6 +104,7 @@ class HangupRequested(_Base):
     soft: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelHungUp(_Base):
     """Hangup: the channel is gone. ``cause`` is the Q.850 cause number."""
@@ -110,6 +117,7 @@ class ChannelHungUp(_Base):
 # ---- dialling ------------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DialStarted(_Base):
     """DialBegin. ``caller`` is None for an originated call with no calling channel."""
@@ -119,6 +127,7 @@ class DialStarted(_Base):
     dial_string: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DialStateChanged(_Base):
     """DialState (14+): RINGING, PROCEEDING, PROGRESS."""
@@ -128,6 +137,7 @@ class DialStateChanged(_Base):
     status: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DialEnded(_Base):
     """DialEnd: ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL, ..."""
@@ -140,16 +150,19 @@ class DialEnded(_Base):
 # ---- bridges ---------------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BridgeCreated(_Base):
     bridge_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BridgeDestroyed(_Base):
     bridge_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BridgeEntered(_Base):
     bridge_id: str
@@ -157,6 +170,7 @@ class BridgeEntered(_Base):
     num_channels: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BridgeLeft(_Base):
     bridge_id: str
@@ -167,6 +181,7 @@ class BridgeLeft(_Base):
 # ---- hold and music --------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HoldStarted(_Base):
     """Hold: ``chan`` is the channel that *asked* for hold (the phone pressing Hold)."""
@@ -174,6 +189,7 @@ class HoldStarted(_Base):
     chan: ChannelRef
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HoldEnded(_Base):
     """Unhold."""
@@ -181,6 +197,7 @@ class HoldEnded(_Base):
     chan: ChannelRef
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MusicStarted(_Base):
     """MusicOnHoldStart: ``chan`` hears music. Queue waiting does this too: it is not hold."""
@@ -189,6 +206,7 @@ class MusicStarted(_Base):
     music_class: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MusicStopped(_Base):
     chan: ChannelRef
@@ -197,6 +215,7 @@ class MusicStopped(_Base):
 # ---- queues ----------------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class QueueJoined(_Base):
     """QueueCallerJoin."""
@@ -207,6 +226,7 @@ class QueueJoined(_Base):
     count: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class QueueLeft(_Base):
     """QueueCallerLeave: sent for every reason of leaving, answered included."""
@@ -217,6 +237,7 @@ class QueueLeft(_Base):
     count: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class QueueAbandoned(_Base):
     """QueueCallerAbandon. ``wait_seconds`` is Asterisk's HoldTime (queue wait, s)."""
@@ -228,6 +249,7 @@ class QueueAbandoned(_Base):
     wait_seconds: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AgentCalled(_Base):
     caller: ChannelRef | None
@@ -237,6 +259,7 @@ class AgentCalled(_Base):
     member_name: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AgentRingNoAnswer(_Base):
     """AgentRingNoAnswer. ``ring_seconds`` converted from Asterisk's milliseconds."""
@@ -249,6 +272,7 @@ class AgentRingNoAnswer(_Base):
     ring_seconds: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AgentConnected(_Base):
     """AgentConnect. ``wait_seconds`` = HoldTime (queue join to answer), ``ring_seconds`` =
@@ -263,6 +287,7 @@ class AgentConnected(_Base):
     ring_seconds: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AgentCompleted(_Base):
     """AgentComplete. ``reason`` is caller, agent or transfer. ``caller`` may be missing
@@ -278,6 +303,7 @@ class AgentCompleted(_Base):
     reason: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AgentDumped(_Base):
     caller: ChannelRef | None
@@ -290,6 +316,7 @@ class AgentDumped(_Base):
 # ---- transfers and local channels ------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BlindTransferred(_Base):
     result: str
@@ -300,6 +327,7 @@ class BlindTransferred(_Base):
     is_external: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AttendedTransferred(_Base):
     result: str
@@ -310,6 +338,7 @@ class AttendedTransferred(_Base):
     dest_type: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LocalBridged(_Base):
     """LocalBridge: ``one`` (``;1``) and ``two`` (``;2``) are halves of one Local channel."""
@@ -319,6 +348,7 @@ class LocalBridged(_Base):
     optimization: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LocalOptimized(_Base):
     """LocalOptimizationBegin (``done=False``) / LocalOptimizationEnd (``done=True``)."""
@@ -332,6 +362,7 @@ class LocalOptimized(_Base):
 # ---- the rest --------------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RecordingFile(_Base):
     """VarSet MIXMONITOR_FILENAME: where this channel's recording is written."""
@@ -340,6 +371,7 @@ class RecordingFile(_Base):
     path: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VoicemailStarted(_Base):
     """Newexten with Application VoiceMail: the caller reached voicemail."""
@@ -347,6 +379,7 @@ class VoicemailStarted(_Base):
     chan: ChannelRef
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CallbackPromised(_Base):
     """UserEvent CallbackPromise: someone promised to call ``number`` back.
@@ -361,6 +394,7 @@ class CallbackPromised(_Base):
     reason: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CdrRecorded(_Base):
     """Cdr (cdr_manager): Asterisk's own billing record of one leg."""
@@ -373,6 +407,7 @@ class CdrRecorded(_Base):
     billable_seconds: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PbxBooted(_Base):
     """FullyBooted. ``started_at`` = event time minus Uptime, None when Uptime is absent (<16).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from collectors.ami.parser import AmiMessage
@@ -31,8 +31,10 @@ from monitor.rules import (
     live_deadlines,
 )
 from monitor.rules.evaluate import finding_for
+from monitor.rules.live import can_come_due
 from monitor.rules.model import CheckStatus
 from monitor.tracker import Tracker
+from monitor.tracker.call import Call
 
 __all__ = ["CallSink", "Pipeline", "PipelineStats"]
 
@@ -58,12 +60,9 @@ class PipelineStats:
     last_event_at: float | None = None
 
 
-@dataclass(order=True)
-class _Deadline:
-    at: float
-    call_id: str = field(compare=False)
-    rule_id: str = field(compare=False)
-    generation: int = field(compare=False)
+# A pending live deadline: (at, call_id, rule_id, generation). Plain tuples, so the heap
+# compares in C; an entry whose generation is not the call's current one is void.
+_Deadline = tuple[float, str, str, int]
 
 
 class Pipeline:
@@ -88,7 +87,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._heap: list[_Deadline] = []
         self._generation: dict[str, int] = {}
-        self._watch_state: dict[str, tuple[str, int, float | None]] = {}
+        self._watch_state: dict[str, tuple[object, ...]] = {}
         self.live_findings: dict[str, list[Finding]] = {}
         self.now: float = 0.0
 
@@ -111,19 +110,24 @@ class Pipeline:
         return self.feed_event(event)
 
     def feed_event(self, event: ev.Event) -> list[CallRecord]:
-        self.stats.events += 1
-        out: list[CallRecord] = []
-        if event.at > self.now:
-            out.extend(self.advance(event.at))
+        stats = self.stats
+        stats.events += 1
+        at = event.at
+        out: list[CallRecord] = self.advance(at) if at > self.now else []
         if isinstance(event, ev.CallbackPromised) and self.on_promise is not None:
             self.on_promise(event)
-        completed = self.tracker.feed(event)
-        self.stats.last_event_at = event.at
+        tracker = self.tracker
+        completed = tracker.feed(event)
+        stats.last_event_at = at
         for record in completed:
             out.append(self._complete(record))
-        call_id = self.tracker.last_call_id
-        if call_id is not None and call_id in self.tracker.calls:
-            self._rearm(call_id)
+        call_id = tracker.last_call_id
+        if call_id is not None:
+            call = tracker.calls.get(call_id)
+            if call is not None:
+                key = call.deadline_inputs()
+                if self._watch_state.get(call_id) != key:
+                    self._rearm(call_id, call, key)
         return out
 
     def feed(self, event: ev.Event) -> list[CallRecord]:
@@ -136,16 +140,17 @@ class Pipeline:
             return []
         self.now = now
         rules = self.ruleset
-        while self._heap and self._heap[0].at <= now:
-            item = heapq.heappop(self._heap)
-            if self._generation.get(item.call_id) != item.generation or rules is None:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, call_id, rule_id, generation = heapq.heappop(heap)
+            if self._generation.get(call_id) != generation or rules is None:
                 continue
-            snap = self.tracker.snapshot(item.call_id)
+            snap = self.tracker.live_view(call_id)
             if snap is None:
                 continue
-            finding = check_live(snap, item.rule_id, now, rules, site=self.site)
+            finding = check_live(snap, rule_id, now, rules, site=self.site)
             if finding is not None:
-                self._live(item.call_id, finding)
+                self._live(call_id, finding)
         out = [self._complete(r) for r in self.tracker.expire(now)]
         return out
 
@@ -158,21 +163,20 @@ class Pipeline:
 
     # ---- internals -------------------------------------------------------------------------
 
-    def _rearm(self, call_id: str) -> None:
-        """Recompute a running call's live deadlines when what they depend on changed."""
+    def _rearm(self, call_id: str, call: Call, key: tuple[object, ...]) -> None:
+        """Recompute a running call's live deadlines: ``key``, the facts they read
+        (``Call.deadline_inputs``), changed since they were last armed."""
         rules = self.ruleset
         if rules is None:
             return
-        call = self.tracker.calls[call_id]
-        key = (str(call.state), len(call.open_holds), call.answered_at)
-        if self._watch_state.get(call_id) == key:
-            return
         self._watch_state[call_id] = key
-        snap = self.tracker.snapshot(call_id)
+        gen = self._generation.get(call_id, 0) + 1
+        self._generation[call_id] = gen  # deadlines armed before this change are void
+        if not can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds)):
+            return
+        snap = self.tracker.live_view(call_id)
         if snap is None:
             return
-        gen = self._generation.get(call_id, 0) + 1
-        self._generation[call_id] = gen
         fired = {f.rule for f in self.live_findings.get(call_id, ())}
         for deadline in live_deadlines(snap, rules, site=self.site):
             if deadline.rule_id in fired:
@@ -182,7 +186,7 @@ class Pipeline:
                 if finding is not None:
                     self._live(call_id, finding)
                 continue
-            heapq.heappush(self._heap, _Deadline(deadline.at, call_id, deadline.rule_id, gen))
+            heapq.heappush(self._heap, (deadline.at, call_id, deadline.rule_id, gen))
 
     def _live(self, call_id: str, finding: Finding) -> None:
         existing = self.live_findings.setdefault(call_id, [])

@@ -12,14 +12,18 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+from monitor.frozen import fast_init
 
 __all__ = [
     "CONTRACT_FIELDS",
     "AudioFacts",
+    "CallClocks",
     "CallRecord",
     "Direction",
     "Finding",
+    "LiveCall",
     "Outcome",
     "Severity",
     "Span",
@@ -79,6 +83,7 @@ def rings_for(seconds: float | None, cadence_seconds: float) -> int | None:
     return max(1, -(-ms // period_ms)) if ms > 0 else 1
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Span:
     """A time span in epoch seconds; ``end`` is None while it is still running."""
@@ -91,6 +96,7 @@ class Span:
         return 0.0 if end is None else max(0.0, end - self.start)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One standard breached (or not evaluated) on one call.
@@ -128,6 +134,7 @@ def _num(value: float | None) -> float | int | None:
     return round(value, 3)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AudioFacts:
     """What the audio analysis found in a call's recording (collectors/audio/analysis).
@@ -179,6 +186,56 @@ CONTRACT_FIELDS: tuple[str, ...] = (
 )
 
 
+class CallClocks(Protocol):
+    """What the live checks and ``applies_to`` read of a call: a :class:`CallRecord`, or the
+    cheaper :class:`LiveCall` of a running call."""
+
+    @property
+    def pbx(self) -> str: ...
+    @property
+    def direction(self) -> Direction: ...
+    @property
+    def queue(self) -> str | None: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def ended_at(self) -> float | None: ...
+    @property
+    def first_ring_at(self) -> float | None: ...
+    @property
+    def queue_joined_at(self) -> float | None: ...
+    @property
+    def answered_at(self) -> float | None: ...
+    @property
+    def answered_any_at(self) -> float | None: ...
+    @property
+    def queue_wait_seconds(self) -> float | None: ...
+    @property
+    def holds(self) -> tuple[Span, ...]: ...
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class LiveCall:
+    """A running call as the live checks see it: the clocks of a CallRecord and nothing else.
+    Built on every change of a running call, so it is kept small; the whole record is built
+    once, when the call ends. Running holds are Spans with ``end`` None."""
+
+    call_id: str
+    pbx: str
+    direction: Direction
+    queue: str | None
+    started_at: float
+    first_ring_at: float | None
+    queue_joined_at: float | None
+    answered_at: float | None
+    answered_any_at: float | None
+    queue_wait_seconds: float | None
+    holds: tuple[Span, ...]
+    ended_at: float | None = None
+
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     """One finished (or, for live views, running) call. Times are epoch seconds UTC."""

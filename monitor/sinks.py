@@ -27,25 +27,29 @@ log = logging.getLogger(__name__)
 class MetricsSink:
     """Counts calls, observes durations, counts each per-call check met/breached."""
 
+    _MET = CheckStatus.MET  # an enum member read through the class is slow on Python 3.11
+    _BREACHED = CheckStatus.BREACHED
+
     def __init__(self, metrics: RingwatchMetrics) -> None:
         self.metrics = metrics
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        self.metrics.call_completed(record)
-        self._checks(record, results)
+        self.metrics.call_completed(record, self._checks(results))
 
     def audio_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
         """The recording was analysed (monitor/audio_join): observe the audio facts and count
         the audio checks (``results`` holds only those), never the call again."""
-        self.metrics.audio_completed(record)
-        self._checks(record, results)
+        self.metrics.audio_completed(record, self._checks(results))
 
-    def _checks(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        for rr in results:
-            if rr.result.status is CheckStatus.MET:
-                self.metrics.check(record, rr.rule.id, rr.rule.severity, met=True)
-            elif rr.result.status is CheckStatus.BREACHED:
-                self.metrics.check(record, rr.rule.id, rr.rule.severity, met=False)
+    def _checks(self, results: Sequence[RuleResult]) -> list[tuple[str, str, bool]]:
+        """Met and breached results as ``(rule id, severity, met)``; the others are not
+        counted. The exporter counts them with the call, under one lock."""
+        met, breached = self._MET, self._BREACHED
+        return [
+            (rr.rule.id, rr.rule.severity, rr.result.status is met)
+            for rr in results
+            if rr.result.status is met or rr.result.status is breached
+        ]
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
         return None  # live breaches are scrape-time gauges (LiveBreaches), not counters

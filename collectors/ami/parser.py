@@ -9,13 +9,45 @@ The wire format (design.md §2, reference/ami/EVENTS.md §1): ``Key: Value`` lin
 Bad input is counted, never fatal: a line without ``: `` is skipped (``bad_lines``), a message
 over ``max_message_bytes`` is dropped whole (``oversize``), bytes that are not UTF-8 are
 replaced with U+FFFD.
+
+Two steps have an optional C accelerator, ``collectors/ami/_speedups.c``
+(docs/decisions/0006-c-ami-parser.md): the CRLF -> LF replace, and the dicts of a chunk
+whose blocks are all regular (it returns None otherwise, and this module then parses that
+chunk in Python, so the result is the same either way). ``ACCELERATED`` says whether it is
+in use: not when the extension was not built or ``RINGWATCH_PURE_PYTHON`` is set (to anything
+but ``0``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 
-__all__ = ["BANNER_PREFIX", "AmiMessage", "AmiParser", "ParserStats", "parse_all"]
+__all__ = [
+    "ACCELERATED",
+    "BANNER_PREFIX",
+    "AmiMessage",
+    "AmiParser",
+    "ParserStats",
+    "parse_all",
+]
+
+_TextStep = Callable[[str, int], "list[dict[str, str]] | None"]
+_CrlfStep = Callable[[bytes], bytes]
+
+
+def _load_speedups() -> tuple[_TextStep, _CrlfStep] | None:
+    if os.environ.get("RINGWATCH_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from collectors.ami import _speedups
+    except ImportError:
+        return None
+    return _speedups.parse_text, _speedups.crlf_to_lf
+
+
+_SPEEDUPS = _load_speedups()
+ACCELERATED = _SPEEDUPS is not None
 
 BANNER_PREFIX = "Asterisk Call Manager/"
 _BANNER_B = BANNER_PREFIX.encode()
@@ -126,10 +158,18 @@ class ParserStats:
 
 
 class AmiParser:
-    """Incremental AMI parser. ``feed(bytes) -> list[AmiMessage]``; keeps the leftover."""
+    """Incremental AMI parser. ``feed(bytes) -> list[AmiMessage]``; keeps the leftover.
 
-    def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    ``pure_python=True`` never uses the C steps (tests compare both paths with it).
+    """
+
+    def __init__(
+        self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *, pure_python: bool = False
+    ) -> None:
         self.max_message_bytes = max_message_bytes
+        fast = None if pure_python else _SPEEDUPS
+        self._c_text: _TextStep | None = None if fast is None else fast[0]
+        self._c_crlf: _CrlfStep | None = None if fast is None else fast[1]
         self.banner: str | None = None
         self.stats = ParserStats()
         self._buf = b""
@@ -150,7 +190,8 @@ class AmiParser:
                 self._buf = buf
                 return []
         if b"\r" in buf:
-            buf = buf.replace(b"\r\n", b"\n")
+            crlf = self._c_crlf
+            buf = buf.replace(b"\r\n", b"\n") if crlf is None else crlf(buf)
         if self._discarding:
             cut = buf.find(b"\n\n")
             if cut < 0:
@@ -165,6 +206,12 @@ class AmiParser:
             return []
         self._buf = buf[end + 2 :]
         text = buf[:end].decode("utf-8", "replace")
+        if self._c_text is not None:
+            dicts = self._c_text(text, self.max_message_bytes)
+            if dicts is not None:
+                self.stats.messages += len(dicts)
+                self._check_oversize()
+                return list(map(AmiMessage, dicts))
         out = self._parse_blocks(text.split("\n\n"))
         self._check_oversize()
         return out

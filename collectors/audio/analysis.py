@@ -108,9 +108,9 @@ def analyze_detailed(
         name: resample(np.asarray(x, dtype=np.int16), rate, vrate) for name, x in parties.items()
     }
 
-    mix = np.clip(np.sum([s.astype(np.int32) for s in signals.values()], axis=0), -32768, 32767)
     cadence = cadence_for(cfg.cadence)
-    rings = detect_rings(mix.astype(np.int16), vrate, cadence, before=answer_at)
+    # ringback is looked for in the legs heard together (mixed piecewise: rings.tone_bursts)
+    rings = detect_rings(list(signals.values()), vrate, cadence, before=answer_at)
     bursts = rings.bursts if rings else ()
     estimated = answer_at is None and bool(bursts)
     start = answer_at if answer_at is not None else (bursts[-1][1] if bursts else 0.0)

@@ -38,7 +38,17 @@ __all__ = [
     "write_stereo",
 ]
 
-SOUNDS_DIR = Path("/usr/share/asterisk/sounds/en")
+
+def _sounds_dir(root: Path = Path("/usr/share/asterisk/sounds")) -> Path:
+    """The English prompts: ``en`` is an alternatives link made by Debian's
+    ``asterisk-core-sounds-en``; without it the files are in ``en_US_f_Allison``."""
+    for name in ("en", "en_US", "en_US_f_Allison"):
+        if (root / name).is_dir():
+            return root / name
+    return root / "en"
+
+
+SOUNDS_DIR = _sounds_dir()
 DEFAULT_MOH = Path("/usr/share/asterisk/moh/macroform-cold_day.wav")
 Pcm = npt.NDArray[np.int16]
 

@@ -1,14 +1,15 @@
 """Voice activity per party: WebRTC VAD frames, then hysteresis into speech spans.
 
-The per-frame loop is a bare list comprehension over ``Vad.is_speech`` on byte slices (the
-benchmark goal is >= 85 % of a bare webrtcvad loop); everything after it works on runs of
-equal frames, of which a call has a few per second, not on frames.
+The per-frame loop is ``map`` of webrtcvad's C ``process`` over row views of the frames, nothing
+else per frame (the benchmark goal is >= 85 % of a bare webrtcvad loop); everything after it
+works on runs of equal frames, of which a call has a few per second, or on whole-leg arrays.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -76,20 +77,24 @@ def voiced_frames(pcm: Pcm, settings: VadSettings) -> Flags:
     vad = webrtcvad.Vad(settings.aggressiveness)
     rate = settings.rate
     samples = settings.frame_samples
-    step = samples * 2
-    # a byte view, not a copy: slicing a memoryview costs what slicing bytes does
-    buf = np.ascontiguousarray(pcm, dtype="<i2").data.cast("B")
-    offsets = range(0, len(buf) - step + 1, step)
+    n = len(pcm) // samples
+    pcm = np.ascontiguousarray(pcm, dtype="<i2")  # no copy for the usual int16 array
     process = getattr(sys.modules.get("_webrtcvad"), "process", None)
     handle = getattr(vad, "_vad", None)
+    flags: list[bool]
     if process is not None and handle is not None:
         # Vad.is_speech is a Python wrapper that only checks the length (whole frames here)
-        # and calls this C function: calling it directly saves a quarter of the VAD time.
-        flags = [process(handle, rate, buf[o : o + step], samples) for o in offsets]
+        # and calls this C function. The frames are the rows of a (frames, samples) view,
+        # fed by map: no Python bytecode and no copy per frame, only webrtcvad's own work.
+        frames = pcm[: n * samples].reshape(n, samples)
+        flags = list(map(process, repeat(handle, n), repeat(rate, n), frames, repeat(samples, n)))
     else:
+        step = samples * 2
+        buf = pcm.data.cast("B")  # is_speech takes the frame length from len(): bytes
         is_speech = vad.is_speech
-        flags = [is_speech(buf[o : o + step], rate) for o in offsets]
-    return np.array(flags, dtype=np.bool_)
+        flags = [is_speech(buf[o : o + step], rate) for o in range(0, n * step, step)]
+    # the decisions are Python bools (0/1): bytes of them are the bool array, 3x faster
+    return np.frombuffer(bytearray(flags), dtype=np.bool_)
 
 
 def hysteresis(flags: Flags, start_frames: int, end_frames: int) -> list[tuple[int, int]]:
@@ -124,6 +129,15 @@ _EDGE_SECONDS = 0.3  # how far inside a segment an edge may move
 _EDGE_SHARE = 0.05  # 10 ms blocks quieter than 5 % of the edge's loudest (-26 dB) are trimmed
 
 
+def _block_rms(grid: npt.NDArray[np.int16], index: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """RMS of the 10 ms blocks ``grid[index]`` (any shape of block indices)."""
+    blocks = grid[index].astype(np.float64)
+    # sums of squared int16 samples are integers below 2**53: exact, so equal to a mean's sum
+    energy = (blocks[..., None, :] @ blocks[..., :, None])[..., 0, 0]
+    rms: npt.NDArray[np.float64] = np.sqrt(energy / grid.shape[1])
+    return rms
+
+
 def refine_edges(
     pcm: Pcm, rate: int, segments: list[tuple[int, int]], frame_samples: int
 ) -> list[tuple[float, float]]:
@@ -131,30 +145,43 @@ def refine_edges(
 
     WebRTC VAD keeps voicing for a few frames after speech stops (its own hangover), so an
     end edge lands ~0.1 s late; here the quiet 10 ms blocks at each edge, within 0.3 s, are
-    trimmed. Only the edges are looked at, so this costs nothing per frame.
+    trimmed. Only the blocks at the edges are read, all segments of a leg at once: a frame is
+    a whole number of 10 ms blocks, so every edge falls on the leg's 10 ms grid.
     """
     hop = rate // 100
     reach = int(_EDGE_SECONDS * rate) // hop
-    out: list[tuple[float, float]] = []
-    for a, b in segments:
-        start, end = a * frame_samples, b * frame_samples
-        nb = (end - start) // hop
-        if nb <= 2:
-            out.append((start / rate, end / rate))
-            continue
-        k = min(reach, nb)
-        head = pcm[start : start + k * hop].astype(np.float64).reshape(k, hop)
-        tail = pcm[end - k * hop : end].astype(np.float64).reshape(k, hop)
-        head_rms = np.sqrt((head * head).mean(axis=1))
-        tail_rms = np.sqrt((tail * tail).mean(axis=1))
-        lead = np.flatnonzero(head_rms >= _EDGE_SHARE * head_rms.max())
-        trail = np.flatnonzero(tail_rms >= _EDGE_SHARE * tail_rms.max())
-        new_start = start + int(lead[0]) * hop if len(lead) else start
-        new_end = end - (k - 1 - int(trail[-1])) * hop if len(trail) else end
-        if new_end <= new_start:
-            new_start, new_end = start, end
-        out.append((new_start / rate, new_end / rate))
-    return out
+    if frame_samples % hop:
+        raise AudioError(
+            f"a frame of {frame_samples} samples is not whole 10 ms blocks at {rate} Hz"
+        )
+    if not segments:
+        return []
+    seg = np.array(segments, dtype=np.intp) * (frame_samples // hop)  # in 10 ms blocks
+    first, stop = seg[:, 0], seg[:, 1]
+    nb = stop - first
+    k = np.minimum(reach, nb)
+    grid = pcm[: len(pcm) // hop * hop].reshape(-1, hop)
+    j = np.arange(reach)
+    # head: blocks first .. first+k-1 at columns 0..k-1; tail: stop-k .. stop-1 right-aligned
+    head_ok = j < k[:, None]
+    tail_ok = j >= reach - k[:, None]
+    head_rms = np.where(
+        head_ok, _block_rms(grid, np.minimum(first[:, None] + j, stop[:, None] - 1)), -1.0
+    )
+    tail_rms = np.where(
+        tail_ok, _block_rms(grid, np.maximum(stop[:, None] - reach + j, first[:, None])), -1.0
+    )
+    lead = np.argmax(head_rms >= _EDGE_SHARE * head_rms.max(axis=1, keepdims=True), axis=1)
+    loud_tail = tail_rms >= _EDGE_SHARE * tail_rms.max(axis=1, keepdims=True)
+    trail = reach - 1 - np.argmax(loud_tail[:, ::-1], axis=1)
+    new_first = first + lead
+    new_stop = stop - reach + trail + 1
+    keep = (nb <= 2) | (new_stop <= new_first)
+    new_first = np.where(keep, first, new_first) * hop
+    new_stop = np.where(keep, stop, new_stop) * hop
+    return [
+        (a / rate, b / rate) for a, b in zip(new_first.tolist(), new_stop.tolist(), strict=True)
+    ]
 
 
 def detect_speech(pcm: Pcm, settings: VadSettings) -> list[tuple[float, float]]:

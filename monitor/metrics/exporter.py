@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.buckets import (
@@ -27,6 +27,7 @@ from monitor.buckets import (
     WAIT_BUCKETS,
 )
 from monitor.metrics.live import LiveCollector, LiveProvider
+from monitor.metrics.metric_store import MetricStore
 from monitor.metrics.names import (
     CALLBACK_BUCKETS,
     CHECK_RESULTS,
@@ -36,7 +37,10 @@ from monitor.metrics.names import (
 )
 from monitor.record import CallRecord, Direction, Finding, Severity
 
-__all__ = ["MetricRule", "RingwatchMetrics"]
+__all__ = ["Check", "MetricRule", "RingwatchMetrics"]
+
+#: One per-call check to count: (rule id, severity or None for the rule's own, met).
+Check = tuple[str, Severity | str | None, bool]
 
 # OpenMetrics caps an exemplar's label set at 128 UTF-8 characters (name + value).
 _EXEMPLAR_MAX = 128 - len("call_id")
@@ -52,7 +56,13 @@ class MetricRule:
 
 
 class RingwatchMetrics:
-    """Owns ringwatch's metrics on ``registry`` (never the global one)."""
+    """Owns ringwatch's metrics on ``registry`` (never the global one).
+
+    The labelled families live in a :class:`~monitor.metrics.fast.MetricStore` registered on
+    ``registry`` (cheap updates, a direct ``/metrics`` writer); the live gauges in a
+    :class:`LiveCollector` registered after it. Each public method takes the store's lock once,
+    so a scrape sees a call's counts, observations and checks all or not at all.
+    """
 
     def __init__(
         self,
@@ -74,210 +84,199 @@ class RingwatchMetrics:
         self.agent_label = agent_label
         self._severity = {r.id: r.severity for r in self.rules}
         agent = ["agent"] if agent_label else []
-        r = registry
+        self.store = st = MetricStore()
+        self._lock = st.lock
 
-        self.calls = Counter(
-            m("calls"),
-            "Completed calls.",
-            ["pbx", "direction", "queue", "outcome", *agent],
-            registry=r,
+        self.calls = st.counter(
+            m("calls"), "Completed calls.", ["pbx", "direction", "queue", "outcome", *agent]
         )
-        self.rings_to_answer = Histogram(
+        self.rings_to_answer = st.histogram(
             m("rings_to_answer"),
             "Rings (site cadence) until a person answered.",
             ["pbx", "direction", "queue"],
-            buckets=RING_BUCKETS,
-            registry=r,
+            RING_BUCKETS,
         )
-        self.ring_seconds = Histogram(
+        self.ring_seconds = st.histogram(
             m("ring_seconds"),
             "Seconds from the call's arrival to the answer by a person.",
             ["pbx", "direction", "queue"],
-            buckets=SECONDS_BUCKETS,
-            registry=r,
+            SECONDS_BUCKETS,
         )
-        self.queue_wait = Histogram(
+        self.queue_wait = st.histogram(
             m("queue_wait_seconds"),
             "Seconds from queue join to answer or leaving, by the call's outcome.",
             ["pbx", "queue", "outcome"],
-            buckets=WAIT_BUCKETS,
-            registry=r,
+            WAIT_BUCKETS,
         )
-        self.hold = Histogram(
+        self.hold = st.histogram(
             m("hold_seconds"),
             "Customer hold spans (Hold to Unhold), one observation per span.",
             ["pbx", "queue"],
-            buckets=HOLD_BUCKETS,
-            registry=r,
+            HOLD_BUCKETS,
         )
-        self.talk = Histogram(
+        self.talk = st.histogram(
             m("talk_seconds"),
             "Seconds from answer to the end of the call, holds included.",
             ["pbx", "queue"],
-            buckets=TALK_BUCKETS,
-            registry=r,
+            TALK_BUCKETS,
         )
-        self.greeting = Histogram(
+        self.greeting = st.histogram(
             m("greeting_seconds"),
             "Seconds from answer until the agent spoke (from the recording).",
             ["pbx", "queue"],
-            buckets=SECONDS_BUCKETS,
-            registry=r,
+            SECONDS_BUCKETS,
         )
-        self.dead_air = Histogram(
+        self.dead_air = st.histogram(
             m("dead_air_seconds"),
             "Dead-air spans outside hold (from the recording), one observation per span.",
             ["pbx", "queue"],
-            buckets=SECONDS_BUCKETS,
-            registry=r,
+            SECONDS_BUCKETS,
         )
-        self.checks = Counter(
+        self.checks = st.counter(
             m("standard_checks"),
             "Per-call standard checks by result; exemplar call_id on breaches.",
             ["pbx", "queue", "rule", "severity", "result", *agent],
-            registry=r,
         )
-        self.promises = Counter(
-            m("callback_promises"),
-            "Callback promises settled, by outcome.",
-            ["pbx", "outcome"],
-            registry=r,
+        self.promises = st.counter(
+            m("callback_promises"), "Callback promises settled, by outcome.", ["pbx", "outcome"]
         )
-        self.callback_seconds = Histogram(
+        self.callback_seconds = st.histogram(
             m("callback_seconds"),
             "Seconds from the promise to the kept callback.",
             ["pbx"],
-            buckets=CALLBACK_BUCKETS,
-            registry=r,
+            CALLBACK_BUCKETS,
         )
-        self.ami_up_gauge = Gauge(
-            m("ami_up"), "1 while the AMI session is logged in.", ["pbx"], registry=r
+        self.ami_up_gauge = st.gauge(m("ami_up"), "1 while the AMI session is logged in.", ["pbx"])
+        self.ami_reconnects = st.counter(m("ami_reconnects"), "AMI reconnects.", ["pbx"])
+        self.ami_events = st.counter(m("ami_events"), "AMI events received.", ["pbx"])
+        self.ami_parse_errors = st.counter(
+            m("ami_parse_errors"), "AMI frames that could not be parsed.", ["pbx"]
         )
-        self.ami_reconnects = Counter(m("ami_reconnects"), "AMI reconnects.", ["pbx"], registry=r)
-        self.ami_events = Counter(m("ami_events"), "AMI events received.", ["pbx"], registry=r)
-        self.ami_parse_errors = Counter(
-            m("ami_parse_errors"), "AMI frames that could not be parsed.", ["pbx"], registry=r
-        )
-        self.event_lag = Gauge(
+        self.event_lag = st.gauge(
             m("event_lag_seconds"),
             "Wall-clock arrival minus the event's Timestamp header, last event.",
             ["pbx"],
-            registry=r,
         )
-        self.rules_loaded = Gauge(m("rules_loaded"), "Rules loaded and valid.", registry=r)
-        self.build_info = Gauge(
-            m("build_info"), "Build of ringwatch (value 1).", ["version"], registry=r
-        )
-        self.build_info.labels(version=version).set(1)
-        self.rules_loaded.set(len(self.rules))
+        self.rules_loaded = st.gauge(m("rules_loaded"), "Rules loaded and valid.")
+        self.build_info = st.gauge(m("build_info"), "Build of ringwatch (value 1).", ["version"])
+        self.build_info.set((version,), 1)
+        self.rules_loaded.set((), len(self.rules))
+        self._preinitialise()
+        registry.register(st)
 
         self.live = LiveCollector(
             self.pbxs, self.queues, [x.id for x in self.rules if x.live], live_provider
         )
         registry.register(self.live)
-        self._preinitialise()
 
     # ---- setup ------------------------------------------------------------------------------
     def _preinitialise(self) -> None:
         queues = ("", *self.queues)
-        agent = {"agent": ""} if self.agent_label else {}
+        agent: tuple[str, ...] = ("",) if self.agent_label else ()
         for pbx in self.pbxs:
             for q in queues:
                 dirs = [str(d) for d in Direction] if q == "" else [str(Direction.INBOUND)]
                 for d in dirs:
                     for outcome in OUTCOMES:
-                        self.calls.labels(pbx=pbx, direction=d, queue=q, outcome=outcome, **agent)
-                    self.rings_to_answer.labels(pbx=pbx, direction=d, queue=q)
-                    self.ring_seconds.labels(pbx=pbx, direction=d, queue=q)
+                        self.calls.init((pbx, d, q, outcome, *agent))
+                    self.rings_to_answer.init((pbx, d, q))
+                    self.ring_seconds.init((pbx, d, q))
                 for hist in (self.hold, self.talk, self.greeting, self.dead_air):
-                    hist.labels(pbx=pbx, queue=q)
+                    hist.init((pbx, q))
                 for rule in self.rules:
                     for result in CHECK_RESULTS:
-                        self.checks.labels(
-                            pbx=pbx,
-                            queue=q,
-                            rule=rule.id,
-                            severity=rule.severity,
-                            result=result,
-                            **agent,
-                        )
+                        self.checks.init((pbx, q, rule.id, rule.severity, result, *agent))
             for q in self.queues:
                 for outcome in OUTCOMES:
-                    self.queue_wait.labels(pbx=pbx, queue=q, outcome=outcome)
+                    self.queue_wait.init((pbx, q, outcome))
             for outcome in PROMISE_OUTCOMES:
-                self.promises.labels(pbx=pbx, outcome=outcome)
-            self.callback_seconds.labels(pbx=pbx)
-            self.ami_up_gauge.labels(pbx=pbx)
-            self.ami_reconnects.labels(pbx=pbx)
-            self.ami_events.labels(pbx=pbx)
-            self.ami_parse_errors.labels(pbx=pbx)
-            self.event_lag.labels(pbx=pbx)
+                self.promises.init((pbx, outcome))
+            self.callback_seconds.init((pbx,))
+            for fam in (self.ami_up_gauge, self.ami_reconnects, self.ami_events):
+                fam.init((pbx,))
+            self.ami_parse_errors.init((pbx,))
+            self.event_lag.init((pbx,))
 
     def set_live_provider(self, provider: LiveProvider | None) -> None:
         """Attach (or detach) the tracker's live state after construction."""
         self.live.set_provider(provider)
 
     def set_rules_loaded(self, count: int) -> None:
-        self.rules_loaded.set(count)
+        with self._lock:
+            self.rules_loaded.set((), count)
 
     # ---- per call ---------------------------------------------------------------------------
-    def call_completed(self, record: CallRecord) -> None:
-        """Count a finished call and observe its durations (once per call)."""
+    def call_completed(self, record: CallRecord, checks: Iterable[Check] = ()) -> None:
+        """Count a finished call and observe its durations (once per call); then count its
+        per-call ``checks`` (``(rule id, severity or None, met)``, as :meth:`check`)."""
+        pbx = record.pbx
         q = record.queue or ""
-        d = str(record.direction)
+        d = str(record.direction)  # plain str: a StrEnum in a key tuple hashes slower
+        outcome = str(record.outcome)
         ex = _exemplar(record) if record.findings else None
-        self.calls.labels(
-            pbx=record.pbx, direction=d, queue=q, outcome=str(record.outcome), **self._agent(record)
-        ).inc()
-        if record.rings is not None:
-            self.rings_to_answer.labels(pbx=record.pbx, direction=d, queue=q).observe(
-                record.rings, ex
-            )
-        if record.ring_seconds is not None:
-            self.ring_seconds.labels(pbx=record.pbx, direction=d, queue=q).observe(
-                record.ring_seconds, ex
-            )
+        agent = (record.agent or "",) if self.agent_label else ()
+        holds = _hold_spans(record)
         wait = _queue_wait(record)
-        if wait is not None:
-            self.queue_wait.labels(pbx=record.pbx, queue=q, outcome=str(record.outcome)).observe(
-                wait, ex
-            )
-        hold = self.hold.labels(pbx=record.pbx, queue=q)
-        for seconds in _hold_spans(record):
-            hold.observe(seconds, ex)
-        if record.talk_seconds is not None:
-            self.talk.labels(pbx=record.pbx, queue=q).observe(record.talk_seconds)
-        self.audio_completed(record)
+        with self._lock:
+            self.calls.inc((pbx, d, q, outcome, *agent))
+            if record.rings is not None:
+                self.rings_to_answer.observe((pbx, d, q), record.rings, ex)
+            if record.ring_seconds is not None:
+                self.ring_seconds.observe((pbx, d, q), record.ring_seconds, ex)
+            if wait is not None:
+                self.queue_wait.observe((pbx, q, outcome), wait, ex)
+            if holds:
+                hold = self.hold
+                for seconds in holds:
+                    hold.observe((pbx, q), seconds, ex)
+            else:
+                self.hold.init((pbx, q))
+            if record.talk_seconds is not None:
+                self.talk.observe((pbx, q), record.talk_seconds)
+            self._audio(record, q, ex)
+            self._checks(record, q, agent, checks)
 
-    def audio_completed(self, record: CallRecord) -> None:
+    def audio_completed(self, record: CallRecord, checks: Iterable[Check] = ()) -> None:
         """Observe only the audio facts (greeting, dead air) of a call already counted:
-        the recording is analysed after the call ended (monitor/audio_join)."""
+        the recording is analysed after the call ended (monitor/audio_join); then count its
+        audio ``checks``."""
+        q = record.queue or ""
+        agent = (record.agent or "",) if self.agent_label else ()
+        with self._lock:
+            self._audio(record, q, _exemplar(record) if record.findings else None)
+            self._checks(record, q, agent, checks)
+
+    def _audio(self, record: CallRecord, q: str, ex: dict[str, str] | None) -> None:
         if record.audio is None:
             return
-        q = record.queue or ""
-        ex = _exemplar(record) if record.findings else None
         if record.audio.greeting_latency_seconds is not None:
-            self.greeting.labels(pbx=record.pbx, queue=q).observe(
-                record.audio.greeting_latency_seconds, ex
-            )
-        dead = self.dead_air.labels(pbx=record.pbx, queue=q)
+            self.greeting.observe((record.pbx, q), record.audio.greeting_latency_seconds, ex)
+        dead = self.dead_air
+        dead.init((record.pbx, q))
         for span in record.audio.dead_air:
-            dead.observe(span.seconds(), ex)
+            dead.observe((record.pbx, q), span.seconds(), ex)
+
+    def _checks(
+        self, record: CallRecord, q: str, agent: tuple[str, ...], checks: Iterable[Check]
+    ) -> None:
+        inc = self.checks.inc
+        breach: dict[str, str] | None = None
+        for rule, severity, met in checks:
+            sev = str(severity) if severity is not None else self._severity.get(rule, "warning")
+            if met:
+                inc((record.pbx, q, rule, sev, "met", *agent))
+            else:
+                if breach is None:
+                    breach = _exemplar(record)
+                inc((record.pbx, q, rule, sev, "breached", *agent), 1.0, breach)
 
     def check(
         self, record: CallRecord, rule: str, severity: Severity | str | None, met: bool
     ) -> None:
         """Count one per-call check; a breach carries the call id as an exemplar."""
-        sev = str(severity) if severity is not None else self._severity.get(rule, "warning")
-        child = self.checks.labels(
-            pbx=record.pbx,
-            queue=record.queue or "",
-            rule=rule,
-            severity=sev,
-            result="met" if met else "breached",
-            **self._agent(record),
-        )
-        child.inc(1, None if met else _exemplar(record))
+        agent = (record.agent or "",) if self.agent_label else ()
+        with self._lock:
+            self._checks(record, record.queue or "", agent, ((rule, severity, met),))
 
     def finding(self, record: CallRecord, finding: Finding) -> None:
         """Shorthand for ``check(record, finding.rule, finding.severity, met=False)``."""
@@ -285,8 +284,9 @@ class RingwatchMetrics:
 
     def checks_for(self, record: CallRecord, results: Iterable[tuple[str, bool]]) -> None:
         """Count several checks of one call: ``(rule id, met)`` pairs."""
-        for rule, met in results:
-            self.check(record, rule, None, met)
+        agent = (record.agent or "",) if self.agent_label else ()
+        with self._lock:
+            self._checks(record, record.queue or "", agent, ((r, None, met) for r, met in results))
 
     # ---- promises ---------------------------------------------------------------------------
     def promise_outcome(
@@ -297,29 +297,31 @@ class RingwatchMetrics:
             raise ValueError(
                 f"unknown promise outcome {outcome!r}; use one of {', '.join(PROMISE_OUTCOMES)}"
             )
-        self.promises.labels(pbx=pbx, outcome=outcome).inc()
-        if outcome == "kept" and seconds_to_callback is not None:
-            self.callback_seconds.labels(pbx=pbx).observe(seconds_to_callback)
+        with self._lock:
+            self.promises.inc((pbx, outcome))
+            if outcome == "kept" and seconds_to_callback is not None:
+                self.callback_seconds.observe((pbx,), seconds_to_callback)
 
     # ---- AMI operational hooks --------------------------------------------------------------
     def ami_up(self, pbx: str, up: bool) -> None:
-        self.ami_up_gauge.labels(pbx=pbx).set(1 if up else 0)
+        with self._lock:
+            self.ami_up_gauge.set((pbx,), 1 if up else 0)
 
     def ami_reconnected(self, pbx: str) -> None:
-        self.ami_reconnects.labels(pbx=pbx).inc()
+        with self._lock:
+            self.ami_reconnects.inc((pbx,))
 
     def ami_event(self, pbx: str, count: int = 1) -> None:
-        self.ami_events.labels(pbx=pbx).inc(count)
+        with self._lock:
+            self.ami_events.inc((pbx,), count)
 
     def ami_parse_error(self, pbx: str, count: int = 1) -> None:
-        self.ami_parse_errors.labels(pbx=pbx).inc(count)
+        with self._lock:
+            self.ami_parse_errors.inc((pbx,), count)
 
     def event_lag_seconds(self, pbx: str, seconds: float) -> None:
-        self.event_lag.labels(pbx=pbx).set(seconds)
-
-    # ---- helpers ----------------------------------------------------------------------------
-    def _agent(self, record: CallRecord) -> dict[str, str]:
-        return {"agent": record.agent or ""} if self.agent_label else {}
+        with self._lock:
+            self.event_lag.set((pbx,), seconds)
 
 
 def _exemplar(record: CallRecord) -> dict[str, str]:

@@ -7,23 +7,34 @@
 
 Exemplars (the call id of a breach) only exist in OpenMetrics; Prometheus asks for OpenMetrics
 first, so it gets them. The text format drops them.
+
+ringwatch's own families (a :class:`~monitor.metrics.fast.MetricStore` on the registry) are
+written directly by :func:`encode`; every other collector on the registry (live gauges, QA,
+anything a caller registered) goes through prometheus-client's encoder for the negotiated
+format, in registry order, with one ``# EOF`` at the end (docs/decisions/0005).
 """
 
 from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import groupby
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder, gzip_accepted
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from monitor.metrics.metric_store import FamilyMetric, MetricStore
 
 __all__ = [
     "MetricsResponse",
     "MetricsServer",
+    "encode",
     "make_asgi_app",
     "render_metrics",
     "start_metrics_server",
@@ -33,6 +44,14 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Encoder = Callable[[Collector], bytes]
+
+_EOF = "# EOF\n"
+#: Name escapings under which prometheus-client writes ringwatch's (legacy-valid) names as is.
+_PLAIN_ESCAPINGS = ("underscores", "allow-utf-8")
+#: gzip level 1: on the 8.5 MB bench scrape 20 ms and 30x smaller, where level 9 (Python's
+#: default) takes 170 ms for 40x (docs/decisions/0005-own-metric-store.md).
+GZIP_LEVEL = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +73,66 @@ def render_metrics(
 ) -> MetricsResponse:
     """Encode ``registry`` for a request with these ``Accept`` / ``Accept-Encoding`` headers."""
     encoder, content_type = choose_encoder(accept or "")
-    body = encoder(registry)
+    body = encode(registry, encoder, content_type)
     if gzip_accepted(accept_encoding or ""):
-        return MetricsResponse(gzip.compress(body), content_type, "gzip")
+        return MetricsResponse(gzip.compress(body, GZIP_LEVEL), content_type, "gzip")
     return MetricsResponse(body, content_type)
+
+
+def encode(registry: Collector, encoder: Encoder, content_type: str) -> bytes:
+    """The body prometheus-client's ``encoder`` would write for ``registry``, faster.
+
+    ``encoder`` and ``content_type`` are what ``choose_encoder`` negotiated. For OpenMetrics
+    1.0.0 and text 0.0.4/1.0.0 (plain name escaping), ringwatch's families are written
+    directly, each run of them under its store's lock; for any other format the encoder
+    writes everything.
+    """
+    openmetrics = _direct_format(content_type)
+    if openmetrics is None:
+        return encoder(registry)
+    parts: list[str] = []
+    metrics = list(registry.collect())  # other collectors run here, outside any store lock
+    for store, group in groupby(metrics, key=_store):
+        run = list(group)
+        if store is None:
+            text = encoder(_Collected(run)).decode("utf-8")
+            parts.append(text.removesuffix(_EOF) if openmetrics else text)
+            continue
+        with store.lock:  # the store's families from one consistent state
+            for fm in run:
+                if isinstance(fm, FamilyMetric):
+                    fm.family.render(parts, openmetrics)
+    if openmetrics:
+        parts.append(_EOF)
+    return "".join(parts).encode("utf-8")
+
+
+def _store(metric: Metric) -> MetricStore | None:
+    return metric.store if isinstance(metric, FamilyMetric) else None
+
+
+def _direct_format(content_type: str) -> bool | None:
+    """True for OpenMetrics 1.0.0, False for text 0.0.4/1.0.0, None: leave it to the encoder."""
+    mime, *params = (p.strip() for p in content_type.split(";"))
+    values = dict(p.split("=", 1) for p in params if "=" in p)
+    if values.get("escaping", "underscores") not in _PLAIN_ESCAPINGS:
+        return None
+    version = values.get("version")
+    if mime == "application/openmetrics-text" and version == "1.0.0":
+        return True
+    if mime == "text/plain" and version in ("0.0.4", "1.0.0"):
+        return False
+    return None
+
+
+class _Collected(Collector):
+    """Metric families already collected, for prometheus-client's encoders."""
+
+    def __init__(self, metrics: Sequence[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return iter(self._metrics)
 
 
 def make_asgi_app(registry: CollectorRegistry) -> Callable[[Scope, Receive, Send], Awaitable[None]]:

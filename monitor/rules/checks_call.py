@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.record import CallRecord, Outcome, Span, rings_for
+from monitor.record import CallClocks, CallRecord, Outcome, Span, rings_for
 from monitor.rules.cadence import cadence_for
 from monitor.rules.model import CheckResult, PromiseResult, Site
 
@@ -50,7 +50,7 @@ def _off(rec: CallRecord, ts: float) -> float:
     return round(ts - rec.started_at, 3)
 
 
-def clock_start(rec: CallRecord, clock: str) -> float | None:
+def clock_start(rec: CallClocks, clock: str) -> float | None:
     return {
         "arrival": rec.started_at,
         "queue_join": rec.queue_joined_at,

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.record import CallRecord, Finding
+from monitor.frozen import fast_init
+from monitor.record import CallClocks, CallRecord, Finding
 from monitor.rules import checks_audio as audio
 from monitor.rules import checks_call as call
 from monitor.rules.checks_call import Context
@@ -42,13 +43,14 @@ CHECKS: dict[str, CheckFn] = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RuleResult:
     rule: Rule
     result: CheckResult
 
 
-def applies(rule: Rule, record: CallRecord) -> bool:
+def applies(rule: Rule, record: CallClocks) -> bool:
     """Whether ``rule``'s applies_to selects ``record`` (business hours at its started_at)."""
     a = rule.applies_to
     if a.directions and record.direction not in a.directions:

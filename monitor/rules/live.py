@@ -1,6 +1,6 @@
 """Live checks on a running call: when would a rule be breached, and is it now?
 
-The tracker hands a snapshot (a CallRecord with ``ended_at`` None, outcome ``incomplete``, a
+The tracker hands a snapshot (a LiveCall, or any CallRecord-like CallClocks: ``ended_at`` None, a
 last hold Span whose ``end`` may be None, ``answered_at`` None while ringing). The pipeline keeps
 a deadline heap: it asks ``live_deadlines(snapshot, rules)`` after each change and calls
 ``check_live(snapshot, rule_id, now, rules)`` when a deadline comes due. Event time only.
@@ -8,18 +8,25 @@ a deadline heap: it asks ``live_deadlines(snapshot, rules)`` after each change a
 
 from __future__ import annotations
 
-from monitor.record import CallRecord, Finding, rings_for
+from monitor.record import CallClocks, Finding, rings_for
 from monitor.rules.cadence import cadence_for
 from monitor.rules.checks_call import clock_start, over
 from monitor.rules.evaluate import applies, finding_for
 from monitor.rules.model import CheckResult, Deadline, Rule, RuleSet, Site
 
-__all__ = ["LIVE_CHECKS", "check_live", "live_deadlines"]
+__all__ = ["LIVE_CHECKS", "can_come_due", "check_live", "live_deadlines"]
 
 LIVE_CHECKS = frozenset({"rings_to_answer", "longest_hold", "queue_wait"})
 
 
-def _deadline(rule: Rule, snap: CallRecord, site: Site) -> float | None:
+def can_come_due(*, answered: bool, holding: bool) -> bool:
+    """Whether any live check can still come due: rings and queue wait only before the answer,
+    the hold limit only while a hold runs. Lets the pipeline skip a snapshot (keep in step with
+    ``_deadline``)."""
+    return holding or not answered
+
+
+def _deadline(rule: Rule, snap: CallClocks, site: Site) -> float | None:
     """When ``rule`` passes its limit on ``snap`` if nothing changes; None if it cannot."""
     if snap.ended_at is not None or not applies(rule, snap):
         return None
@@ -43,7 +50,7 @@ def _deadline(rule: Rule, snap: CallRecord, site: Site) -> float | None:
 
 
 def live_deadlines(
-    snapshot: CallRecord, rules: RuleSet, *, site: Site | None = None
+    snapshot: CallClocks, rules: RuleSet, *, site: Site | None = None
 ) -> list[Deadline]:
     """Deadlines (sorted) at which a live rule would be breached on this running call."""
     site = site or Site()
@@ -57,7 +64,7 @@ def live_deadlines(
 
 
 def check_live(
-    snapshot: CallRecord, rule_id: str, now: float, rules: RuleSet, *, site: Site | None = None
+    snapshot: CallClocks, rule_id: str, now: float, rules: RuleSet, *, site: Site | None = None
 ) -> Finding | None:
     """The live finding for ``rule_id`` if it is breached at ``now`` on ``snapshot``, else None.
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.frozen import fast_init
 from monitor.record import Direction, Severity
 from monitor.rules.cadence import DEFAULT_COUNTRY, cadence_for
 
@@ -48,6 +49,7 @@ def format_duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Site:
     """Site settings the checks need: the country gives the ringback cadence."""
@@ -66,6 +68,7 @@ class CheckStatus(StrEnum):
     NOT_EVALUATED = "not_evaluated"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """What one check said about one call. Build with the class methods."""
@@ -108,6 +111,7 @@ class Deadline:
     rule_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PromiseResult:
     """A callback promise's outcome, passed in by the promises engine.
@@ -123,6 +127,7 @@ class PromiseResult:
     settled_at: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Calendar:
     """Business hours: weekdays (0=Monday) and local time ranges in a timezone, minus holidays."""
@@ -141,6 +146,7 @@ class Calendar:
         return any(start <= now < end for start, end in self.hours)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AppliesTo:
     """Which calls a rule looks at; empty means all."""
@@ -152,6 +158,7 @@ class AppliesTo:
     outside_business_hours: Calendar | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Target:
     """A window standard: ``ratio`` over a sliding ``window`` (seconds).
@@ -168,6 +175,7 @@ class Target:
         return format_duration(self.window_seconds)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
@@ -185,6 +193,7 @@ class Rule:
     line: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     rules: tuple[Rule, ...] = ()

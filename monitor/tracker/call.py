@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.record import CallRecord, Direction, Outcome, Span, Timing, rings_for
+from monitor.record import CallRecord, Direction, LiveCall, Outcome, Span, Timing, rings_for
 from monitor.tracker.settings import TrackerSettings
 from monitor.tracker.state import CallState
 
@@ -138,6 +138,25 @@ class Call:
 
     # ---- derived facts ---------------------------------------------------------------------
 
+    def deadline_inputs(self) -> tuple[object, ...]:
+        """Every fact a live deadline reads (monitor/rules/live.py ``_deadline`` and
+        ``applies``): the direction's inputs, the clocks, the answer, the queue wait, the
+        running holds. While this tuple stays equal the call's deadlines stay the same."""
+        return (
+            self.context,
+            self.dialed,
+            self.queue,
+            self.started_at,
+            self.first_ring_at,
+            self.queue_joined_at,
+            self.queue_left_at,
+            self.answered_at,
+            self.answered_any_at,
+            self.ended_at,
+            self.ast_wait,
+            tuple(self.open_holds.values()) if self.open_holds else None,
+        )
+
     def direction(self, settings: TrackerSettings) -> Direction:
         if self.context in settings.inbound_contexts:
             return Direction.INBOUND
@@ -170,6 +189,38 @@ class Call:
             extra["state"] = str(self.state)
         return extra
 
+    def queue_wait(self) -> float | None:
+        """Seconds in the queue: to the answer, the queue leave or the end (Asterisk's own
+        HoldTime for a replay without timestamps); None outside a queue or while waiting."""
+        if self.queue_joined_at is None:
+            return None
+        if not self.exact and self.ast_wait is not None:
+            return self.ast_wait
+        stop = self.answered_at if self.answered_at is not None else self.queue_left_at
+        if stop is None:
+            stop = self.ended_at
+        return None if stop is None else max(0.0, stop - self.queue_joined_at)
+
+    def live_view(self, settings: TrackerSettings) -> LiveCall:
+        """The running call as the live checks see it (cheaper than ``to_record``)."""
+        holds = tuple(self.holds)
+        if self.open_holds:
+            holds += tuple(Span(start) for start in self.open_holds.values())
+        return LiveCall(
+            self.call_id,
+            settings.pbx,
+            self.direction(settings),
+            self.queue,
+            self.started_at,
+            self.first_ring_at,
+            self.queue_joined_at,
+            self.answered_at,
+            self.answered_any_at,
+            self.queue_wait(),
+            holds,
+            self.ended_at,
+        )
+
     def to_record(
         self, settings: TrackerSettings, *, outcome: Outcome | None = None, live: bool = False
     ) -> CallRecord:
@@ -179,15 +230,7 @@ class Call:
         answered = self.answered_at
         ended = self.ended_at
         ring = None if answered is None else max(0.0, answered - self.started_at)
-        wait: float | None = None
-        if self.queue_joined_at is not None:
-            if not self.exact and self.ast_wait is not None:
-                wait = self.ast_wait
-            else:
-                stop = answered if answered is not None else self.queue_left_at
-                if stop is None:
-                    stop = ended
-                wait = None if stop is None else max(0.0, stop - self.queue_joined_at)
+        wait = self.queue_wait()
         talk: float | None = None
         if answered is not None:
             if not self.exact and self.ast_talk is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
-from monitor.record import CallRecord, Outcome
+from monitor.record import CallRecord, LiveCall, Outcome
 from monitor.tracker.base import TrackerBase, TrackerStats
 from monitor.tracker.call import Call, is_withheld
 from monitor.tracker.state import CallState
@@ -86,6 +86,11 @@ class Tracker(TrackerBase):
         if call is None:
             return None
         return call.to_record(self.settings, outcome=Outcome.INCOMPLETE, live=True)
+
+    def live_view(self, call_id: str) -> LiveCall | None:
+        """A running call's clocks for the live checks (a cheap subset of ``snapshot``)."""
+        call = self.calls.get(call_id)
+        return None if call is None else call.live_view(self.settings)
 
     def state_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("ringing", "queued", "talking", "on_hold", "ivr", "arriving"), 0)

@@ -22,7 +22,6 @@ from collectors.ami.parser import AmiMessage
 from collectors.ami.translate.fields import (
     _QUIET,
     ReplayClock,
-    _float,
     _int,
     uniqueid_epoch,
 )
@@ -53,6 +52,7 @@ class Translator(QueueHandlers, OtherHandlers):
         self.ignored: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
         self.malformed = 0
+        self._refs: dict[tuple[str, ...], ChannelRef] = {}
         self._handlers: dict[str, Callable[[AmiMessage, float, bool], ev.Event | None]] = {
             "Newchannel": self._newchannel,
             "Newstate": self._newstate,
@@ -99,7 +99,8 @@ class Translator(QueueHandlers, OtherHandlers):
     # ---- entry point -----------------------------------------------------------------------
 
     def translate(self, msg: AmiMessage, received_at: float | None = None) -> ev.Event | None:
-        name = msg.get("Event")
+        get = msg.get if msg.folded else msg.fields.get
+        name = get("Event")
         if name is None:
             return None
         handler = self._handlers.get(name)
@@ -109,15 +110,19 @@ class Translator(QueueHandlers, OtherHandlers):
             else:
                 self.unknown[name] += 1
             return None
-        stamp = msg.get("Timestamp")
+        stamp = get("Timestamp")
         if stamp:
-            at, exact = _float(stamp), True
+            try:
+                at = float(stamp)  # as _float: float() itself ignores surrounding blanks
+            except ValueError:
+                at = 0.0
+            exact = True
         elif received_at is not None:
             at, exact = received_at, True
         else:
             # No clock in the transcript: a Uniqueid's epoch is its channel's creation second,
             # so the newest one seen is a lower bound of the time now.
-            uid = msg.get("Uniqueid")
+            uid = get("Uniqueid")
             if uid:
                 self.clock.observe_uniqueid(uid)
             at, exact = self.clock.now, False

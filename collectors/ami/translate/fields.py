@@ -3,6 +3,9 @@ prefix such as ``Dest`` or ``Transferee``), numbers, caller IDs and the replay c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import itemgetter
+
 from collectors.ami.parser import AmiMessage
 from monitor.events import ChannelRef, ChannelState
 
@@ -86,11 +89,74 @@ def _cid(value: str | None) -> str | None:
     return None if value is None or value in _UNKNOWN else value
 
 
+def _snapshot_getter(prefix: str) -> Callable[[dict[str, str]], tuple[str, ...]]:
+    """One C call that reads a whole channel snapshot block (13+ names) with ``prefix``
+    (``Dest``, ``Transferee``, ...); KeyError when a header is missing (older Asterisk)."""
+    return itemgetter(
+        *(
+            prefix + name
+            for name in (
+                "Channel",
+                "Uniqueid",
+                "ChannelState",
+                "Linkedid",
+                "CallerIDNum",
+                "CallerIDName",
+                "ConnectedLineNum",
+                "ConnectedLineName",
+                "Context",
+                "Exten",
+            )
+        )
+    )
+
+
+_GETTERS: dict[str, Callable[[dict[str, str]], tuple[str, ...]]] = {}
+# Channel snapshots repeat event after event (a Bridge/Hold/Dial event carries the same block as
+# the one before it), so equal snapshots share one ChannelRef. Bounded: cleared when full.
+_REF_CACHE_MAX = 8192
+
+
 class FieldReader:
     """Reads channel snapshot blocks out of AMI messages."""
 
+    _refs: dict[tuple[str, ...], ChannelRef]
+
+    def _chan(self, msg: AmiMessage, prefix: str = "") -> ChannelRef | None:
+        getter = _GETTERS.get(prefix)
+        if getter is None:
+            getter = _GETTERS[prefix] = _snapshot_getter(prefix)
+        try:
+            snap = getter(msg.fields)
+        except KeyError:  # folded legacy message, or a block without every 13+ header
+            return self._chan_general(msg, prefix)
+        refs = self._refs
+        ref = refs.get(snap)
+        if ref is not None:
+            return ref
+        channel, uniqueid, state_raw, linkedid, cnum, cname, lnum, lname, context, exten = snap
+        if not uniqueid or not state_raw.isdigit():
+            return self._chan_general(msg, prefix)
+        ref = ChannelRef(
+            channel,
+            uniqueid,
+            linkedid or uniqueid,
+            _STATES.get(int(state_raw), ChannelState.UNKNOWN),
+            None if cnum in _UNKNOWN else cnum,
+            None if cname in _UNKNOWN else cname,
+            None if lnum in _UNKNOWN else lnum,
+            None if lname in _UNKNOWN else lname,
+            context,
+            exten,
+        )
+        if len(refs) >= _REF_CACHE_MAX:
+            refs.clear()
+        refs[snap] = ref
+        return ref
+
     @staticmethod
-    def _chan(msg: AmiMessage, prefix: str = "") -> ChannelRef | None:
+    def _chan_general(msg: AmiMessage, prefix: str = "") -> ChannelRef | None:
+        """The general reader: any case (folded legacy messages), state by number or name."""
         get = msg.get
         channel = get(prefix + "Channel")
         uniqueid = get(prefix + "Uniqueid") or get(prefix + "UniqueID")

@@ -138,7 +138,7 @@ def resync_channel(msg: AmiMessage, now: float) -> ev.ChannelCreated | None:
     implies, dated at its creation (``now`` minus ``Duration``; else the Uniqueid epoch)."""
     if msg.get("Event") != "CoreShowChannel":
         return None
-    chan = FieldReader._chan(msg)
+    chan = FieldReader._chan_general(msg)
     if chan is None:
         return None
     age = _hms_seconds(msg.get("Duration"))
@@ -152,7 +152,7 @@ def resync_queue_entry(msg: AmiMessage, now: float) -> ev.QueueJoined | None:
     ``now`` minus ``Wait`` seconds."""
     if msg.get("Event") != "QueueEntry":
         return None
-    chan = FieldReader._chan(msg)
+    chan = FieldReader._chan_general(msg)
     if chan is None:
         return None
     wait = _float(msg.get("Wait"))

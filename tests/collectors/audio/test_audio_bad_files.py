@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from collectors.audio.analysis import analyze_files
+from collectors.audio.compose import SOUNDS_DIR
 from collectors.audio.wavfile import read_wav, write_wav
 from monitor.errors import AudioError
 
-PROMPT = "/usr/share/asterisk/sounds/en/hello-world.wav"
+PROMPT = str(SOUNDS_DIR / "hello-world.wav")
 
 
 def _sox(tmp: Path, name: str, *args: str) -> Path:

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from collectors.audio.compose import SOUNDS_DIR
 from collectors.audio.source import DeviceSpec, iter_device_blocks, record_device, resample
 from collectors.audio.vad import VadSettings, detect_speech
 from collectors.audio.wavfile import read_wav
 
-PROMPT = "/usr/share/asterisk/sounds/en/demo-thanks.wav"  # 5.5 s of speech
+PROMPT = str(SOUNDS_DIR / "demo-thanks.wav")  # 5.5 s of speech
 
 
 @pytest.fixture()
