@@ -1,0 +1,121 @@
+"""Queue caller and queue member (agent) events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.channel import ChannelRef
+from monitor.events.base import _Base
+from monitor.frozen import fast_init
+
+__all__ = [
+    "AgentCalled",
+    "AgentCompleted",
+    "AgentConnected",
+    "AgentDumped",
+    "AgentRingNoAnswer",
+    "QueueAbandoned",
+    "QueueJoined",
+    "QueueLeft",
+]
+
+
+# ---- queues ----------------------------------------------------------------------------------
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class QueueJoined(_Base):
+    """QueueCallerJoin."""
+
+    chan: ChannelRef
+    queue: str
+    position: int
+    count: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class QueueLeft(_Base):
+    """QueueCallerLeave: sent for every reason of leaving, answered included."""
+
+    chan: ChannelRef
+    queue: str
+    position: int
+    count: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class QueueAbandoned(_Base):
+    """QueueCallerAbandon. ``wait_seconds`` is Asterisk's HoldTime (queue wait, s)."""
+
+    chan: ChannelRef
+    queue: str
+    position: int
+    original_position: int
+    wait_seconds: float
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class AgentCalled(_Base):
+    caller: ChannelRef | None
+    dest: ChannelRef
+    queue: str
+    interface: str
+    member_name: str
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer(_Base):
+    """AgentRingNoAnswer. ``ring_seconds`` converted from Asterisk's milliseconds."""
+
+    caller: ChannelRef | None
+    dest: ChannelRef
+    queue: str
+    interface: str
+    member_name: str
+    ring_seconds: float
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class AgentConnected(_Base):
+    """AgentConnect. ``wait_seconds`` = HoldTime (queue join to answer), ``ring_seconds`` =
+    RingTime (this member rang), both whole seconds from Asterisk."""
+
+    caller: ChannelRef | None
+    dest: ChannelRef
+    queue: str
+    interface: str
+    member_name: str
+    wait_seconds: float
+    ring_seconds: float
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class AgentCompleted(_Base):
+    """AgentComplete. ``reason`` is caller, agent or transfer. ``caller`` may be missing
+    (asterisk#393: the caller block is absent when the caller channel is already gone)."""
+
+    caller: ChannelRef | None
+    dest: ChannelRef
+    queue: str
+    interface: str
+    member_name: str
+    wait_seconds: float
+    talk_seconds: float
+    reason: str
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class AgentDumped(_Base):
+    caller: ChannelRef | None
+    dest: ChannelRef
+    queue: str
+    interface: str
+    member_name: str
