@@ -10,6 +10,9 @@ for pkg in prometheus prometheus-alertmanager chromium sox espeak-ng \
            postgresql pulseaudio; do
   have_pkg "$pkg" || need+=("$pkg")
 done
+# the AMI parser's C step (the suite checks that it is built); the Python headers come with
+# the interpreter (pyenv, python.org) or Debian's python3-dev
+have_bin gcc || need+=(gcc)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
