@@ -50,6 +50,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
             (
                 f"End-to-end ingest ({i['events']:,} events)",
                 _mm(i["events_per_s"], "/s"),
+                f"CPU time {i['cpu_events_per_s']['median']:,.0f}/s; "
                 f"peak RSS {i['peak_rss_mib']['median']:,.0f} MiB",
                 "≥ 100k/s",
             )
