@@ -7,7 +7,15 @@ from enum import IntEnum
 
 from monitor.frozen import fast_init
 
-__all__ = ["ChannelRef", "ChannelState"]
+__all__ = ["ChannelRef", "ChannelState", "device_of"]
+
+
+def device_of(channel: str) -> str:
+    """The device part of a channel name: ``PJSIP/101-00000032`` -> ``PJSIP/101``,
+    ``Local/201@agents-0000001a;1`` -> ``Local/201@agents``."""
+    if channel.startswith("Local/"):
+        return channel.rsplit(";", 1)[0].rsplit("-", 1)[0]
+    return channel.rsplit("-", 1)[0] if "-" in channel else channel
 
 
 class ChannelState(IntEnum):
@@ -50,7 +58,4 @@ class ChannelRef:
     @property
     def device(self) -> str:
         """The device part of the channel name: ``PJSIP/101-00000032`` -> ``PJSIP/101``."""
-        name = self.channel
-        if name.startswith("Local/"):
-            return name.rsplit(";", 1)[0].rsplit("-", 1)[0]
-        return name.rsplit("-", 1)[0] if "-" in name else name
+        return device_of(self.channel)

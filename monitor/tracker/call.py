@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monitor.channel import device_of
 from monitor.record import CallRecord, Direction, LiveCall, Outcome, Span, Timing, rings_for
 from monitor.tracker.settings import TrackerSettings
 from monitor.tracker.state import CallState
@@ -40,10 +41,7 @@ class Leg:
 
     @property
     def device(self) -> str:
-        name = self.channel
-        if name.startswith("Local/"):
-            return name.rsplit(";", 1)[0].rsplit("-", 1)[0]
-        return name.rsplit("-", 1)[0] if "-" in name else name
+        return device_of(self.channel)
 
 
 class Call:
