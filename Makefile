@@ -20,7 +20,11 @@ system-deps:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml collectors/ami/_speedups.c
+# the compiled hot path (mypyc, docs/decisions/0007-mypyc-hot-path.md): editing one of its
+# modules makes the install (and so its compiled copy) out of date
+NATIVE_SRC := $(shell sed -n 's/^    "\(.*\.py\)",$$/\1/p' .ci/backend/ringwatch_build.py)
+
+$(STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[audio,postgres,grafana,dev]'

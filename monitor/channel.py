@@ -34,7 +34,6 @@ class ChannelState(IntEnum):
     UNKNOWN = 99
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelRef:
     """A snapshot of one channel (one leg) as the PBX described it in an event."""
@@ -59,3 +58,6 @@ class ChannelRef:
     def device(self) -> str:
         """The device part of the channel name: ``PJSIP/101-00000032`` -> ``PJSIP/101``."""
         return device_of(self.channel)
+
+
+fast_init(ChannelRef)

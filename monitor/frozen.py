@@ -9,19 +9,30 @@ replaces the generated ``__init__`` by one that stores each field through its sl
 the signature (order, defaults, ``kw_only``), ``default_factory``, ``__post_init__``, frozen
 ``__setattr__``/``__delattr__``, ``__eq__``, ``__hash__``, ``__repr__``, ``replace()``, pickling.
 
-Use it outermost::
+Call it on the class right after its definition (as a decorator it works too, but mypyc then
+compiles the class as a plain Python class instead of a native one)::
 
-    @fast_init
     @dataclass(frozen=True, slots=True)
     class ChannelRef: ...
+
+    fast_init(ChannelRef)
+
+It accepts classes compiled by mypyc (docs/decisions/0007-mypyc-hot-path.md): their fields are
+native attributes (getset descriptors, not slots) and their ``__init__`` is still the one the
+dataclass decorator wrote, so the gain is the same. It also gives the class a ``__reduce__``
+that rebuilds through the same descriptors: pickling a frozen mypyc class would otherwise go
+through the frozen ``__setattr__`` and fail (the audio worker processes pickle results).
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import MISSING, fields, is_dataclass
+from types import GetSetDescriptorType, MemberDescriptorType
 from typing import Any, TypeVar
 
-__all__ = ["fast_init"]
+__all__ = ["fast_init", "replacer"]
 
 T = TypeVar("T")
 
@@ -30,7 +41,10 @@ _NO_VALUE: Any = type("_NoValue", (), {"__repr__": lambda self: "<no value>"})()
 
 def fast_init(cls: type[T]) -> type[T]:
     """Give the frozen slotted dataclass ``cls`` an ``__init__`` that sets slots directly."""
-    if not is_dataclass(cls) or "__slots__" not in cls.__dict__:
+    if not is_dataclass(cls) or not all(
+        isinstance(cls.__dict__.get(f.name, getattr(cls, f.name, None)), _FIELD_DESCRIPTORS)
+        for f in fields(cls)
+    ):
         raise TypeError(f"fast_init needs a dataclass with slots=True, not {cls!r}")
     params = cls.__dataclass_params__  # type: ignore[attr-defined]
     if not params.frozen:
@@ -66,7 +80,7 @@ def fast_init(cls: type[T]) -> type[T]:
         (keyword if f.kw_only else positional).append(param)
     post_init = getattr(cls, "__post_init__", None)
     if post_init is not None:
-        if post_init.__code__.co_argcount > 1:  # InitVar fields: keep the dataclass __init__
+        if len(inspect.signature(post_init).parameters) > 1:  # InitVar fields
             raise TypeError(f"fast_init does not support InitVar fields: {cls.__qualname__}")
         body.append("    self.__post_init__()")
     signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
@@ -77,4 +91,49 @@ def fast_init(cls: type[T]) -> type[T]:
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
     setattr(cls, "__init__", init)  # noqa: B010 (mypy will not let a method be assigned)
+    setters = tuple(getattr(cls, f.name).__set__ for f in fields(cls))
+    getters = tuple(getattr(cls, f.name).__get__ for f in fields(cls))
+
+    def __reduce__(self: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        return _rebuild, (type(self), tuple(get(self) for get in getters))
+
+    __reduce__.__qualname__ = f"{cls.__qualname__}.__reduce__"
+    setattr(cls, "__reduce__", __reduce__)  # noqa: B010
+    _SETTERS[cls] = setters
     return cls
+
+
+_FIELD_DESCRIPTORS = (MemberDescriptorType, GetSetDescriptorType)
+_SETTERS: dict[type, tuple[Callable[[Any, Any], None], ...]] = {}
+
+
+def _rebuild(cls: type[T], values: tuple[Any, ...]) -> T:
+    """Unpickle a ``fast_init`` class: store each field through its descriptor."""
+    obj = cls.__new__(cls)
+    for store, value in zip(_SETTERS[cls], values, strict=True):
+        store(obj, value)
+    return obj
+
+
+def replacer(cls: type[T], *names: str) -> Callable[..., T]:
+    """A function ``(obj, *values) -> cls``: the same as
+    ``dataclasses.replace(obj, **dict(zip(names, values)))`` (through ``__init__``, so
+    ``__post_init__`` and defaults behave alike), written out for ``cls``'s fields once instead
+    of looking them up on every call (``replace`` reads ``fields()`` and builds a dict each time).
+    """
+    if not is_dataclass(cls):
+        raise TypeError(f"replacer needs a dataclass, not {cls!r}")
+    init = [f for f in fields(cls) if f.init]
+    known = {f.name for f in init}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise TypeError(f"{cls.__qualname__} has no init field {', '.join(unknown)}")
+    value = {f.name: f.name if f.name in names else f"obj.{f.name}" for f in init}
+    args = [value[f.name] for f in init if not f.kw_only]
+    args += [f"{f.name}={value[f.name]}" for f in init if f.kw_only]
+    source = f"def replace(obj, {', '.join(names)}):\n    return _cls({', '.join(args)})"
+    ns: dict[str, Any] = {"_cls": cls}
+    exec(source, ns)
+    fn: Callable[..., T] = ns["replace"]
+    fn.__qualname__ = f"replacer({cls.__qualname__}, {', '.join(map(repr, names))})"
+    return fn

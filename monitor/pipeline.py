@@ -15,12 +15,13 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from collectors.ami.parser import AmiMessage
 from collectors.ami.translate import Translator
 from monitor import events as ev
+from monitor.frozen import replacer
 from monitor.record import CallRecord, Finding
 from monitor.rules import (
     RuleResult,
@@ -59,6 +60,11 @@ class PipelineStats:
     sink_errors: int = 0
     last_event_at: float | None = None
 
+
+# dataclasses.replace(record, findings=...), without reading fields() on every call
+_with_findings: Callable[[CallRecord, tuple[Finding, ...]], CallRecord] = replacer(
+    CallRecord, "findings"
+)
 
 # A pending live deadline: (at, call_id, rule_id, generation). Plain tuples, so the heap
 # compares in C; an entry whose generation is not the call's current one is void.
@@ -219,7 +225,7 @@ class Pipeline:
         # (e.g. the caller hung up before the end-of-call check could see it)
         seen = {f.rule for f in findings}
         findings.extend(f for f in live if f.rule not in seen)
-        done = replace(record, findings=tuple(findings))
+        done = _with_findings(record, tuple(findings))
         self.stats.calls += 1
         self.stats.findings += len(findings)
         for sink in self.sinks:

@@ -83,7 +83,6 @@ def rings_for(seconds: float | None, cadence_seconds: float) -> int | None:
     return max(1, -(-ms // period_ms)) if ms > 0 else 1
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Span:
     """A time span in epoch seconds; ``end`` is None while it is still running."""
@@ -96,7 +95,9 @@ class Span:
         return 0.0 if end is None else max(0.0, end - self.start)
 
 
-@fast_init
+fast_init(Span)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One standard breached (or not evaluated) on one call.
@@ -126,6 +127,9 @@ class Finding:
         }
 
 
+fast_init(Finding)
+
+
 def _num(value: float | None) -> float | int | None:
     if value is None:
         return None
@@ -134,7 +138,6 @@ def _num(value: float | None) -> float | int | None:
     return round(value, 3)
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class AudioFacts:
     """What the audio analysis found in a call's recording (collectors/audio/analysis).
@@ -158,6 +161,9 @@ class AudioFacts:
     @property
     def longest_dead_air_seconds(self) -> float:
         return max((s.seconds() for s in self.dead_air), default=0.0)
+
+
+fast_init(AudioFacts)
 
 
 CONTRACT_FIELDS: tuple[str, ...] = (
@@ -214,7 +220,6 @@ class CallClocks(Protocol):
     def holds(self) -> tuple[Span, ...]: ...
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class LiveCall:
     """A running call as the live checks see it: the clocks of a CallRecord and nothing else.
@@ -235,7 +240,9 @@ class LiveCall:
     ended_at: float | None = None
 
 
-@fast_init
+fast_init(LiveCall)
+
+
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     """One finished (or, for live views, running) call. Times are epoch seconds UTC."""
@@ -325,3 +332,6 @@ class CallRecord:
             }
         )
         return data
+
+
+fast_init(CallRecord)

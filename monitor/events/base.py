@@ -9,8 +9,10 @@ from monitor.frozen import fast_init
 __all__: list[str] = []
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class _Base:
     at: float
     exact: bool = field(default=True, kw_only=True)
+
+
+fast_init(_Base)

@@ -31,7 +31,6 @@ __all__ = [
 # ---- channel lifecycle -------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class ChannelCreated(_Base):
     """Newchannel: the first event of a channel. ``resynced``: not a Newchannel but a channel
@@ -41,7 +40,9 @@ class ChannelCreated(_Base):
     resynced: bool = field(default=False, kw_only=True)
 
 
-@fast_init
+fast_init(ChannelCreated)
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelStateChanged(_Base):
     """Newstate: the channel moved to ``chan.state`` (Ringing, Up, ...)."""
@@ -49,7 +50,9 @@ class ChannelStateChanged(_Base):
     chan: ChannelRef
 
 
-@fast_init
+fast_init(ChannelStateChanged)
+
+
 @dataclass(frozen=True, slots=True)
 class CallerIdChanged(_Base):
     """NewCallerid (``connected=False``) or NewConnectedLine (``connected=True``)."""
@@ -59,7 +62,9 @@ class CallerIdChanged(_Base):
     presentation_allowed: bool = True
 
 
-@fast_init
+fast_init(CallerIdChanged)
+
+
 @dataclass(frozen=True, slots=True)
 class HangupRequested(_Base):
     """HangupRequest (``soft=False``) or SoftHangupRequest (``soft=True``)."""
@@ -69,7 +74,9 @@ class HangupRequested(_Base):
     soft: bool
 
 
-@fast_init
+fast_init(HangupRequested)
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelHungUp(_Base):
     """Hangup: the channel is gone. ``cause`` is the Q.850 cause number."""
@@ -79,10 +86,12 @@ class ChannelHungUp(_Base):
     cause_text: str
 
 
+fast_init(ChannelHungUp)
+
+
 # ---- dialling ------------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class DialStarted(_Base):
     """DialBegin. ``caller`` is None for an originated call with no calling channel."""
@@ -92,7 +101,9 @@ class DialStarted(_Base):
     dial_string: str
 
 
-@fast_init
+fast_init(DialStarted)
+
+
 @dataclass(frozen=True, slots=True)
 class DialStateChanged(_Base):
     """DialState (14+): RINGING, PROCEEDING, PROGRESS."""
@@ -102,7 +113,9 @@ class DialStateChanged(_Base):
     status: str
 
 
-@fast_init
+fast_init(DialStateChanged)
+
+
 @dataclass(frozen=True, slots=True)
 class DialEnded(_Base):
     """DialEnd: ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL, ..."""
@@ -112,22 +125,28 @@ class DialEnded(_Base):
     status: str
 
 
+fast_init(DialEnded)
+
+
 # ---- bridges ---------------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class BridgeCreated(_Base):
     bridge_id: str
 
 
-@fast_init
+fast_init(BridgeCreated)
+
+
 @dataclass(frozen=True, slots=True)
 class BridgeDestroyed(_Base):
     bridge_id: str
 
 
-@fast_init
+fast_init(BridgeDestroyed)
+
+
 @dataclass(frozen=True, slots=True)
 class BridgeEntered(_Base):
     bridge_id: str
@@ -135,7 +154,9 @@ class BridgeEntered(_Base):
     num_channels: int
 
 
-@fast_init
+fast_init(BridgeEntered)
+
+
 @dataclass(frozen=True, slots=True)
 class BridgeLeft(_Base):
     bridge_id: str
@@ -143,10 +164,12 @@ class BridgeLeft(_Base):
     num_channels: int
 
 
+fast_init(BridgeLeft)
+
+
 # ---- hold and music --------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class HoldStarted(_Base):
     """Hold: ``chan`` is the channel that *asked* for hold (the phone pressing Hold)."""
@@ -154,7 +177,9 @@ class HoldStarted(_Base):
     chan: ChannelRef
 
 
-@fast_init
+fast_init(HoldStarted)
+
+
 @dataclass(frozen=True, slots=True)
 class HoldEnded(_Base):
     """Unhold."""
@@ -162,7 +187,9 @@ class HoldEnded(_Base):
     chan: ChannelRef
 
 
-@fast_init
+fast_init(HoldEnded)
+
+
 @dataclass(frozen=True, slots=True)
 class MusicStarted(_Base):
     """MusicOnHoldStart: ``chan`` hears music. Queue waiting does this too: it is not hold."""
@@ -171,7 +198,12 @@ class MusicStarted(_Base):
     music_class: str = ""
 
 
-@fast_init
+fast_init(MusicStarted)
+
+
 @dataclass(frozen=True, slots=True)
 class MusicStopped(_Base):
     chan: ChannelRef
+
+
+fast_init(MusicStopped)

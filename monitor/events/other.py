@@ -25,7 +25,6 @@ __all__ = [
 # ---- transfers and local channels ------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class BlindTransferred(_Base):
     result: str
@@ -36,7 +35,9 @@ class BlindTransferred(_Base):
     is_external: bool
 
 
-@fast_init
+fast_init(BlindTransferred)
+
+
 @dataclass(frozen=True, slots=True)
 class AttendedTransferred(_Base):
     result: str
@@ -47,7 +48,9 @@ class AttendedTransferred(_Base):
     dest_type: str
 
 
-@fast_init
+fast_init(AttendedTransferred)
+
+
 @dataclass(frozen=True, slots=True)
 class LocalBridged(_Base):
     """LocalBridge: ``one`` (``;1``) and ``two`` (``;2``) are halves of one Local channel."""
@@ -57,7 +60,9 @@ class LocalBridged(_Base):
     optimization: bool
 
 
-@fast_init
+fast_init(LocalBridged)
+
+
 @dataclass(frozen=True, slots=True)
 class LocalOptimized(_Base):
     """LocalOptimizationBegin (``done=False``) / LocalOptimizationEnd (``done=True``)."""
@@ -68,10 +73,12 @@ class LocalOptimized(_Base):
     success: bool
 
 
+fast_init(LocalOptimized)
+
+
 # ---- the rest --------------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class RecordingFile(_Base):
     """VarSet MIXMONITOR_FILENAME: where this channel's recording is written."""
@@ -80,7 +87,9 @@ class RecordingFile(_Base):
     path: str
 
 
-@fast_init
+fast_init(RecordingFile)
+
+
 @dataclass(frozen=True, slots=True)
 class VoicemailStarted(_Base):
     """Newexten with Application VoiceMail: the caller reached voicemail."""
@@ -88,7 +97,9 @@ class VoicemailStarted(_Base):
     chan: ChannelRef
 
 
-@fast_init
+fast_init(VoicemailStarted)
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackPromised(_Base):
     """UserEvent CallbackPromise: someone promised to call ``number`` back.
@@ -103,7 +114,9 @@ class CallbackPromised(_Base):
     reason: str | None = None
 
 
-@fast_init
+fast_init(CallbackPromised)
+
+
 @dataclass(frozen=True, slots=True)
 class CdrRecorded(_Base):
     """Cdr (cdr_manager): Asterisk's own billing record of one leg."""
@@ -116,7 +129,9 @@ class CdrRecorded(_Base):
     billable_seconds: float
 
 
-@fast_init
+fast_init(CdrRecorded)
+
+
 @dataclass(frozen=True, slots=True)
 class PbxBooted(_Base):
     """FullyBooted. ``started_at`` = event time minus Uptime, None when Uptime is absent (<16).
@@ -125,3 +140,6 @@ class PbxBooted(_Base):
     """
 
     started_at: float | None
+
+
+fast_init(PbxBooted)

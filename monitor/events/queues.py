@@ -23,7 +23,6 @@ __all__ = [
 # ---- queues ----------------------------------------------------------------------------------
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class QueueJoined(_Base):
     """QueueCallerJoin."""
@@ -34,7 +33,9 @@ class QueueJoined(_Base):
     count: int
 
 
-@fast_init
+fast_init(QueueJoined)
+
+
 @dataclass(frozen=True, slots=True)
 class QueueLeft(_Base):
     """QueueCallerLeave: sent for every reason of leaving, answered included."""
@@ -45,7 +46,9 @@ class QueueLeft(_Base):
     count: int
 
 
-@fast_init
+fast_init(QueueLeft)
+
+
 @dataclass(frozen=True, slots=True)
 class QueueAbandoned(_Base):
     """QueueCallerAbandon. ``wait_seconds`` is Asterisk's HoldTime (queue wait, s)."""
@@ -57,7 +60,9 @@ class QueueAbandoned(_Base):
     wait_seconds: float
 
 
-@fast_init
+fast_init(QueueAbandoned)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentCalled(_Base):
     caller: ChannelRef | None
@@ -67,7 +72,9 @@ class AgentCalled(_Base):
     member_name: str
 
 
-@fast_init
+fast_init(AgentCalled)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentRingNoAnswer(_Base):
     """AgentRingNoAnswer. ``ring_seconds`` converted from Asterisk's milliseconds."""
@@ -80,7 +87,9 @@ class AgentRingNoAnswer(_Base):
     ring_seconds: float
 
 
-@fast_init
+fast_init(AgentRingNoAnswer)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentConnected(_Base):
     """AgentConnect. ``wait_seconds`` = HoldTime (queue join to answer), ``ring_seconds`` =
@@ -95,7 +104,9 @@ class AgentConnected(_Base):
     ring_seconds: float
 
 
-@fast_init
+fast_init(AgentConnected)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentCompleted(_Base):
     """AgentComplete. ``reason`` is caller, agent or transfer. ``caller`` may be missing
@@ -111,7 +122,9 @@ class AgentCompleted(_Base):
     reason: str
 
 
-@fast_init
+fast_init(AgentCompleted)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentDumped(_Base):
     caller: ChannelRef | None
@@ -119,3 +132,6 @@ class AgentDumped(_Base):
     queue: str
     interface: str
     member_name: str
+
+
+fast_init(AgentDumped)

@@ -43,11 +43,13 @@ CHECKS: dict[str, CheckFn] = {
 }
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class RuleResult:
     rule: Rule
     result: CheckResult
+
+
+fast_init(RuleResult)
 
 
 def applies(rule: Rule, record: CallClocks) -> bool:

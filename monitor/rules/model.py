@@ -49,7 +49,6 @@ def format_duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Site:
     """Site settings the checks need: the country gives the ringback cadence."""
@@ -61,6 +60,9 @@ class Site:
         return cadence_for(self.country)
 
 
+fast_init(Site)
+
+
 class CheckStatus(StrEnum):
     MET = "met"
     BREACHED = "breached"
@@ -68,7 +70,6 @@ class CheckStatus(StrEnum):
     NOT_EVALUATED = "not_evaluated"
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """What one check said about one call. Build with the class methods."""
@@ -103,6 +104,9 @@ class CheckResult:
         return cls(CheckStatus.NOT_EVALUATED, reason=reason)
 
 
+fast_init(CheckResult)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Deadline:
     """A live rule would be breached at ``at`` (event time) if nothing changes."""
@@ -111,7 +115,6 @@ class Deadline:
     rule_id: str
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class PromiseResult:
     """A callback promise's outcome, passed in by the promises engine.
@@ -127,7 +130,9 @@ class PromiseResult:
     settled_at: float | None = None
 
 
-@fast_init
+fast_init(PromiseResult)
+
+
 @dataclass(frozen=True, slots=True)
 class Calendar:
     """Business hours: weekdays (0=Monday) and local time ranges in a timezone, minus holidays."""
@@ -146,7 +151,9 @@ class Calendar:
         return any(start <= now < end for start, end in self.hours)
 
 
-@fast_init
+fast_init(Calendar)
+
+
 @dataclass(frozen=True, slots=True)
 class AppliesTo:
     """Which calls a rule looks at; empty means all."""
@@ -158,7 +165,9 @@ class AppliesTo:
     outside_business_hours: Calendar | None = None
 
 
-@fast_init
+fast_init(AppliesTo)
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """A window standard: ``ratio`` over a sliding ``window`` (seconds).
@@ -175,7 +184,9 @@ class Target:
         return format_duration(self.window_seconds)
 
 
-@fast_init
+fast_init(Target)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
@@ -193,7 +204,9 @@ class Rule:
     line: int = 0
 
 
-@fast_init
+fast_init(Rule)
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     rules: tuple[Rule, ...] = ()
@@ -208,3 +221,6 @@ class RuleSet:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.rules)
+
+
+fast_init(RuleSet)

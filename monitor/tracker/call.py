@@ -257,7 +257,7 @@ class Call:
             rings=rings_for(ring, settings.cadence_seconds),
             queue_wait_seconds=wait,
             talk_seconds=talk,
-            hold_seconds=sum(closed),
+            hold_seconds=sum(closed, 0.0),  # 0.0, not 0, with no hold (as compiled)
             hold_count=len(holds),
             longest_hold_seconds=max(closed, default=0.0),
             transfers=self.transfers,

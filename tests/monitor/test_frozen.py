@@ -118,3 +118,25 @@ def test_hot_path_classes_use_it_and_build_the_same_records() -> None:
         names = cls.__init__.__code__.co_names
         assert any(n.startswith("_set_") for n in names), cls
         assert "__dataclass_builtins_object__" not in names
+
+
+def test_replacer_is_dataclasses_replace() -> None:
+    from monitor.frozen import replacer
+    from monitor.record import Severity
+    from monitor.tracker import Tracker
+
+    chan = ChannelRef("PJSIP/1-0001", "1.1", "1.1", ChannelState.UP, "100", None)
+    tracker = Tracker()
+    tracker.feed(ev.ChannelCreated(5.0, chan))
+    (record,) = tracker.feed(ev.ChannelHungUp(65.0, chan, 16, "Normal Clearing"))
+    late = Finding("hold-under-two-minutes", Severity.CRITICAL, 150, 120, None)
+    with_findings = replacer(CallRecord, "findings")
+    assert with_findings(record, (late,)) == replace(record, findings=(late,))
+    assert with_findings(record, (late,)).findings == (late,)
+    fast = Fast(1.0, "a", 4, ["t"], exact=False, note="x")
+    both = replacer(Fast, "name", "note")
+    assert _values(both(fast, "b", "y")) == _values(replace(fast, name="b", note="y"))
+    with pytest.raises(TypeError):
+        replacer(Fast, "nope")
+    with pytest.raises(TypeError):
+        replacer(int, "real")

@@ -25,7 +25,7 @@ from collectors.ami.translate.fields import (
     _int,
     uniqueid_epoch,
 )
-from collectors.ami.translate.other import OtherHandlers, resync_channel, resync_queue_entry
+from collectors.ami.translate.other import resync_channel, resync_queue_entry
 from collectors.ami.translate.queue import QueueHandlers
 from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 
-class Translator(QueueHandlers, OtherHandlers):
+class Translator(QueueHandlers):
     """Stateless per message but for the replay clock and counters.
 
     ``translate(msg, received_at)``: ``received_at`` is the live receive time (epoch s); pass

@@ -7,14 +7,18 @@ RingTime is **milliseconds** (app_queue ``rna()``).
 from __future__ import annotations
 
 from collectors.ami.parser import AmiMessage
-from collectors.ami.translate.fields import FieldReader, _float, _int
+from collectors.ami.translate.fields import _float, _int
+from collectors.ami.translate.other import OtherHandlers
 from monitor import events as ev
 from monitor.channel import ChannelRef
 
 __all__ = ["QueueHandlers"]
 
 
-class QueueHandlers(FieldReader):
+class QueueHandlers(OtherHandlers):
+    """The queue handlers. One chain of single inheritance (FieldReader -> OtherHandlers ->
+    QueueHandlers -> Translator): mypyc compiles native classes with one base only."""
+
     # ---- queues ----------------------------------------------------------------------------
 
     def _queuejoin(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
