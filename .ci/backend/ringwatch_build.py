@@ -79,9 +79,10 @@ def _mypyc_extensions() -> list[Any]:
         print("ringwatch: WARNING: mypyc is not installed: the hot path stays pure Python")
         return []
     # third-party packages are not in the build environment: their types are Any here (the
-    # compiled modules import none; modules they import may)
+    # compiled modules import none; modules they import may). No mypy cache: the developer's
+    # .mypy_cache may be in use by `make typecheck` at the same time (a shared one broke once).
     flags = ["--ignore-missing-imports", "--follow-imports=silent", f"--cache-dir={os.devnull}"]
-    return list(mypycify([*flags, *NATIVE_MODULES], opt_level="2", group_name=GROUP))
+    return list(mypycify([*flags, *NATIVE_MODULES], opt_level="3", group_name=GROUP))
 
 
 _NATIVE: list[Any] | None = None
