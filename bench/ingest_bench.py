@@ -4,7 +4,9 @@ Ingest: a multi-day run of a contact centre ten times the demo one (>= 5M events
 to bytes once (cached under bench/results/cache, keyed by the simulator's source), then read
 in 64 KiB chunks through parse -> translate -> tracker -> rules (rules/standards.yml) ->
 metrics (``MetricsSink`` on a fresh ``CollectorRegistry``), i.e. ``monitor.pipeline.Pipeline``.
-Each repeat is a fresh process so its peak RSS (``VmHWM``) is its own.
+Each repeat is a fresh process so its peak RSS (``VmHWM``) is its own. One more pass runs the
+Python sources (``RINGWATCH_PURE_PYTHON=1``: what an install without a C compiler runs), for
+information, and must give the same events, calls and findings.
 
 Memory per call: 10,000 queue calls left ringing an agent (Newchannel, QueueCallerJoin,
 agent Newchannel, AgentCalled, DialBegin; no hangups) held by the tracker (and by a whole
@@ -130,7 +132,10 @@ def worker(files: list[str]) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
     rss1 = _peak_rss_kib()
+    from monitor.native import compiled_modules, pure_python_requested
+
     return {
+        "compiled": bool(compiled_modules()) and not pure_python_requested(),
         "messages": messages,
         "seconds": seconds,
         "events_per_s": messages / seconds,
@@ -149,9 +154,8 @@ def run_ingest(
     t0 = time.perf_counter()
     files = day_files(days_per_segment, segments)
     generated = time.perf_counter() - t0
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    runs = []
-    for _ in range(repeats):
+    def one_pass(pure: bool) -> dict[str, Any]:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), RINGWATCH_PURE_PYTHON="1" if pure else "0")
         proc = subprocess.run(
             [sys.executable, "-m", "bench.ingest_bench", "--worker", *map(str, files)],
             check=True,
@@ -160,7 +164,18 @@ def run_ingest(
             cwd=ROOT,
             env=env,
         )
-        runs.append(json.loads(proc.stdout))
+        result: dict[str, Any] = json.loads(proc.stdout)
+        return result
+
+    runs = [one_pass(pure=False) for _ in range(repeats)]
+    # once, for information: the same code from its .py sources (an install without a compiler)
+    pure = one_pass(pure=True)
+    if (pure["messages"], pure["calls"], pure["findings"]) != (
+        runs[0]["messages"],
+        runs[0]["calls"],
+        runs[0]["findings"],
+    ):
+        raise RuntimeError(f"pure Python ingest gave other results: {pure} vs {runs[0]}")
     rate = spread([r["events_per_s"] for r in runs])
     return {
         "events": runs[0]["messages"],
@@ -173,6 +188,8 @@ def run_ingest(
         "generate_seconds": generated,
         "events_per_s": rate.to_json(),
         "cpu_events_per_s": spread([r["cpu_events_per_s"] for r in runs]).to_json(),
+        "compiled": runs[0]["compiled"],
+        "pure_python_events_per_s": pure["events_per_s"],
         "peak_rss_mib": spread([r["peak_rss_mib"] for r in runs]).to_json(),
         "rss_growth_mib": spread([r["rss_growth_mib"] for r in runs]).to_json(),
     }

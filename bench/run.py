@@ -51,7 +51,9 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 f"End-to-end ingest ({i['events']:,} events)",
                 _mm(i["events_per_s"], "/s"),
                 f"CPU time {i['cpu_events_per_s']['median']:,.0f}/s; "
-                f"peak RSS {i['peak_rss_mib']['median']:,.0f} MiB",
+                f"peak RSS {i['peak_rss_mib']['median']:,.0f} MiB; "
+                f"{'compiled' if i.get('compiled') else 'NOT compiled'}, pure Python "
+                f"{i.get('pure_python_events_per_s', 0):,.0f}/s",
                 "≥ 100k/s",
             )
         )

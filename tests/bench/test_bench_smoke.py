@@ -45,6 +45,8 @@ def test_ingest_bench_runs_the_pipeline_in_a_worker(
     assert r["calls"] > 0
     assert r["events_per_s"]["median"] > 0
     assert r["peak_rss_mib"]["median"] > 10
+    assert r["compiled"] is True  # make test builds the compiled hot path
+    assert r["pure_python_events_per_s"] > 0  # and the same pass ran from the sources
 
 
 def test_memory_bench_holds_every_call_open() -> None:
