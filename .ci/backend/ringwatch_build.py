@@ -127,15 +127,18 @@ class BuildExt(build_ext):
         others = [e for e in self.extensions if e.name not in self._native]
         built: list[Any] = []
         try:
-            for ext in sorted(native, key=lambda e: e.name != GROUP):  # the library first
+            for ext in sorted(native, key=lambda e: not e.name.startswith(GROUP)):  # library
                 self.build_extension(ext)
                 built.append(ext)
         except (CCompilerError, CompileError, ExecError, LinkError, PlatformError) as err:
             print(f"ringwatch: WARNING: compiling the hot path failed ({err}): pure Python")
-            for ext in built:  # a module's stub without its library would not import
+            # a stub without its library would not import, and an older build left in the
+            # tree (editable installs) would run old code: remove every compiled module
+            for ext in native:
                 path = self.get_ext_fullpath(ext.name)
                 if os.path.exists(path):
                     os.remove(path)
+            built = []
             self.extensions = others
         else:
             self.extensions = others
