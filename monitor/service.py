@@ -328,6 +328,12 @@ def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
     return PromiseSettings(country=country, pbx=cfg.pbxs[0].name)
 
 
+def _audio_worker_ignores_ctrl_c() -> None:
+    """Ctrl-C reaches the whole process group: the service stops the pool itself, so a worker
+    that died of it would only print a traceback and drop the analysis in flight."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | None:
     """The recording analyser when ``audio.enabled`` and ``audio.recordings_dir`` are set."""
     if not cfg.audio_enabled or cfg.recordings_dir is None:
@@ -335,7 +341,11 @@ def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | No
     workers = max(1, min(2, (os.cpu_count() or 2) - 1))
 
     def pool() -> ProcessPoolExecutor:  # processes: webrtcvad holds the GIL (docs/audio.md)
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_audio_worker_ignores_ctrl_c,
+        )
 
     return AudioJoiner(
         AudioJoinSettings(

@@ -206,3 +206,20 @@ def test_kill_9_with_open_promises_keeps_them_after_restart(running: Running) ->
     assert len(keys) == len(set(keys))
     again.send_signal(signal.SIGTERM)
     assert again.wait(15) == 0
+
+
+def test_audio_workers_leave_ctrl_c_to_the_service() -> None:
+    """Ctrl-C reaches the whole process group; an audio worker must not die of it (a traceback
+    and a broken pool on every `make demo` stop)."""
+    code = (
+        "import os, signal\n"
+        "from monitor.service import _audio_worker_ignores_ctrl_c\n"
+        "_audio_worker_ignores_ctrl_c()\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "print('survived')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "survived"
