@@ -91,27 +91,25 @@ def fast_init(cls: type[T]) -> type[T]:
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
     setattr(cls, "__init__", init)  # noqa: B010 (mypy will not let a method be assigned)
-    setters = tuple(getattr(cls, f.name).__set__ for f in fields(cls))
-    getters = tuple(getattr(cls, f.name).__get__ for f in fields(cls))
-
-    def __reduce__(self: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        return _rebuild, (type(self), tuple(get(self) for get in getters))
-
-    __reduce__.__qualname__ = f"{cls.__qualname__}.__reduce__"
-    setattr(cls, "__reduce__", __reduce__)  # noqa: B010
-    _SETTERS[cls] = setters
+    setattr(cls, "__reduce__", _reduce)  # noqa: B010
     return cls
 
 
 _FIELD_DESCRIPTORS = (MemberDescriptorType, GetSetDescriptorType)
-_SETTERS: dict[type, tuple[Callable[[Any, Any], None], ...]] = {}
+
+
+def _reduce(self: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """Pickle as (class, field values); subclasses inherit it and pickle their own fields."""
+    kind = type(self)
+    return _rebuild, (kind, tuple(getattr(self, f.name) for f in fields(kind)))
 
 
 def _rebuild(cls: type[T], values: tuple[Any, ...]) -> T:
-    """Unpickle a ``fast_init`` class: store each field through its descriptor."""
+    """Unpickle a ``fast_init`` class: store each field through its descriptor (a frozen
+    class's own ``__setattr__`` refuses)."""
     obj = cls.__new__(cls)
-    for store, value in zip(_SETTERS[cls], values, strict=True):
-        store(obj, value)
+    for f, value in zip(fields(cls), values, strict=True):  # type: ignore[arg-type]
+        getattr(cls, f.name).__set__(obj, value)
     return obj
 
 
@@ -125,6 +123,8 @@ def replacer(cls: type[T], *names: str) -> Callable[..., T]:
         raise TypeError(f"replacer needs a dataclass, not {cls!r}")
     init = [f for f in fields(cls) if f.init]
     known = {f.name for f in init}
+    if known & {"obj", "_cls"}:
+        raise TypeError(f"replacer: {cls.__qualname__} has a field named obj or _cls")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise TypeError(f"{cls.__qualname__} has no init field {', '.join(unknown)}")

@@ -140,3 +140,25 @@ def test_replacer_is_dataclasses_replace() -> None:
         replacer(Fast, "nope")
     with pytest.raises(TypeError):
         replacer(int, "real")
+
+
+@dataclass(frozen=True, slots=True)
+class _FastChild(Fast):
+    extra: int = 9
+
+
+def test_a_subclass_without_fast_init_still_pickles_its_own_fields() -> None:
+    child = _FastChild(1.0, "a", extra=4)
+    back = pickle.loads(pickle.dumps(child))
+    assert type(back) is _FastChild and back == child and back.extra == 4
+
+
+def test_replacer_refuses_fields_that_would_shadow_its_own_names() -> None:
+    from monitor.frozen import replacer
+
+    @dataclass(frozen=True)
+    class Odd:
+        obj: int
+
+    with pytest.raises(TypeError):
+        replacer(Odd, "obj")
