@@ -73,6 +73,13 @@ def alerts() -> None:
     help="Base URL of ringwatch's web UI (QA queue links).",
 )
 @click.option(
+    "--runbook-url",
+    default=_LINKS.runbook_url,
+    show_default=True,
+    envvar="RINGWATCH_RUNBOOK_URL",
+    help="Where docs/runbook.md is published (each alert links to its #section).",
+)
+@click.option(
     "--event-lag",
     type=float,
     default=_LIMITS.event_lag_seconds,
@@ -91,13 +98,14 @@ def generate(
     output: str | None,
     grafana_url: str,
     web_url: str,
+    runbook_url: str,
     event_lag: float,
     no_events_minutes: int,
 ) -> None:
     """Write the Prometheus rule file for the standards in --rules."""
     text = generate_text(
         rules_dir,
-        AlertLinks(grafana_url=grafana_url, web_url=web_url),
+        AlertLinks(grafana_url=grafana_url, web_url=web_url, runbook_url=runbook_url),
         OperationalLimits(event_lag_seconds=event_lag, no_events_minutes=no_events_minutes),
     )
     if output:

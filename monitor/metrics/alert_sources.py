@@ -1,15 +1,16 @@
 """Turn loaded rules (``monitor.rules``) into the alert generator's :class:`StandardSpec`.
 
-Window standards get their PromQL from ``monitor.rules``' ``compile_promql(rule)`` (passed in,
-so tests can inject one and the generator has no import-time dependency on the compiler). Live
-checks come from the check catalogue's ``live`` flag.
+Window standards get their PromQL from ``monitor.rules``' ``compile_promql(rule, by)`` (passed
+in, so tests can inject one and the generator has no import-time dependency on the compiler),
+grouped ``by (pbx, queue)``: one alert per PBX and queue. Live checks come from the check
+catalogue's ``live`` flag.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Sequence
+from typing import Protocol, cast
 
 from monitor.errors import RulesError
 from monitor.metrics.alerts import StandardSpec
@@ -17,9 +18,18 @@ from monitor.metrics.exporter import MetricRule
 from monitor.rules.catalogue import CATALOGUE
 from monitor.rules.model import Rule, RuleSet
 
-__all__ = ["CEILING_CHECKS", "find_compile_promql", "metric_rules", "specs_from_rules"]
+__all__ = ["ALERT_BY", "CEILING_CHECKS", "find_compile_promql", "metric_rules", "specs_from_rules"]
 
-CompilePromql = Callable[[Rule], str]
+#: The labels a window alert keeps: one alert per PBX and queue.
+ALERT_BY = ("pbx", "queue")
+
+
+class CompilePromql(Protocol):
+    """``monitor.rules.compile_promql``: a window standard's ratio, grouped ``by`` labels."""
+
+    def __call__(self, rule: Rule, by: Sequence[str] = ...) -> str: ...
+
+
 #: Window checks whose target is a maximum.
 CEILING_CHECKS = frozenset({"abandon_rate", "asa"})
 #: Where ``compile_promql`` may live in monitor.rules (first match wins).
@@ -65,7 +75,7 @@ def specs_from_rules(
         if window and rule.target is not None:
             if compile_promql is None:
                 compile_promql = find_compile_promql()
-            promql = compile_promql(rule)
+            promql = compile_promql(rule, ALERT_BY)
             if rule.check == "asa":
                 target = float(rule.params["threshold"])
                 unit = "s"

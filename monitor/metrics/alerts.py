@@ -13,7 +13,10 @@ Three groups:
   the exporter not scraped.
 
 Input is a small protocol, :class:`StandardSpec`; :mod:`monitor.metrics.alert_sources` builds
-specs from loaded rules. Annotation URLs point at the Grafana dashboards and the QA queue.
+specs from loaded rules. Window alerts are per PBX and queue (their PromQL is grouped
+``by (pbx, queue)``). Annotations: ``dashboard`` (Grafana), ``qa_queue`` (the web UI's
+``/flags?rule=`` or ``/promises?view=`` page; operational alerts have none) and
+``runbook_url`` (the alert's section of docs/runbook.md).
 """
 
 from __future__ import annotations
@@ -68,33 +71,52 @@ class StandardSpec:
 
 @dataclass(frozen=True, slots=True)
 class AlertLinks:
-    """Base URLs of Grafana and of ringwatch's web UI, for annotation links."""
+    """Base URLs of Grafana, of ringwatch's web UI and of the runbook, for annotation links.
+
+    ``runbook_url`` is where docs/runbook.md is published (a wiki page, the file on your git
+    forge); each alert links to its own section (``#ringwatchamidown``, GitHub-style anchors).
+    """
 
     grafana_url: str = "http://localhost:3000"
     web_url: str = "http://localhost:8080"
+    runbook_url: str = "docs/runbook.md"
 
-    def dashboard(self, uid: str, slug: str, by_pbx: bool = True) -> str:
-        """Link to a dashboard; ``by_pbx`` selects the alert's ``pbx`` label in ``$pbx``."""
+    def dashboard(self, uid: str, slug: str, by_pbx: bool = True, by_queue: bool = False) -> str:
+        """Link to a dashboard; ``by_pbx`` (``by_queue``) selects the alert's ``pbx``
+        (``queue``) label in the dashboard's ``$pbx`` (``$queue``) variable."""
         url = f"{self.grafana_url.rstrip('/')}/d/{uid}/{slug}"
-        return url + "?var-pbx={{ $labels.pbx }}" if by_pbx else url
+        params = (["var-pbx={{ $labels.pbx }}"] if by_pbx else []) + (
+            ["var-queue={{ $labels.queue }}"] if by_queue else []
+        )
+        return url + ("?" + "&".join(params) if params else "")
 
-    def qa_queue(self, rule: str | None = None, view: str | None = None) -> str:
-        """Link to ringwatch's QA queue, filtered to ``rule`` (or a ``view``)."""
-        url = f"{self.web_url.rstrip('/')}/qa"
-        if rule is not None:
-            return f"{url}?rule={quote(rule)}"
-        return f"{url}?view={quote(view)}" if view else url
+    def flags(self, rule: str, by_queue: bool = False) -> str:
+        """The QA queue (web UI ``/flags``) filtered to ``rule`` (and the alert's queue)."""
+        url = f"{self.web_url.rstrip('/')}/flags?rule={quote(rule)}"
+        return url + "&queue={{ $labels.queue }}" if by_queue else url
+
+    def promises(self, view: str) -> str:
+        """The callback promises page (web UI ``/promises``) on ``view`` (open, overdue...)."""
+        return f"{self.web_url.rstrip('/')}/promises?view={quote(view)}"
+
+    def runbook(self, alert: str) -> str:
+        """The runbook section of ``alert`` (its heading is the alert's name)."""
+        return f"{self.runbook_url}#{alert.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
 class OperationalLimits:
-    """Thresholds of the operational alerts."""
+    """Thresholds and ``for:`` durations of the generated alerts."""
 
     event_lag_seconds: float = 5.0
     no_events_minutes: int = 15
+    no_events_for: str = "5m"
     ami_down_for: str = "1m"
     window_for: str = "5m"
     live_for: str = "30s"
+    exporter_down_for: str = "2m"
+    #: how far back the ExporterDown alert looks for the PBXs a silent instance served
+    exporter_memory: str = "1h"
 
 
 def alert_name(rule_id: str) -> str:
@@ -107,6 +129,10 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+#: "queue sales" or "calls outside a queue", for a window alert's text
+_QUEUE = "{{ with $labels.queue }}queue {{ . }}{{ else }}calls outside a queue{{ end }}"
+
+
 def _window_rule(spec: StandardSpec, links: AlertLinks, lim: OperationalLimits) -> dict[str, Any]:
     if spec.promql is None or spec.target is None or spec.window is None:
         raise ValueError(f"rule {spec.rule_id!r}: a window standard needs promql, target, window")
@@ -115,19 +141,21 @@ def _window_rule(spec: StandardSpec, links: AlertLinks, lim: OperationalLimits) 
     value = (
         '{{ $value | printf "%.1f" }}s' if spec.unit == "s" else "{{ $value | humanizePercentage }}"
     )
+    name = alert_name(spec.rule_id)
     return {
-        "alert": alert_name(spec.rule_id),
+        "alert": name,
         "expr": f"(\n  {spec.promql.strip()}\n) {op} {_fmt(spec.target)}\n",
         "for": lim.window_for,
         "labels": {"severity": spec.severity, "rule": spec.rule_id, "kind": "window"},
         "annotations": {
-            "summary": f"{spec.title or spec.rule_id}: {value} over {spec.window}, "
-            f"{word} the standard {shown}",
+            "summary": f"{spec.title or spec.rule_id}: {value} over {spec.window} on "
+            f"{{{{ $labels.pbx }}}} {_QUEUE}, {word} the standard {shown}",
             "description": f"Window standard {spec.rule_id} ({spec.check or 'ratio'}) over the "
-            f"last {spec.window} is {value}, {word} the standard of {shown}. "
-            "Open the QA queue for the calls that missed it.",
-            "dashboard": links.dashboard(WALLBOARD_UID, "ringwatch-wallboard", by_pbx=False),
-            "qa_queue": links.qa_queue(spec.rule_id),
+            f"last {spec.window} is {value} on {{{{ $labels.pbx }}}} {_QUEUE}, {word} the "
+            f"standard of {shown}. Open the QA queue for the calls that missed it.",
+            "dashboard": links.dashboard(WALLBOARD_UID, "ringwatch-wallboard", by_queue=True),
+            "qa_queue": links.flags(spec.rule_id, by_queue=True),
+            "runbook_url": links.runbook(name),
         },
     }
 
@@ -135,8 +163,9 @@ def _window_rule(spec: StandardSpec, links: AlertLinks, lim: OperationalLimits) 
 def _live_rule(spec: StandardSpec, links: AlertLinks, lim: OperationalLimits) -> dict[str, Any]:
     unit = f" {spec.limit_unit}" if spec.limit_unit else ""
     limit = "" if spec.limit is None else f" (limit {_fmt(spec.limit)}{unit})"
+    name = alert_name(spec.rule_id) + "Live"
     return {
-        "alert": alert_name(spec.rule_id) + "Live",
+        "alert": name,
         "expr": f'max by (pbx, rule) ({m("live_breaches")}{{rule="{spec.rule_id}"}}) > 0',
         "for": lim.live_for,
         "labels": {"severity": spec.severity, "rule": spec.rule_id, "kind": "live"},
@@ -145,14 +174,40 @@ def _live_rule(spec: StandardSpec, links: AlertLinks, lim: OperationalLimits) ->
             "description": f"Live check {spec.rule_id}{limit}: {{{{ $value }}}} call(s) on "
             "{{ $labels.pbx }} are past the limit right now. A supervisor can still act.",
             "dashboard": links.dashboard(WALLBOARD_UID, "ringwatch-wallboard"),
-            "qa_queue": links.qa_queue(spec.rule_id),
+            "qa_queue": links.flags(spec.rule_id),
+            "runbook_url": links.runbook(name),
         },
     }
 
 
+def _exporter_down_expr(lim: OperationalLimits) -> str:
+    """``up == 0`` per PBX the silent instance served (the last ``ami_up`` series it exposed
+    within ``exporter_memory``), so the inhibition ``equal: [pbx]`` mutes that PBX's alerts
+    only; an instance never seen to serve a PBX fires without a ``pbx`` label."""
+    down = 'up{job="ringwatch"} == 0'
+    served = f'count by (job, instance, pbx) (last_over_time({m("ami_up")}{{job="ringwatch"}}'
+    return (
+        f"(\n  {served}[{lim.exporter_memory}]))\n"
+        f"  * on (job, instance) group_left ()\n  ({down})\n)\n"
+        f"or on (job, instance)\n({down})\n"
+    )
+
+
+def _no_events_expr(lim: OperationalLimits) -> str:
+    """Silent for the whole window while connected: the counter must already have been
+    scraped a window ago (``offset``), so a fresh start (a new series, ``increase`` 0 over a
+    few seconds) does not fire."""
+    n = lim.no_events_minutes
+    events = m("ami_events_total")
+    return (
+        f"increase({events}[{n}m]) == 0\n"
+        f"and on (pbx) {m('ami_up')} == 1\n"
+        f"and on (pbx) ({events} offset {n}m)\n"
+    )
+
+
 def _ops_rules(links: AlertLinks, lim: OperationalLimits) -> list[dict[str, Any]]:
     ops = links.dashboard(OPERATIONS_UID, "ringwatch-operations")
-    qa = links.qa_queue()
     n = lim.no_events_minutes
 
     def rule(
@@ -166,7 +221,7 @@ def _ops_rules(links: AlertLinks, lim: OperationalLimits) -> list[dict[str, Any]
             "summary": summary,
             "description": desc,
             "dashboard": ops,
-            "qa_queue": qa,
+            "runbook_url": links.runbook(name),
         }
         return out
 
@@ -200,8 +255,8 @@ def _ops_rules(links: AlertLinks, lim: OperationalLimits) -> list[dict[str, Any]
         ),
         rule(
             "RingwatchNoAmiEvents",
-            f"increase({m('ami_events_total')}[{n}m]) == 0 and on (pbx) {m('ami_up')} == 1",
-            "0s",
+            _no_events_expr(lim),
+            lim.no_events_for,
             "warning",
             f"No AMI events from {{{{ $labels.pbx }}}} for {n} minutes",
             "The AMI session is up but silent during business hours: check the manager.conf "
@@ -210,27 +265,31 @@ def _ops_rules(links: AlertLinks, lim: OperationalLimits) -> list[dict[str, Any]
         ),
         rule(
             "RingwatchExporterDown",
-            'up{job="ringwatch"} == 0',
-            "2m",
+            _exporter_down_expr(lim),
+            lim.exporter_down_for,
             "critical",
-            "Prometheus cannot scrape ringwatch ({{ $labels.instance }})",
-            "The ringwatch service is down or unreachable; no standard is measured.",
+            "Prometheus cannot scrape ringwatch ({{ $labels.instance }}"
+            "{{ with $labels.pbx }}, PBX {{ . }}{{ end }})",
+            "The ringwatch service is down or unreachable; no standard is measured"
+            "{{ with $labels.pbx }} on {{ . }}{{ end }}.",
         ),
     ]
 
 
 def _promises_rule(links: AlertLinks, lim: OperationalLimits) -> dict[str, Any]:
+    name = "RingwatchCallbackPromisesOverdue"
     return {
-        "alert": "RingwatchCallbackPromisesOverdue",
+        "alert": name,
         "expr": f'sum by (pbx) ({m("callback_promises_outstanding")}{{state="overdue"}}) > 0',
         "for": lim.live_for,
         "labels": {"severity": "warning", "kind": "live"},
         "annotations": {
             "summary": "{{ $value }} callback promise(s) overdue on {{ $labels.pbx }}",
             "description": "Callers were promised a call back and the due time has passed. "
-            "Call them now from the QA queue's promises view.",
+            "Call them now from the overdue promises page.",
             "dashboard": links.dashboard(WALLBOARD_UID, "ringwatch-wallboard"),
-            "qa_queue": links.qa_queue(view="promises"),
+            "qa_queue": links.promises("overdue"),
+            "runbook_url": links.runbook(name),
         },
     }
 

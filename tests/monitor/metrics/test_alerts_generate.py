@@ -105,7 +105,65 @@ def test_generated_groups_and_comparisons(ruleset: RuleSet) -> None:
     assert alerts["RingwatchNoAmiEvents"]["labels"]["business_hours"] == "only"
     for name, alert in alerts.items():
         assert alert["labels"]["severity"] in ("info", "warning", "critical"), name
-        assert {"summary", "description", "dashboard", "qa_queue"} <= set(alert["annotations"])
+        assert {"summary", "description", "dashboard", "runbook_url"} <= set(alert["annotations"])
+        if alert["labels"]["kind"] != "operations":
+            assert "qa_queue" in alert["annotations"], name
+
+
+def test_window_alerts_are_per_pbx_and_queue(ruleset: RuleSet) -> None:
+    alerts = alerts_of(build_alert_rules(specs_from_rules(ruleset, compile_promql)))
+    window = [a for a in alerts.values() if a["labels"]["kind"] == "window"]
+    assert len(window) == 3
+    for alert in window:
+        sums = alert["expr"].count("sum")
+        assert sums >= 2 and alert["expr"].count("sum by (pbx, queue) (") == sums, alert["expr"]
+        assert "{{ $labels.pbx }}" in alert["annotations"]["summary"]
+        assert "$labels.queue" in alert["annotations"]["summary"]
+
+
+def test_no_ami_events_needs_a_full_window_of_history_and_a_for() -> None:
+    alert = alerts_of(build_alert_rules([]))["RingwatchNoAmiEvents"]
+    assert alert["for"] == "5m"
+    assert "ringwatch_ami_events_total offset 15m" in alert["expr"]
+
+
+def test_qa_links_point_at_pages_the_web_ui_serves(ruleset: RuleSet) -> None:
+    from monitor.store.promises_read import PROMISE_VIEWS
+    from monitor.web.routes_pages import router
+
+    paths = {getattr(r, "path", "") for r in router.routes}
+    alerts = alerts_of(build_alert_rules(specs_from_rules(ruleset, compile_promql)))
+    links = [
+        a["annotations"]["qa_queue"] for a in alerts.values() if "qa_queue" in a["annotations"]
+    ]
+    assert len(links) == 6
+    for link in links:
+        assert link.startswith("http://localhost:8080/"), link
+        path, _, query = link.removeprefix("http://localhost:8080").partition("?")
+        assert path in paths, link
+        if path == "/promises":
+            assert query.removeprefix("view=") in PROMISE_VIEWS, link
+        else:
+            assert path == "/flags" and query.startswith("rule="), link
+
+
+def test_every_alert_has_a_runbook_section() -> None:
+    """Each committed alert links to its own section of docs/runbook.md, and the section says
+    what the alert means, what to check first and how to fix it."""
+    runbook = (ROOT / "docs/runbook.md").read_text(encoding="utf-8")
+    sections: dict[str, str] = {}
+    for part in runbook.split("\n## ")[1:]:
+        head, _, body = part.partition("\n")
+        sections[head.strip().lower()] = body
+    committed = alerts_of(yaml.safe_load(RULE_FILE.read_text()))
+    assert len(committed) == 11
+    for name, alert in committed.items():
+        url = alert["annotations"]["runbook_url"]
+        assert url == f"docs/runbook.md#{name.lower()}", url
+        body = sections.get(name.lower())
+        assert body is not None, f"docs/runbook.md has no '## {name}' section"
+        for part in ("**What it means**", "**First checks**", "**Fixes**"):
+            assert part in body, f"{name}: no {part} in its runbook section"
 
 
 def test_asa_has_seconds_target_and_ceiling() -> None:
@@ -128,8 +186,16 @@ def test_links_use_configured_base_urls(ruleset: RuleSet) -> None:
     links = AlertLinks(grafana_url="https://grafana.example/", web_url="https://rw.example")
     alerts = alerts_of(build_alert_rules(specs_from_rules(ruleset, compile_promql), links))
     sl = alerts["RingwatchServiceLevel20s"]["annotations"]
-    assert sl["dashboard"] == "https://grafana.example/d/ringwatch-wallboard/ringwatch-wallboard"
-    assert sl["qa_queue"] == "https://rw.example/qa?rule=service-level-20s"
+    assert sl["dashboard"] == (
+        "https://grafana.example/d/ringwatch-wallboard/ringwatch-wallboard"
+        "?var-pbx={{ $labels.pbx }}&var-queue={{ $labels.queue }}"
+    )
+    assert (
+        sl["qa_queue"]
+        == "https://rw.example/flags?rule=service-level-20s&queue={{ $labels.queue }}"
+    )
+    overdue = alerts["RingwatchCallbackPromisesOverdue"]["annotations"]
+    assert overdue["qa_queue"] == "https://rw.example/promises?view=overdue"
     ami = alerts["RingwatchAmiDown"]["annotations"]
     assert ami["dashboard"].startswith("https://grafana.example/d/ringwatch-operations/")
 
@@ -175,11 +241,16 @@ def test_cli_generate_writes_file(tmp_path: Path, rules_dir: Path) -> None:
             str(out),
             "--web-url",
             "https://rw.example",
+            "--runbook-url",
+            "https://wiki.example/ringwatch/runbook",
         ],
     )
     assert result.exit_code == 0, result.output
     alerts = alerts_of(yaml.safe_load(out.read_text()))
     assert "RingwatchServiceLevel20s" in alerts
     assert alerts["RingwatchAbandonRate"]["annotations"]["qa_queue"].startswith(
-        "https://rw.example/"
+        "https://rw.example/flags?rule=abandon-rate"
+    )
+    assert alerts["RingwatchAmiDown"]["annotations"]["runbook_url"] == (
+        "https://wiki.example/ringwatch/runbook#ringwatchamidown"
     )
