@@ -163,3 +163,12 @@ def test_asterisk_snippets_give_ringwatch_what_it_needs() -> None:
     assert "MixMonitor(${RINGWATCH_RECORDING}" in ext
     assert re.search(r"UserEvent\(CallbackPromise,Number: \$\{[A-Z_]+\},DueIn: \$\{[A-Z_]+\}", ext)
     assert "eventwhencalled = yes" in (D / "asterisk/queues.conf").read_text()
+
+
+def test_alertmanager_groups_per_pbx_and_queue_and_inhibits_per_pbx() -> None:
+    """Window alerts are per PBX and queue, so are notifications; an inhibition never mutes
+    another PBX's alerts (every inhibit rule is ``equal: [pbx]``)."""
+    am = yaml.safe_load((D / "alertmanager/alertmanager.yml").read_text())
+    assert {"alertname", "pbx", "queue"} <= set(am["route"]["group_by"])
+    for rule in am["inhibit_rules"]:
+        assert "pbx" in rule.get("equal", []), rule
