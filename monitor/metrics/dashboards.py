@@ -38,22 +38,43 @@ def _variables() -> list[dict[str, Any]]:
     ]
 
 
+def _directions(s: Standards) -> str:
+    """``,direction="inbound"`` (or a regex of several) for the rings standard's directions."""
+    d = s.rings_directions
+    if not d:
+        return ""
+    return f',direction="{d[0]}"' if len(d) == 1 else f',direction=~"{"|".join(d)}"'
+
+
+def abandon_rate_expr(s: Standards, sel: str = SEL, window: str = "$__range") -> str:
+    """Abandoned / (answered + abandoned), short abandons (within ``s.short_abandon`` s of
+    joining the queue) left out of both sides as the abandon-rate standard says."""
+    w = m("queue_wait_seconds")
+    abandoned = f'sum(increase({w}_count{{{sel},outcome="abandoned"}}[{window}]))'
+    offered = f'sum(increase({w}_count{{{sel},outcome=~"answered|abandoned"}}[{window}]))'
+    if s.short_abandon:
+        short = (
+            f'sum(increase({w}_bucket{{{sel},outcome="abandoned",le="{le(s.short_abandon)}"}}'
+            f"[{window}]))"
+        )
+        abandoned, offered = f"({abandoned} - {short})", f"({offered} - {short})"
+    return _ratio(abandoned, offered)
+
+
 def wallboard(s: Standards) -> dict[str, Any]:
     g = Grid()
     w = m("queue_wait_seconds")
+    rsel = SEL + _directions(s)
     rings_in = _ratio(
-        f'sum(increase({m("rings_to_answer_bucket")}{{{SEL},le="{le(s.rings_max)}"}}[$__range]))',
-        f"sum(increase({m('rings_to_answer_count')}{{{SEL}}}[$__range]))",
+        f'sum(increase({m("rings_to_answer_bucket")}{{{rsel},le="{le(s.rings_max)}"}}[$__range]))',
+        f"sum(increase({m('rings_to_answer_count')}{{{rsel}}}[$__range]))",
     )
     sl = _ratio(
         f'sum(increase({w}_bucket{{{SEL},outcome="answered",le="{le(s.sl_threshold)}"}}'
         "[$__range]))",
         f'sum(increase({w}_count{{{SEL},outcome="answered"}}[$__range]))',
     )
-    abandon = _ratio(
-        f'sum(increase({w}_count{{{SEL},outcome="abandoned"}}[$__range]))',
-        f'sum(increase({w}_count{{{SEL},outcome=~"answered|abandoned"}}[$__range]))',
-    )
+    abandon = abandon_rate_expr(s)
     sl_15m = _ratio(
         f'sum by (queue) (increase({w}_bucket{{{SEL},outcome="answered",'
         f'le="{le(s.sl_threshold)}"}}[15m]))',
@@ -153,7 +174,7 @@ def wallboard(s: Standards) -> dict[str, Any]:
                 )
             ],
             w=4,
-            thresholds=Thresholds(1, 1, floor=False),
+            thresholds=Thresholds(1, 0, floor=False),  # green at 0
         ),
         panel(
             g,
@@ -165,7 +186,7 @@ def wallboard(s: Standards) -> dict[str, Any]:
                 )
             ],
             w=8,
-            thresholds=Thresholds(1, 1, floor=False),
+            thresholds=Thresholds(1, 0, floor=False),  # green at 0
         ),
         panel(
             g,
@@ -235,7 +256,13 @@ def qa_overview() -> dict[str, Any]:
             g,
             "timeseries",
             "Breaches by rule",
-            [target(f"sum by (rule) (increase({br}[$__rate_interval]))", "{{rule}}")],
+            [
+                target(
+                    f"sum by (rule) (increase({br}[$__rate_interval]))",
+                    "{{rule}}",
+                    exemplar=True,
+                )
+            ],
             w=12,
             h=8,
         ),
@@ -243,7 +270,13 @@ def qa_overview() -> dict[str, Any]:
             g,
             "timeseries",
             "Breaches by queue",
-            [target(f"sum by (queue) (increase({br}[$__rate_interval]))", "{{queue}}")],
+            [
+                target(
+                    f"sum by (queue) (increase({br}[$__rate_interval]))",
+                    "{{queue}}",
+                    exemplar=True,
+                )
+            ],
             w=12,
             h=8,
         ),
@@ -251,7 +284,13 @@ def qa_overview() -> dict[str, Any]:
             g,
             "timeseries",
             "Breaches by agent (agent label enabled)",
-            [target(f"sum by (agent) (increase({br}[$__rate_interval]))", "{{agent}}")],
+            [
+                target(
+                    f"sum by (agent) (increase({br}[$__rate_interval]))",
+                    "{{agent}}",
+                    exemplar=True,
+                )
+            ],
             w=12,
             h=8,
             description="Needs metrics.agent_label: true; otherwise one unlabelled series.",
@@ -322,7 +361,15 @@ def operations() -> dict[str, Any]:
             thresholds=Thresholds(1, 0.5),
         ),
         panel(g, "stat", "Rules loaded", [target(m("rules_loaded"), instant=True)], w=6),
-        panel(g, "stat", "Version", [target(m("build_info"), "{{version}}", instant=True)], w=6),
+        panel(
+            g,
+            "stat",
+            "Version",
+            [target(f"max by (version) ({m('build_info')})", "{{version}}", instant=True)],
+            w=6,
+            options={"textMode": "name", "colorMode": "none"},
+            description="The ringwatch version (the build_info label) of each scraped instance.",
+        ),
         panel(
             g,
             "timeseries",

@@ -232,7 +232,7 @@ class RingwatchMetrics:
             else:
                 self.hold.init((pbx, q))
             if record.talk_seconds is not None:
-                self.talk.observe((pbx, q), record.talk_seconds)
+                self.talk.observe((pbx, q), record.talk_seconds, ex)
             self._audio(record, q, ex)
             self._checks(record, q, agent, checks)
 

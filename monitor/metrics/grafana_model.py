@@ -29,24 +29,25 @@ GREEN, AMBER, RED = "green", "#EAB839", "red"
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Green/amber/red steps. ``floor``: higher is better (service level); else lower is better."""
+    """Green/amber/red steps. ``floor``: higher is better (service level); else lower is better.
+
+    ``amber_margin`` 0: no amber step (a count of things wrong: green at 0, red from
+    ``standard``).
+    """
 
     standard: float
     amber_margin: float
     floor: bool = True
 
     def steps(self) -> list[dict[str, Any]]:
+        amber = (
+            [{"color": AMBER, "value": self.standard - self.amber_margin}]
+            if self.amber_margin > 0
+            else []
+        )
         if self.floor:
-            return [
-                {"color": RED, "value": None},
-                {"color": AMBER, "value": self.standard - self.amber_margin},
-                {"color": GREEN, "value": self.standard},
-            ]
-        return [
-            {"color": GREEN, "value": None},
-            {"color": AMBER, "value": self.standard - self.amber_margin},
-            {"color": RED, "value": self.standard},
-        ]
+            return [{"color": RED, "value": None}, *amber, {"color": GREEN, "value": self.standard}]
+        return [{"color": GREEN, "value": None}, *amber, {"color": RED, "value": self.standard}]
 
 
 @dataclass
@@ -71,11 +72,17 @@ class Grid:
         return self._ids
 
 
-def target(expr: str, legend: str = "", ref: str = "A", instant: bool = False) -> dict[str, Any]:
+def target(
+    expr: str, legend: str = "", ref: str = "A", instant: bool = False, exemplar: bool = False
+) -> dict[str, Any]:
+    """A Prometheus query. ``exemplar``: also fetch exemplars (a breach's ``call_id``; the
+    datasource's ``exemplarTraceIdDestinations`` turns it into a link to the call page)."""
     t: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend}
     if instant:
         t["instant"] = True
         t["range"] = False
+    if exemplar:
+        t["exemplar"] = True
     return t
 
 
@@ -93,7 +100,10 @@ def panel(
     time_from: str | None = None,
     description: str = "",
     minmax: tuple[float, float] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One panel; ``options`` are merged over the kind's defaults (``{"textMode": "name"}``:
+    a stat that shows the series name, such as a version label, instead of its value)."""
     steps = thresholds.steps() if thresholds else [{"color": GREEN, "value": None}]
     defaults: dict[str, Any] = {
         "unit": unit,
@@ -113,7 +123,7 @@ def panel(
         "gridPos": grid.place(w, h),
         "targets": [dict(t, refId=chr(ord("A") + i)) for i, t in enumerate(targets)],
         "fieldConfig": {"defaults": defaults, "overrides": []},
-        "options": _options(kind),
+        "options": {**_options(kind), **(options or {})},
     }
     if time_from:
         out["timeFrom"] = time_from

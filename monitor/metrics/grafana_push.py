@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from monitor.errors import ConfigError, InputError
 
-__all__ = ["PushResult", "load_dashboard_files", "push_dashboards"]
+__all__ = ["PushResult", "api_base_url", "load_dashboard_files", "push_dashboards"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,17 @@ def load_dashboard_files(directory: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+def api_base_url(url: str) -> str:
+    """``url`` with its path ending in ``/``: grafana-client appends ``api`` to the path as it
+    is, so a Grafana under a sub-path given without the slash (``https://h/grafana``) would get
+    ``/grafanaapi/...``."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise ConfigError(f"Grafana URL {url!r} is not an http(s) URL such as https://grafana:3000")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit(parts._replace(path=path))
+
+
 def push_dashboards(
     url: str,
     token: str,
@@ -58,7 +70,7 @@ def push_dashboards(
         raise ConfigError(
             "grafana-client is not installed: pip install 'ringwatch[grafana]'"
         ) from exc
-    api = GrafanaApi.from_url(url=url, credential=token, timeout=timeout)
+    api = GrafanaApi.from_url(url=api_base_url(url), credential=token, timeout=timeout)
     results = []
     for model in dashboards:
         payload: dict[str, Any] = {

@@ -3,8 +3,8 @@
 ``compile_promql(rule)`` gives the ratio expression (the same formula as
 ``monitor.rules.window``); ``compile_promql(rule, by=("pbx", "queue"))`` the same ratio per PBX
 and queue (what the alert rules use: one alert per PBX and queue); ``compile_alert_expr(rule)``
-the condition that is true while the standard is missed. Business hours cannot be expressed in PromQL: route those alerts with
-Alertmanager time intervals.
+the condition that is true while the standard is missed. Business hours cannot be expressed
+in PromQL: route those alerts with Alertmanager time intervals.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ simulator end to end without touching the tests that consume it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -129,7 +129,8 @@ def feed_batches() -> list[list[CallRecord]]:
     """Three batches of calls on pbx ``hq``; every window standard ends up breached.
 
     Service level 20 s: 6 of 10 answered within 20 s (0.6 < 0.8). Abandons: 3 of 13
-    (one of them a short abandon, within 5 s). Three rings (18 s from arrival): 6 of 10.
+    (one of them a short abandon, within 5 s). Three rings (18 s from arrival): 5 of 10
+    inbound calls; and one outbound call answered at the first ring.
     """
     specs = [
         # (queue, outcome, wait, holds)
@@ -150,6 +151,9 @@ def feed_batches() -> list[list[CallRecord]]:
     records = [
         make_record(i, queue=q, outcome=o, wait=w, holds=h) for i, (q, o, w, h) in enumerate(specs)
     ]
+    # an outbound call answered at the first ring: not part of the inbound rings standard
+    out = make_record(len(specs), queue=None, wait=1.0, pre_queue=0.0)
+    records.append(replace(out, direction=Direction.OUTBOUND, caller="201", dialed="+15550100"))
     return [records[0:4], records[4:9], records[9:]]
 
 

@@ -93,9 +93,11 @@ def test_thresholds_at_the_standards(ruleset: RuleSet) -> None:
     assert s == Standards(
         rings_max=3,
         rings_target=0.9,
+        rings_directions=("inbound",),
         sl_threshold=20.0,
         sl_target=0.8,
         abandon_ceiling=0.05,
+        short_abandon=5.0,
         hold_max=120.0,
     )
     board = build_dashboards(Standards(sl_threshold=30.0, sl_target=0.7))[
@@ -110,6 +112,61 @@ def test_thresholds_at_the_standards(ruleset: RuleSet) -> None:
     steps = abandon["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [x["color"] for x in steps] == ["green", "#EAB839", "red"]
     assert steps[2]["value"] == 0.05
+
+
+def test_abandon_rate_leaves_out_short_abandons_as_the_rule_says() -> None:
+    def expr(s: Standards) -> str:
+        board = build_dashboards(s)["ringwatch-wallboard.json"]
+        panel = next(p for p in board["panels"] if p["title"] == "Abandon rate today")
+        return str(panel["targets"][0]["expr"])
+
+    with_short = expr(Standards(short_abandon=5.0))
+    assert with_short.count('outcome="abandoned",le="5.0"') == 2  # numerator and denominator
+    assert 'le="' not in expr(Standards(short_abandon=0.0))
+
+
+def test_rings_panel_counts_the_standards_directions_only() -> None:
+    def expr(s: Standards) -> str:
+        board = build_dashboards(s)["ringwatch-wallboard.json"]
+        panel = next(p for p in board["panels"] if "within 3 rings" in p["title"])
+        return str(panel["targets"][0]["expr"])
+
+    assert expr(Standards()).count('direction="inbound"') == 2
+    assert 'direction=~"inbound|internal"' in expr(
+        Standards(rings_directions=("inbound", "internal"))
+    )
+    assert "direction" not in expr(Standards(rings_directions=()))
+
+
+def test_count_panels_are_green_at_zero() -> None:
+    """Promises overdue and live breaches: 0 is green (it was amber), 1 and more red."""
+    board = committed()["ringwatch-wallboard.json"]
+    for title in ("Callback promises overdue", "Calls breaching a live check now"):
+        panel = next(p for p in board["panels"] if p["title"] == title)
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert steps == [{"color": "green", "value": None}, {"color": "red", "value": 1}], title
+
+
+def test_version_stat_shows_the_label_not_the_value() -> None:
+    board = committed()["ringwatch-operations.json"]
+    panel = next(p for p in board["panels"] if p["title"] == "Version")
+    assert panel["options"]["textMode"] == "name"
+    assert panel["targets"][0]["legendFormat"] == "{{version}}"
+
+
+def test_breach_time_series_have_exemplars_and_the_datasource_links_them() -> None:
+    import yaml
+
+    for board in committed().values():
+        for panel in board["panels"]:
+            breaches = any("breached" in t["expr"] for t in panel["targets"])
+            if panel["type"] == "timeseries" and breaches:
+                assert all(t.get("exemplar") for t in panel["targets"]), panel["title"]
+    ds = yaml.safe_load((ROOT / "dashboards/provisioning/datasources/prometheus.yml").read_text())
+    (dest,) = ds["datasources"][0]["jsonData"]["exemplarTraceIdDestinations"]
+    assert dest["name"] == "call_id"
+    # $$ is a literal $ in Grafana provisioning (a bare ${...} is an environment variable)
+    assert dest["url"].endswith("/calls/$${__value.raw}")
 
 
 def test_expand_variables() -> None:

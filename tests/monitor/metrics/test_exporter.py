@@ -233,6 +233,36 @@ def test_histogram_exemplar_on_calls_with_findings(
     assert found == [rec.call_id]
 
 
+def test_every_call_histogram_carries_the_exemplar_talk_seconds_too(
+    metrics: RingwatchMetrics,
+    record_factory: Callable[..., CallRecord],
+) -> None:
+    """A call with findings: each histogram it is observed in carries its call_id (talk_seconds
+    had none, so a long talk time could not be opened from Grafana)."""
+    from monitor.record import Finding, Severity
+
+    f = Finding("hold-under-two-minutes", Severity.CRITICAL, 150, 120, None)
+    rec = record_factory(6, wait=12.0, holds=(150.0,), findings=(f,))
+    metrics.call_completed(rec)
+    text = render_metrics(metrics.registry, OM).body.decode()
+    found = {
+        s.name.removesuffix("_bucket"): s.exemplar.labels["call_id"]
+        for fam in om_parse(text)
+        for s in fam.samples
+        if s.exemplar is not None
+    }
+    assert found == {
+        name: rec.call_id
+        for name in (
+            "ringwatch_rings_to_answer",
+            "ringwatch_ring_seconds",
+            "ringwatch_queue_wait_seconds",
+            "ringwatch_hold_seconds",
+            "ringwatch_talk_seconds",
+        )
+    }
+
+
 def test_live_gauges_from_provider_with_zero_fill(metrics: RingwatchMetrics) -> None:
     assert value(metrics, "ringwatch_active_calls", pbx="hq", state="queued") == 3.0
     assert value(metrics, "ringwatch_active_calls", pbx="branch", state="queued") == 0.0

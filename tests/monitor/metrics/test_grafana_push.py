@@ -85,6 +85,26 @@ def test_push_posts_each_dashboard_with_bearer_token(grafana: FakeGrafana) -> No
         assert req["body"]["dashboard"]["panels"] == board["panels"]
 
 
+@pytest.mark.parametrize("suffix", ["/grafana", "/grafana/", "/ops/grafana"])
+def test_push_to_a_grafana_under_a_sub_path(grafana: FakeGrafana, suffix: str) -> None:
+    """Without the trailing slash the posts went to /grafanaapi/dashboards/db."""
+    boards = load_dashboard_files(ROOT / "dashboards/grafana")[:1]
+    results = push_dashboards(grafana.url + suffix, grafana.token, boards)
+    assert [r.status for r in results] == ["success"]
+    prefix = suffix.rstrip("/")
+    assert [r["path"] for r in grafana.requests] == [f"{prefix}/api/dashboards/db"]
+
+
+def test_api_base_url() -> None:
+    from monitor.metrics.grafana_push import api_base_url
+
+    assert api_base_url("https://h/grafana") == "https://h/grafana/"
+    assert api_base_url("https://h:3000") == "https://h:3000/"
+    assert api_base_url("https://h/grafana?verify=false") == "https://h/grafana/?verify=false"
+    with pytest.raises(ConfigError, match="not an http"):
+        api_base_url("grafana.example")
+
+
 def test_push_with_a_bad_token_is_a_clear_error(grafana: FakeGrafana) -> None:
     boards = load_dashboard_files(ROOT / "dashboards/grafana")
     with pytest.raises(ConfigError, match=r"refused dashboard 'ringwatch-operations'.*Editor"):

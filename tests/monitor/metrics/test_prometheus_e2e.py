@@ -215,6 +215,67 @@ def test_every_dashboard_expression_parses_and_returns_data(prom: PromHarness) -
     assert empty == []
 
 
+def _panel(prom: PromHarness, board: str, title: str) -> dict[str, Any]:
+    boards = build_dashboards(standards_from_rules(prom.rules))
+    return next(p for p in boards[board]["panels"] if p["title"] == title)
+
+
+def test_wallboard_figures_follow_the_standards(prom: PromHarness) -> None:
+    """The wallboard's figures on a real Prometheus equal the standards' definitions over the
+    fed calls: abandon rate without short abandons, rings for inbound calls only."""
+    abandon = _panel(prom, "ringwatch-wallboard.json", "Abandon rate today")
+    queued = [r for r in prom.records if r.queue and r.outcome in ("answered", "abandoned")]
+    short = [r for r in queued if r.outcome == "abandoned" and (r.queue_wait_seconds or 0) <= 5]
+    abandoned = [r for r in queued if r.outcome == "abandoned"]
+    expected = (len(abandoned) - len(short)) / (len(queued) - len(short))
+    assert (len(abandoned), len(short), len(queued)) == (3, 1, 13)
+    got = prom.scalar(expand_variables(abandon["targets"][0]["expr"], {"__range": "1h"}))
+    assert got == pytest.approx(expected)  # 2 / 12; it was 3 / 13 with short abandons
+
+    rings = _panel(prom, "ringwatch-wallboard.json", "Answered within 3 rings today")
+    inbound = [r for r in prom.records if r.direction == "inbound" and r.rings is not None]
+    assert any(r.direction == "outbound" for r in prom.records)
+    expected = sum(1 for r in inbound if r.rings is not None and r.rings <= 3) / len(inbound)
+    got = prom.scalar(expand_variables(rings["targets"][0]["expr"], {"__range": "1h"}))
+    assert got == pytest.approx(expected)
+
+
+def test_version_stat_shows_the_version_string(prom: PromHarness) -> None:
+    from monitor import __version__
+
+    panel = _panel(prom, "ringwatch-operations.json", "Version")
+    assert panel["options"]["textMode"] == "name"
+    (target,) = panel["targets"]
+    assert target["legendFormat"] == "{{version}}"
+    result = prom.query(expand_variables(target["expr"]))
+    assert [r["metric"] for r in result] == [{"version": __version__}]
+
+
+def test_breach_panels_fetch_exemplars_with_call_ids(prom: PromHarness) -> None:
+    """Every time-series panel that shows breaches asks for exemplars, and Prometheus returns
+    call ids for its expression (Grafana links them to /calls/<call_id>)."""
+    boards = build_dashboards(standards_from_rules(prom.rules))
+    panels = [
+        p
+        for b in boards.values()
+        for p in b["panels"]
+        if p["type"] == "timeseries" and any("breached" in t["expr"] for t in p["targets"])
+    ]
+    assert len(panels) == 3
+    end = time.time() + 60
+    for panel in panels:
+        (target,) = panel["targets"]
+        assert target.get("exemplar") is True, panel["title"]
+        data = prom.api(
+            "query_exemplars",
+            query=expand_variables(target["expr"]),
+            start=str(end - 3600),
+            end=str(end),
+        )
+        ids = {ex["labels"]["call_id"] for series in data["data"] for ex in series["exemplars"]}
+        assert ids and ids <= {r.call_id for r in prom.records}, panel["title"]
+
+
 def test_every_alert_expression_parses_and_returns_data(prom: PromHarness) -> None:
     alerts = [r for g in prom.alert_rules["groups"] for r in g["rules"]]
     assert len(alerts) == 11
