@@ -19,7 +19,7 @@ from collectors.audio import spans as sp
 from collectors.audio.rings import cadence_for, detect_rings
 from collectors.audio.source import DEFAULT_PARTIES, MIXED, Recording, load_recording, resample
 from collectors.audio.vad import VadSettings, detect_speech
-from collectors.audio.wavfile import MAX_RATE, MIN_RATE
+from collectors.audio.wavfile import MAX_RATE, MIN_RATE, RawFormat
 from monitor.errors import AudioError
 from monitor.record import AudioFacts, Span
 
@@ -207,7 +207,9 @@ def analyze_files(
     settings: AnalysisSettings | None = None,
     parties: Sequence[str] = DEFAULT_PARTIES,
     recording_started_at: float | None = None,
+    raw: RawFormat | None = None,
 ) -> AudioFacts:
-    """Load a stereo/mono WAV or two leg WAVs and analyse them (``parties``: channel order)."""
-    recording = load_recording(paths, parties)
+    """Load a stereo/mono WAV or two leg WAVs and analyse them (``parties``: channel order;
+    ``raw``: the files are headerless raw audio in that format)."""
+    recording = load_recording(paths, parties, raw)
     return analyze_recording(recording, answer_at, holds, settings, recording_started_at).facts

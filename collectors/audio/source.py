@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from collectors.audio._deps import require
-from collectors.audio.wavfile import read_wav
+from collectors.audio.wavfile import RawFormat, read_audio
 from monitor.errors import AudioError
 
 __all__ = [
@@ -77,16 +77,19 @@ def _check_parties(parties: Sequence[str], n: int) -> tuple[str, ...]:
 
 
 def load_recording(
-    paths: Sequence[str | Path], parties: Sequence[str] = DEFAULT_PARTIES
+    paths: Sequence[str | Path],
+    parties: Sequence[str] = DEFAULT_PARTIES,
+    raw: RawFormat | None = None,
 ) -> Recording:
-    """Load one WAV (mono or stereo) or two mono WAVs (one per leg) into a Recording.
+    """Load one WAV (mono or stereo) or two mono WAVs (one per leg) into a Recording; with
+    ``raw``, the files are headerless raw audio in that format.
 
     Legs of different lengths are padded with silence to the longer one (MixMonitor stops
     each file on its own); legs of different rates are an error.
     """
     if not 1 <= len(paths) <= 2:
         raise AudioError(f"give one stereo/mono WAV or two leg WAVs, got {len(paths)} files")
-    loaded = [read_wav(p) for p in paths]
+    loaded = [read_audio(p, raw) for p in paths]
     if len(loaded) == 1:
         info, samples = loaded[0]
         if info.channels == 1:

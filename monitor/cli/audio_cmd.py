@@ -87,6 +87,22 @@ def register(group: click.Group) -> None:
     @click.option("--overtalk-min", type=float, default=0.5, show_default=True, help="Seconds.")
     @click.option("--aggressiveness", type=click.IntRange(0, 3), default=3, show_default=True)
     @click.option("--frame-ms", type=click.Choice(["10", "20", "30"]), default="30")
+    @click.option(
+        "--raw-rate",
+        type=click.IntRange(8000, 96000),
+        default=None,
+        help="The files are headerless raw audio at this rate (Hz), e.g. Asterisk .sln: 8000.",
+    )
+    @click.option(
+        "--raw-encoding",
+        type=click.Choice(["s16le", "ulaw", "alaw"]),
+        default="s16le",
+        show_default=True,
+        help="Raw sample encoding: 16-bit signed little-endian, G.711 mu-law or A-law.",
+    )
+    @click.option(
+        "--raw-channels", type=click.IntRange(1, 2), default=1, show_default=True, help="Raw."
+    )
     @click.option("--png", type=click.Path(dir_okay=False), default=None, help="Timeline PNG.")
     @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
     def analyze_cmd(
@@ -99,17 +115,22 @@ def register(group: click.Group) -> None:
         overtalk_min: float,
         aggressiveness: int,
         frame_ms: str,
+        raw_rate: int | None,
+        raw_encoding: str,
+        raw_channels: int,
         png: str | None,
         as_json: bool,
     ) -> None:
         """Print greeting latency, dead air, overtalk, talk ratio and rings of FILE [FILE2]
-        (one stereo or mono WAV, or the two MixMonitor r()/t() leg files)."""
+        (one stereo or mono WAV, or the two MixMonitor r()/t() leg files; headerless raw
+        audio with --raw-rate)."""
         if len(files) > 2:
             raise InputError(f"give one or two WAV files, got {len(files)}")
         try:
             from collectors.audio.analysis import AnalysisSettings, analyze_recording
             from collectors.audio.source import load_recording
             from collectors.audio.vad import VadSettings
+            from collectors.audio.wavfile import RawFormat
         except ImportError as exc:
             raise AudioError(f"audio analysis is not installed ({exc}); {_HINT}") from exc
         from monitor.record import Span
@@ -121,7 +142,9 @@ def register(group: click.Group) -> None:
             overtalk_min_seconds=overtalk_min,
             cadence=cadence,
         )
-        recording = load_recording(files, tuple(p.strip() for p in parties.split(",")))
+        raw = None if raw_rate is None else RawFormat(raw_rate, raw_encoding, raw_channels)
+        names = tuple(p.strip() for p in parties.split(","))
+        recording = load_recording(files, names, raw)
         result = analyze_recording(recording, answer_at, spans, settings)
         if as_json:
             data = _facts_dict(result.facts)
