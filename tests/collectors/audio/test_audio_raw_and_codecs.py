@@ -145,5 +145,5 @@ def test_raw_options_refuse_a_wav_and_a_bad_format(tmp_path: Path) -> None:
     bad.write_bytes(
         b"RIFF" + struct.pack("<I", 4 + len(body) + 8) + b"WAVE" + body + b"data" + bytes(4)
     )
-    with pytest.raises(AudioError, match="G.711 mu-law .* 16-bit samples is malformed"):
+    with pytest.raises(AudioError, match=r"G\.711 mu-law .* 16-bit samples is malformed"):
         read_wav(bad)
