@@ -4,6 +4,10 @@
 the start of the recording. The *talk window* runs from the answer (``answer_at``; when unknown,
 the end of the last ringback burst heard, else the recording start) to the end of the
 recording, minus the hold spans: dead air, overtalk and talk ratio are measured in it.
+
+Speech per leg is WebRTC VAD behind a gate on the leg's own noise floor
+(:mod:`collectors.audio.levels`); with an agent and a caller leg, frames of one leg that are
+the other's echo are not speech (:mod:`collectors.audio.echo`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from collectors.audio import spans as sp
+from collectors.audio.echo import echo_frames, estimate_echo
 from collectors.audio.rings import cadence_for, detect_rings
 from collectors.audio.source import DEFAULT_PARTIES, MIXED, Recording, load_recording, resample
-from collectors.audio.vad import VadSettings, detect_speech
+from collectors.audio.vad import VadSettings, leg_activity, speech_spans
 from collectors.audio.wavfile import MAX_RATE, MIN_RATE, RawFormat
 from monitor.errors import AudioError
 from monitor.record import AudioFacts, Span
@@ -44,16 +49,30 @@ _MIN_SPEECH = 0.1  # what is left of a span after removing tone must be this lon
 
 @dataclass(frozen=True, slots=True)
 class AnalysisSettings:
-    """Thresholds of the audio facts (defaults in docs/audio.md)."""
+    """Thresholds of the audio facts (defaults in docs/audio.md).
+
+    Echo: a frame of one leg is the other leg's echo when that leg's voice arrives there
+    0..``echo_max_delay_seconds`` late and at least ``echo_min_loss_db`` down, and the frame is
+    no louder than ``echo_margin_db`` over that echo (``echo_suppression=False``: off).
+    """
 
     vad: VadSettings = field(default_factory=VadSettings)
     dead_air_seconds: float = 10.0
     overtalk_min_seconds: float = 0.5
     cadence: str = "us"
+    echo_suppression: bool = True
+    echo_max_delay_seconds: float = 0.2
+    echo_min_loss_db: float = 12.0
+    echo_margin_db: float = 6.0
 
     def __post_init__(self) -> None:
         if self.dead_air_seconds <= 0:
             raise AudioError(f"dead_air_seconds must be > 0, got {self.dead_air_seconds}")
+        if not 0 <= self.echo_max_delay_seconds <= 1.0 or self.echo_margin_db < 0:
+            raise AudioError(
+                "echo_max_delay_seconds must be 0..1 and echo_margin_db >= 0, got "
+                f"{self.echo_max_delay_seconds}, {self.echo_margin_db}"
+            )
         if self.overtalk_min_seconds < 0:
             raise AudioError(f"overtalk_min_seconds must be >= 0, got {self.overtalk_min_seconds}")
         cadence_for(self.cadence)
@@ -123,12 +142,8 @@ def analyze_detailed(
     )
     tone_iv = [(a - _TONE_PAD, b + _TONE_PAD) for a, b in bursts]
     speech = {
-        name: [
-            (a, b)
-            for a, b in sp.subtract(sp.union(detect_speech(sig, cfg.vad)), tone_iv)
-            if b - a >= _MIN_SPEECH
-        ]
-        for name, sig in sorted(signals.items())
+        name: [(a, b) for a, b in sp.subtract(sp.union(spans), tone_iv) if b - a >= _MIN_SPEECH]
+        for name, spans in sorted(_speech(signals, cfg).items())
     }
     window = sp.subtract([(start, duration)], hold_iv) if duration > start else []
     window_len = sp.total(window)
@@ -174,6 +189,30 @@ def analyze_detailed(
         holds=_spans(hold_iv),
         ring_bursts=tuple(bursts),
     )
+
+
+def _speech(signals: Mapping[str, Pcm], cfg: AnalysisSettings) -> dict[str, list[sp.Interval]]:
+    """Speech spans per party: VAD behind each leg's noise gate, echo frames removed."""
+    activity = {name: leg_activity(sig, cfg.vad) for name, sig in signals.items()}
+    flags = {name: f for name, (f, _) in activity.items()}
+    if cfg.echo_suppression and AGENT in activity and CALLER in activity:
+        for src, dst in ((AGENT, CALLER), (CALLER, AGENT)):
+            a, b = activity[src][1], activity[dst][1]
+            path = estimate_echo(
+                signals[src],
+                signals[dst],
+                a,
+                b,
+                cfg.vad.rate,
+                cfg.echo_max_delay_seconds,
+                cfg.echo_min_loss_db,
+            )
+            if path is not None:
+                flags[dst] = flags[dst] & ~echo_frames(a, b, path, cfg.echo_margin_db)
+    return {
+        name: speech_spans(signals[name], flags[name], cfg.vad, activity[name][1])
+        for name in signals
+    }
 
 
 def analyze(

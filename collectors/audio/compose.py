@@ -33,6 +33,7 @@ __all__ = [
     "Truth",
     "Utterance",
     "compose",
+    "degrade",
     "load_prompt",
     "write_legs",
     "write_stereo",
@@ -212,6 +213,68 @@ def compose(spec: CallSpec) -> Composed:
         rings=spec.ringback.count if spec.ringback else 0,
     )
     return Composed(rate, out, truth)
+
+
+def _noise(kind: str, n: int, rng: np.random.Generator, rate: int) -> npt.NDArray[np.float64]:
+    """Unit-RMS white or pink (1/f power from 100 Hz, by shaping the spectrum) noise."""
+    white = rng.standard_normal(n)
+    if kind == "white":
+        return white
+    if kind != "pink":
+        raise AudioError(f"noise must be 'white' or 'pink', got {kind!r}")
+    spectrum = np.fft.rfft(white)
+    hz = np.fft.rfftfreq(n, 1.0 / rate)
+    # 1/f power within a telephone channel's band: below 100 Hz a line carries nothing
+    shape = np.where(hz >= 100.0, 1.0 / np.sqrt(np.maximum(hz, 100.0)), 0.0)
+    pink = np.fft.irfft(spectrum * shape, n)
+    out: npt.NDArray[np.float64] = pink / np.sqrt(np.mean(pink * pink))
+    return out
+
+
+def degrade(
+    composed: Composed,
+    *,
+    speech_dbfs: float | None = None,
+    noise_dbfs: float | None = None,
+    noise: str = "white",
+    echo_db: float | None = None,
+    echo_delay: float = 0.04,
+    echo_from: str = "agent",
+    echo_to: str = "caller",
+    seed: int = 0,
+) -> Composed:
+    """A copy of ``composed`` as a real line would deliver it; the truth is unchanged.
+
+    ``speech_dbfs``: each party's track is scaled so its speech (over the truth's spans) has
+    that RMS level; ``echo_db`` (negative): ``echo_from``'s track, ``echo_delay`` s late and
+    that many dB down, is added to ``echo_to``'s; ``noise_dbfs``: white or pink noise of that
+    RMS level on every track. dBFS here is RMS relative to full scale (32768).
+    """
+    rate = composed.rate
+    tracks = {p: a.astype(np.float64) for p, a in composed.parties.items()}
+    if speech_dbfs is not None:
+        want = 32768.0 * 10.0 ** (speech_dbfs / 20.0)
+        for party, arr in tracks.items():
+            spans = composed.truth.speech.get(party, ())
+            parts = [arr[round(a * rate) : round(b * rate)] for a, b in spans]
+            if parts:
+                speech = np.concatenate(parts)
+                rms = float(np.sqrt(np.mean(speech * speech)))
+                if rms > 0:
+                    tracks[party] = arr * (want / rms)
+    if echo_db is not None:
+        src = tracks[echo_from]
+        shift = round(echo_delay * rate)
+        echo = np.zeros_like(src)
+        echo[shift:] = src[: len(src) - shift] * 10.0 ** (echo_db / 20.0)
+        tracks[echo_to] = tracks[echo_to] + echo
+    if noise_dbfs is not None:
+        rng = np.random.default_rng(seed)
+        level = 32768.0 * 10.0 ** (noise_dbfs / 20.0)
+        for party in sorted(tracks):
+            tracks[party] = tracks[party] + _noise(noise, len(tracks[party]), rng, rate) * level
+    out = {p: np.clip(np.round(a), -32768, 32767).astype(np.int16) for p, a in tracks.items()}
+    return Composed(rate, out, composed.truth)
 
 
 def write_stereo(
