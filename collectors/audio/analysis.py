@@ -43,6 +43,7 @@ __all__ = [
 AGENT = "agent"
 CALLER = "caller"
 Pcm = npt.NDArray[np.int16]
+Flags = npt.NDArray[np.bool_]
 _TONE_PAD = 0.15  # VAD spans within this of a ringback burst are the tone, not speech
 _MIN_SPEECH = 0.1  # what is left of a span after removing tone must be this long to count
 
@@ -195,6 +196,7 @@ def _speech(signals: Mapping[str, Pcm], cfg: AnalysisSettings) -> dict[str, list
     """Speech spans per party: VAD behind each leg's noise gate, echo frames removed."""
     activity = {name: leg_activity(sig, cfg.vad) for name, sig in signals.items()}
     flags = {name: f for name, (f, _) in activity.items()}
+    echoes: dict[str, Flags] = {}
     if cfg.echo_suppression and AGENT in activity and CALLER in activity:
         for src, dst in ((AGENT, CALLER), (CALLER, AGENT)):
             a, b = activity[src][1], activity[dst][1]
@@ -208,9 +210,10 @@ def _speech(signals: Mapping[str, Pcm], cfg: AnalysisSettings) -> dict[str, list
                 cfg.echo_min_loss_db,
             )
             if path is not None:
-                flags[dst] = flags[dst] & ~echo_frames(a, b, path, cfg.echo_margin_db)
+                echoes[dst] = echo_frames(a, b, path, cfg.echo_margin_db)
+                flags[dst] = flags[dst] & ~echoes[dst]
     return {
-        name: speech_spans(signals[name], flags[name], cfg.vad, activity[name][1])
+        name: speech_spans(signals[name], flags[name], cfg.vad, activity[name][1], echoes.get(name))
         for name in signals
     }
 

@@ -215,16 +215,21 @@ def leg_activity(pcm: Pcm, settings: VadSettings) -> tuple[Flags, LegLevels]:
 
 
 def speech_spans(
-    pcm: Pcm, flags: Flags, settings: VadSettings, levels: LegLevels | None = None
+    pcm: Pcm,
+    flags: Flags,
+    settings: VadSettings,
+    levels: LegLevels | None = None,
+    stop: Flags | None = None,
 ) -> list[tuple[float, float]]:
     """Per-frame decisions -> speech spans in seconds (hysteresis, then edge refinement; on
-    a noisy leg, edges grown into the quiet starts and ends of words: ``levels``)."""
+    a noisy leg, edges grown into the quiet starts and ends of words: ``levels``, but not
+    into ``stop`` frames)."""
     segments = hysteresis(flags, settings.start_frames, settings.end_frames)
     spans = refine_edges(pcm, settings.rate, segments, settings.frame_samples)
     if levels is None or settings.noise_gate_db <= 0:
         return spans
     bridge = settings.end_frames * settings.frame_seconds
-    return extend_edges(spans, pcm, levels, settings.frame_samples, settings.rate, bridge)
+    return extend_edges(spans, levels, settings.frame_samples, settings.rate, bridge, stop)
 
 
 def detect_speech(pcm: Pcm, settings: VadSettings) -> list[tuple[float, float]]:
