@@ -4,7 +4,8 @@
 
 ``current_user`` is the web app's authentication dependency: it must raise (401/403) when
 there is no signed-in user, and return the user; ``actor_of(user)`` names them in the audit
-history (default: the user's ``username`` or ``name`` attribute, else ``str(user)``).
+history (default: the user's ``username`` or ``name`` attribute or key, or that of its
+``user``; never the object's text, which may hold secrets).
 Explicit promises take their time from ``clock`` (wall time: a person promising now).
 """
 
@@ -42,15 +43,24 @@ class CancelRequest(BaseModel):
 
 
 def default_actor(user: Any) -> str:
-    for attr in ("username", "name", "login"):
-        value = getattr(user, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    if isinstance(user, dict):
-        for attr in ("username", "name"):
-            if isinstance(user.get(attr), str):
-                return str(user[attr])
-    return str(user)
+    """The user's name, and only that: never ``str(user)``, which for a login object holds
+    its session and CSRF tokens (issue 14: they were stored and served to every viewer).
+
+    Looks at ``username``/``name``/``login`` attributes or keys, then one level into a
+    ``user`` attribute or key (the web tier's ``Principal``); "unknown" when none is a name.
+    """
+    for candidate in (user, _get(user, "user")):
+        for attr in ("username", "name", "login"):
+            value = _get(candidate, attr)
+            if isinstance(value, str) and value:
+                return value
+    return "unknown"
+
+
+def _get(obj: Any, attr: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(attr)
+    return getattr(obj, attr, None)
 
 
 def promises_router(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
-from monitor.store import export, queue, reviews, users
+from monitor.store import export, migrations, queue, reviews, users
 from monitor.store import promises_read as promises
 from monitor.store.engine import create_schema, make_engine
 from monitor.store.models import (
@@ -59,6 +59,13 @@ class Store:
         """Connect to ``url`` (a SQLite path/URL or postgresql://...) and create the schema."""
         engine = make_engine(url)
         create_schema(engine)
+        try:
+            migrations.upgrade(engine, clock())
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                "cannot migrate the store at "
+                f"{engine.url.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
         return cls(engine, hasher, clock)
 
     def close(self) -> None:

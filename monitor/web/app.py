@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -20,6 +20,9 @@ from monitor.store import Store
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
 from monitor.web.security import LoginRequired, Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from monitor.promises.engine import PromiseEngine
 
 __all__ = ["AppContext", "create_app", "render"]
 
@@ -87,9 +90,11 @@ def create_app(
     settings: WebSettings | None = None,
     live: LiveProvider | None = None,
     registry: CollectorRegistry | None = None,
+    promises: PromiseEngine | None = None,
 ) -> FastAPI:
     """The web tier over ``store``. ``live`` gives the wallboard numbers (an empty
-    ``StaticLive`` when None); ``registry`` is served at /metrics."""
+    ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
+    engine) adds ``/api/promises``."""
     from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
 
     app = FastAPI(title="ringwatch", docs_url=None, redoc_url=None, openapi_url=None)
@@ -131,5 +136,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     for module in (routes_auth, routes_pages, routes_wallboard, routes_api):
         app.include_router(module.router)
+    if promises is not None:
+        from monitor.promises.api import promises_router
+        from monitor.web.security import require_api_user
+
+        app.include_router(promises_router(promises, current_user=require_api_user))
     app.add_middleware(SecurityHeaders)
     return app

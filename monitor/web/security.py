@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -57,9 +57,17 @@ class LoginRequired(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """The signed-in user of a request. The tokens are secrets: they are left out of
+    ``repr``/``str`` so that printing a principal (a log line, an actor name) cannot leak
+    them; name the user with ``username``."""
+
     user: User
-    csrf: str
-    token: str
+    csrf: str = field(repr=False)
+    token: str = field(repr=False)
+
+    @property
+    def username(self) -> str:
+        return self.user.name
 
 
 def _store(request: Request) -> Store:
