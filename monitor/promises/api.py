@@ -70,9 +70,12 @@ def promises_router(
     clock: Callable[[], float] = time.time,
     actor_of: Callable[[Any], str] = default_actor,
     prefix: str = "/api/promises",
+    audit: Callable[[str, str, dict[str, Any]], None] | None = None,
 ) -> APIRouter:
     """Routes: ``POST ""`` (make), ``GET ""?view=`` (list), ``GET /counts``,
-    ``GET /{id}`` (with history), ``POST /{id}/cancel``. Every route needs ``current_user``."""
+    ``GET /{id}`` (with history), ``POST /{id}/cancel``. Every route needs ``current_user``.
+    ``audit(actor, action, detail)`` records makes (``promise_add``) and cancels
+    (``promise_cancel``, as the web form does) in the application's audit log."""
     router = APIRouter(prefix=prefix, tags=["promises"])
     User = Annotated[Any, Depends(current_user)]
 
@@ -104,6 +107,12 @@ def promises_router(
         if changes:
             promise = changes[-1].promise
             action = str(changes[-1].action)
+            if audit is not None:
+                audit(
+                    actor_of(user),
+                    "promise_add",
+                    {"promise_id": str(promise.id), "action": action, "via": "api"},
+                )
         else:  # the same key again: the promise it made
             found = engine.by_key(f"api:{body.key}") if body.key else None
             if found is None:
@@ -146,6 +155,12 @@ def promises_router(
             )
         except PromiseError as exc:
             raise HTTPException(409, str(exc)) from exc
+        if audit is not None:
+            audit(
+                actor_of(user),
+                "promise_cancel",
+                {"promise_id": str(promise_id), "reason": body.reason.strip(), "via": "api"},
+            )
         return {"promise": change.promise.to_dict(), "action": str(change.action)}
 
     return router

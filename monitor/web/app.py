@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
@@ -96,8 +96,15 @@ def create_app(
     ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
     engine) adds ``/api/promises``."""
     from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
+    from monitor.web.permissions import authorize, signed_in
 
-    app = FastAPI(title="ringwatch", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="ringwatch",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(authorize)],
+    )
     app.state.ctx = AppContext(
         store=store,
         settings=settings or WebSettings(),
@@ -138,8 +145,10 @@ def create_app(
         app.include_router(module.router)
     if promises is not None:
         from monitor.promises.api import promises_router
-        from monitor.web.security import require_api_user
 
-        app.include_router(promises_router(promises, current_user=require_api_user))
+        def audit(actor: str, action: str, detail: dict[str, Any]) -> None:
+            store.audit(actor, action, None, detail)
+
+        app.include_router(promises_router(promises, current_user=signed_in, audit=audit))
     app.add_middleware(SecurityHeaders)
     return app

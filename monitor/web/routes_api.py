@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,13 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.metrics.exposition import render_metrics
 from monitor.record import iso
 from monitor.web.app import AppContext
+from monitor.web.permissions import Me
 from monitor.web.routes_pages import parse_day, queue_filter
-from monitor.web.security import VIEWERS, Principal, require
+from monitor.web.security import Principal
 
 __all__ = ["router"]
 
 router = APIRouter()
-View = Annotated[Principal, Depends(require(VIEWERS))]
+View = Me
 
 
 def _ctx(request: Request) -> AppContext:

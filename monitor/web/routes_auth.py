@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from monitor.web.app import AppContext, render
+from monitor.web.permissions import Me
 from monitor.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    VIEWERS,
-    Principal,
     check_csrf,
-    require,
     safe_next,
 )
 
@@ -93,7 +90,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, me: Annotated[Principal, Depends(require(VIEWERS))]) -> Response:
+async def logout(request: Request, me: Me) -> Response:
     ctx: AppContext = request.app.state.ctx
     form = await request.form()
     check_csrf(me.csrf, form.get("csrf"))
@@ -105,7 +102,7 @@ async def logout(request: Request, me: Annotated[Principal, Depends(require(VIEW
 
 
 @router.get("/")
-def home(me: Annotated[Principal, Depends(require(VIEWERS))]) -> Response:
+def home(me: Me) -> Response:
     return RedirectResponse(
         "/wallboard" if me.user.role == "supervisor" else "/flags", status_code=303
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -17,23 +17,16 @@ from monitor.store.models import SORTS
 from monitor.store.promises_read import PROMISE_VIEWS
 from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
 from monitor.web.app import AppContext, render
+from monitor.web.permissions import Me, may
 from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
-from monitor.web.security import (
-    ADMIN,
-    PROMISE_ACTORS,
-    REVIEWERS,
-    VIEWERS,
-    Principal,
-    check_csrf,
-    require,
-)
+from monitor.web.security import Principal, check_csrf
 from monitor.web.timeline import jumps, timeline_svg
 
 __all__ = ["parse_day", "queue_filter", "router"]
 
 router = APIRouter()
-View = Annotated[Principal, Depends(require(VIEWERS))]
-Reviewer = Annotated[Principal, Depends(require(REVIEWERS))]
+View = Me
+Reviewer = Me
 
 
 def _ctx(request: Request) -> AppContext:
@@ -116,7 +109,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
         raise HTTPException(404, f"no call {call_id!r} in the store")
     rec = stored.record
     rec_path = recording_path(rec.recording, ctx.settings.pbx_recordings_dir)
-    can_listen = me.user.role in REVIEWERS and rec_path is not None
+    can_listen = may(me, "GET", "/recordings/{path:path}") and rec_path is not None
     return render(
         request,
         "call.html",
@@ -127,7 +120,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "rec_path": rec_path,
             "jumps": jumps(rec),
             "fields": _display_fields(rec.to_dict()),
-            "can_review": me.user.role in REVIEWERS,
+            "can_review": may(me, "POST", "/calls/{call_id}/claim"),
             "can_listen": can_listen,
             "checklist": ctx.settings.checklist,
             "dispositions": REVIEW_DISPOSITIONS,
@@ -225,7 +218,7 @@ def promises_page(request: Request, me: View) -> Response:
             "view": view,
             "views": PROMISE_VIEWS,
             "enabled": ledger_available(),
-            "can_cancel": me.user.role in PROMISE_ACTORS,
+            "can_cancel": may(me, "POST", "/promises/{promise_id}/cancel"),
         },
         principal=me,
     )
@@ -235,7 +228,7 @@ def promises_page(request: Request, me: View) -> Response:
 async def cancel_promise(
     request: Request,
     promise_id: str,
-    me: Annotated[Principal, Depends(require(PROMISE_ACTORS))],
+    me: Me,
 ) -> Response:
     form = await _form(request, me)
     await run_in_threadpool(
@@ -248,7 +241,7 @@ async def cancel_promise(
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, me: Annotated[Principal, Depends(require(ADMIN))]) -> Response:
+def audit_page(request: Request, me: Me) -> Response:
     ctx = _ctx(request)
     return render(
         request,

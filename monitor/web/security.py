@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,29 +12,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from monitor.store import Store, User
 
 __all__ = [
-    "ADMIN",
     "LOGIN_CSRF_COOKIE",
-    "PROMISE_ACTORS",
-    "REVIEWERS",
     "SECURITY_HEADERS",
     "SESSION_COOKIE",
-    "VIEWERS",
     "LoginRequired",
     "Principal",
     "SecurityHeaders",
     "check_csrf",
-    "require",
-    "require_api_user",
+    "current",
     "safe_next",
 ]
 
 SESSION_COOKIE = "rw_session"
 LOGIN_CSRF_COOKIE = "rw_login_csrf"
-
-VIEWERS: frozenset[str] = frozenset({"supervisor", "qa", "admin"})
-REVIEWERS: frozenset[str] = frozenset({"qa", "admin"})
-PROMISE_ACTORS: frozenset[str] = frozenset({"supervisor", "admin"})
-ADMIN: frozenset[str] = frozenset({"admin"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -84,31 +73,6 @@ def current(request: Request) -> Principal:
         raise LoginRequired()
     user, csrf = found
     return Principal(user=user, csrf=csrf, token=token)
-
-
-def require(roles: frozenset[str]) -> Callable[[Request], Principal]:
-    """A dependency: the logged-in user, who must have one of ``roles`` (else 403)."""
-
-    def dependency(request: Request) -> Principal:
-        p = current(request)
-        if p.user.role not in roles:
-            raise HTTPException(
-                status_code=403,
-                detail=f"your role ({p.user.role}) cannot do this; it needs one of: "
-                + ", ".join(sorted(roles)),
-            )
-        return p
-
-    return dependency
-
-
-def require_api_user(request: Request) -> Principal:
-    """A dependency for JSON API routes: any logged-in viewer; a state-changing request must
-    also carry the session's CSRF token in the ``X-CSRF-Token`` header."""
-    principal = require(VIEWERS)(request)
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check_csrf(principal.csrf, request.headers.get("x-csrf-token"))
-    return principal
 
 
 def check_csrf(expected: str, given: Any) -> None:
