@@ -25,7 +25,10 @@ from monitor.promises.engine import PromiseEngine
 from monitor.promises.model import PromiseKind
 from monitor.promises.views import VIEWS
 
-__all__ = ["CancelRequest", "PromiseRequest", "default_actor", "promises_router"]
+# ids are 32-bit on every backend (PostgreSQL INTEGER): a larger one names no promise (404)
+MAX_ID = 2**31 - 1
+
+__all__ = ["MAX_ID", "CancelRequest", "PromiseRequest", "default_actor", "promises_router"]
 
 
 class PromiseRequest(BaseModel):
@@ -124,9 +127,9 @@ def promises_router(
     @router.get("")
     def list_promises(
         user: User,
-        view: Annotated[str, Query(description=", ".join(VIEWS))] = "open",
+        view: Annotated[str, Query(description=", ".join(VIEWS), max_length=20)] = "open",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ) -> dict[str, Any]:
         try:
             found = engine.view(view, now=clock(), limit=limit, offset=offset)
@@ -140,14 +143,14 @@ def promises_router(
 
     @router.get("/{promise_id}")
     def show(promise_id: int, user: User) -> dict[str, Any]:
-        found = engine.get(promise_id)
+        found = engine.get(promise_id) if 1 <= promise_id <= MAX_ID else None
         if found is None:
             raise HTTPException(404, f"no promise with id {promise_id}")
         return {"promise": found.to_dict(), "history": engine.history(promise_id)}
 
     @router.post("/{promise_id}/cancel")
     def cancel(promise_id: int, body: CancelRequest, user: User) -> dict[str, Any]:
-        if engine.get(promise_id) is None:
+        if not 1 <= promise_id <= MAX_ID or engine.get(promise_id) is None:
             raise HTTPException(404, f"no promise with id {promise_id}")
         try:
             change = engine.cancel(

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from monitor.errors import StoreError
+from monitor.errors import NotFoundError, StoreError
 from monitor.store.models import Review
-from monitor.store.schema import REVIEW_DISPOSITIONS, audit_log, flags, reviews
+from monitor.store.schema import REVIEW_DISPOSITIONS, audit_log, calls, flags, reviews
 
 __all__ = ["claim", "reopen", "review_from_row", "submit_review", "write_audit"]
 
@@ -54,7 +54,10 @@ def review_from_row(r: Mapping[Any, Any]) -> Review:
 def _flag(conn: Connection, call_id: str) -> Mapping[Any, Any]:
     row = conn.execute(select(flags).where(flags.c.call_id == call_id)).mappings().first()
     if row is None:
-        raise StoreError(f"call {call_id!r} is not flagged for review")
+        known = conn.execute(select(calls.c.call_id).where(calls.c.call_id == call_id)).first()
+        if known is None:
+            raise NotFoundError(f"no call {call_id[:128]!r} in the store")
+        raise NotFoundError(f"call {call_id!r} is not flagged for review")
     return row
 
 

@@ -6,19 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
 from prometheus_client import CollectorRegistry
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.errors import PromiseError, StoreError
 from monitor.store import Store
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
-from monitor.web.security import LoginRequired, Principal, SecurityHeaders
+from monitor.web.security import Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -27,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["AppContext", "create_app", "render"]
 
 _STATIC = Path(__file__).parent / "static"
-_MACHINE_PREFIXES = ("/api/", "/recordings/", "/export/", "/wallboard/stream", "/metrics")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +74,6 @@ def render(
     return HTMLResponse(html, status_code=status)
 
 
-def _machine(request: Request) -> bool:
-    path = request.url.path
-    accept = request.headers.get("accept", "")
-    wants_json = "application/json" in accept and "text/html" not in accept
-    return path.startswith(_MACHINE_PREFIXES) or wants_json
-
-
 def create_app(
     store: Store,
     settings: WebSettings | None = None,
@@ -96,6 +85,7 @@ def create_app(
     ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
     engine) adds ``/api/promises``."""
     from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
+    from monitor.web.errors import install_error_handlers
     from monitor.web.permissions import authorize, signed_in
 
     app = FastAPI(
@@ -113,33 +103,7 @@ def create_app(
         env=_env(),
     )
 
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, _exc: LoginRequired) -> Response:
-        if _machine(request) or request.method != "GET":
-            return JSONResponse({"error": "login required"}, status_code=401)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if _machine(request):
-            return JSONResponse(
-                {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-            )
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status_code, "message": str(exc.detail)},
-            exc.status_code,
-        )
-
-    @app.exception_handler(StoreError)
-    @app.exception_handler(PromiseError)
-    async def _store_error(request: Request, exc: Exception) -> Response:
-        if _machine(request):
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        return render(request, "error.html", {"status": 409, "message": str(exc)}, 409)
-
+    install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     for module in (routes_auth, routes_pages, routes_wallboard, routes_api):
         app.include_router(module.router)

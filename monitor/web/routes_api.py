@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,8 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.metrics.exposition import render_metrics
 from monitor.record import iso
 from monitor.web.app import AppContext
+from monitor.web.errors import MAX_OFFSET
 from monitor.web.permissions import Me
-from monitor.web.routes_pages import parse_day, queue_filter
+from monitor.web.routes_pages import QueueQuery, parse_day, queue_filter
 from monitor.web.security import Principal
 
 __all__ = ["router"]
@@ -27,25 +28,25 @@ def _ctx(request: Request) -> AppContext:
     return ctx
 
 
-def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError as exc:
-        raise HTTPException(400, f"{name}={raw!r} is not a whole number") from exc
-    if not lo <= value <= hi:
-        raise HTTPException(400, f"{name} must be {lo}..{hi}, got {value}")
-    return value
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Text = Annotated[str | None, Query(max_length=200)]
 
 
 @router.get("/api/calls")
-def api_calls(request: Request, me: View) -> dict[str, Any]:
-    q = request.query_params
+def api_calls(
+    request: Request,
+    me: View,
+    since: Text = None,
+    until: Text = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     recs = _ctx(request).store.list_calls(
-        since=parse_day(q.get("since"), "since"),
-        until=parse_day(q.get("until"), "until"),
-        limit=_int(request, "limit", 100, 1, 1000),
-        offset=_int(request, "offset", 0, 0, 10**9),
+        since=parse_day(since, "since"),
+        until=parse_day(until, "until"),
+        limit=limit,
+        offset=offset,
     )
     return {"calls": [r.to_contract() for r in recs]}
 
@@ -54,14 +55,19 @@ def api_calls(request: Request, me: View) -> dict[str, Any]:
 def api_call(request: Request, call_id: str, me: View) -> dict[str, Any]:
     stored = _ctx(request).store.call(call_id)
     if stored is None:
-        raise HTTPException(404, f"no call {call_id!r}")
+        raise HTTPException(404, "no such call in the store")
     return stored.record.to_contract()
 
 
 @router.get("/api/flags")
-def api_flags(request: Request, me: View) -> dict[str, Any]:
+def api_flags(
+    request: Request,
+    me: View,
+    filters: Annotated[QueueQuery, Query()],
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
     flt, sort, page_no = queue_filter(request)
-    page = _ctx(request).store.flagged(flt, sort, page_no, _int(request, "per_page", 50, 1, 500))
+    page = _ctx(request).store.flagged(flt, sort, page_no, per_page)
     return {
         "total": page.total,
         "page": page.page,
@@ -85,12 +91,10 @@ def api_flags(request: Request, me: View) -> dict[str, Any]:
 
 
 @router.get("/api/findings")
-def api_findings(request: Request, me: View) -> dict[str, Any]:
-    rows = _ctx(request).store.findings_for(
-        rule=request.query_params.get("rule") or None,
-        limit=_int(request, "limit", 100, 1, 1000),
-        offset=_int(request, "offset", 0, 0, 10**9),
-    )
+def api_findings(
+    request: Request, me: View, rule: Text = None, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    rows = _ctx(request).store.findings_for(rule=rule or None, limit=limit, offset=offset)
     return {
         "findings": [
             {
@@ -109,6 +113,7 @@ def api_findings(request: Request, me: View) -> dict[str, Any]:
 
 
 def _csv(request: Request, me: Principal, kind: str) -> Response:
+    """Rows from ``from`` to ``to`` (query: YYYY-MM-DD or ISO 8601)."""
     ctx = _ctx(request)
     q = request.query_params
     since = parse_day(q.get("from"), "from")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from monitor.store import FlagFilter
@@ -17,15 +18,19 @@ from monitor.store.models import SORTS
 from monitor.store.promises_read import PROMISE_VIEWS
 from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
 from monitor.web.app import AppContext, render
+from monitor.web.errors import MAX_PAGE, int_param
 from monitor.web.permissions import Me, may
 from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
 from monitor.web.security import Principal, check_csrf
 from monitor.web.timeline import jumps, timeline_svg
 
-__all__ = ["parse_day", "queue_filter", "router"]
+__all__ = ["MAX_NOTES", "MAX_REASON", "QueueQuery", "parse_day", "queue_filter", "router"]
 
 router = APIRouter()
 View = Me
+
+MAX_NOTES = 10_000  # characters of review notes
+MAX_REASON = 2_000  # characters of a re-open or cancel reason
 Reviewer = Me
 
 
@@ -34,17 +39,33 @@ def _ctx(request: Request) -> AppContext:
     return ctx
 
 
+class QueueQuery(BaseModel):
+    """The queue's query parameters (declared for validation and the API schema)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    status: Literal["open", "claimed", "closed", ""] | None = None
+    severity: Literal["info", "warning", "critical", ""] | None = None
+    sort: str | None = Field(default=None, max_length=20)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    rule: str | None = Field(default=None, max_length=128)
+    queue: str | None = Field(default=None, max_length=128)
+    agent: str | None = Field(default=None, max_length=128)
+    from_: str | None = Field(default=None, alias="from", max_length=40)
+    to: str | None = Field(default=None, max_length=40)
+
+
 def parse_day(text: str | None, field: str, end: bool = False) -> float | None:
     """``YYYY-MM-DD`` or an ISO 8601 time (UTC when no offset) -> epoch seconds."""
     if not text:
         return None
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise HTTPException(400, f"{field}={text!r} is not a date; use YYYY-MM-DD") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    ts = dt.timestamp()
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        ts = dt.timestamp()
+    except (ValueError, OverflowError) as exc:
+        raise HTTPException(400, f"{field} is not a date; use YYYY-MM-DD") from exc
     return ts + 86400.0 if end and len(text) == 10 else ts
 
 
@@ -53,16 +74,13 @@ def queue_filter(request: Request) -> tuple[FlagFilter, str, int]:
     status = q.get("status") or None
     severity = q.get("severity") or None
     if status is not None and status not in FLAG_STATUSES:
-        raise HTTPException(400, f"status={status!r} is not one of {', '.join(FLAG_STATUSES)}")
+        raise HTTPException(400, f"status is not one of {', '.join(FLAG_STATUSES)}")
     if severity is not None and severity not in SEVERITY_RANK:
-        raise HTTPException(400, f"severity={severity!r} is not one of {', '.join(SEVERITY_RANK)}")
+        raise HTTPException(400, f"severity is not one of {', '.join(SEVERITY_RANK)}")
     sort = q.get("sort") or "-started_at"
     if sort.lstrip("-") not in SORTS:
-        raise HTTPException(400, f"sort={sort!r} is not one of {', '.join(SORTS)}")
-    try:
-        page = max(1, int(q.get("page") or 1))
-    except ValueError as exc:
-        raise HTTPException(400, "page must be a whole number") from exc
+        raise HTTPException(400, f"sort is not one of {', '.join(SORTS)} (- for descending)")
+    page = int_param(request, "page", 1, 1, MAX_PAGE)
     flt = FlagFilter(
         rule=q.get("rule") or None,
         severity=severity,
@@ -76,7 +94,7 @@ def queue_filter(request: Request) -> tuple[FlagFilter, str, int]:
 
 
 @router.get("/flags")
-def flags_page(request: Request, me: View) -> Response:
+def flags_page(request: Request, me: View, filters: Annotated[QueueQuery, Query()]) -> Response:
     ctx = _ctx(request)
     flt, sort, page_no = queue_filter(request)
     page = ctx.store.flagged(flt, sort, page_no, ctx.settings.page_size)
@@ -106,7 +124,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
     ctx = _ctx(request)
     stored = ctx.store.call(call_id)
     if stored is None:
-        raise HTTPException(404, f"no call {call_id!r} in the store")
+        raise HTTPException(404, "no such call in the store")
     rec = stored.record
     rec_path = recording_path(rec.recording, ctx.settings.pbx_recordings_dir)
     can_listen = may(me, "GET", "/recordings/{path:path}") and rec_path is not None
@@ -144,6 +162,18 @@ async def _form(request: Request, me: Principal) -> dict[str, Any]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _limited(form: dict[str, Any], name: str, limit: int) -> str:
+    """A text field, refused (400) when longer than ``limit`` — never silently cut."""
+    value = str(form.get(name, ""))
+    if len(value) > limit:
+        raise HTTPException(
+            400,
+            f"{name} is {len(value):,} characters; the limit is {limit:,}. "
+            "Shorten it and submit again.",
+        )
+    return value
+
+
 def _back(call_id: str) -> Response:
     from urllib.parse import quote
 
@@ -175,7 +205,7 @@ async def review(request: Request, call_id: str, me: Reviewer) -> Response:
         me.user.name,
         form.get("disposition", ""),
         checklist,
-        form.get("notes", "")[:10_000],
+        _limited(form, "notes", MAX_NOTES),
     )
     return _back(call_id)
 
@@ -184,7 +214,7 @@ async def review(request: Request, call_id: str, me: Reviewer) -> Response:
 async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
     form = await _form(request, me)
     await run_in_threadpool(
-        _ctx(request).store.reopen, call_id, me.user.name, form.get("reason", "")[:2000]
+        _ctx(request).store.reopen, call_id, me.user.name, _limited(form, "reason", MAX_REASON)
     )
     return _back(call_id)
 
@@ -235,7 +265,7 @@ async def cancel_promise(
         _ctx(request).store.cancel_promise,
         promise_id,
         me.user.name,
-        form.get("reason", "")[:2000],
+        _limited(form, "reason", MAX_REASON),
     )
     return RedirectResponse("/promises", status_code=303)
 
