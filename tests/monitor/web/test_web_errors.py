@@ -53,7 +53,9 @@ def test_unknown_call_is_404(client_for, action: str) -> None:  # type: ignore[n
     data = {"csrf": token, "disposition": "not_a_breach", "reason": "again"}
     resp = qa.post(f"/calls/no-such-call/{action}", data=data)
     assert resp.status_code == 404, resp.text
-    api = qa.post(f"/calls/no-such-call/{action}", data=data, headers={"accept": "application/json"})
+    api = qa.post(
+        f"/calls/no-such-call/{action}", data=data, headers={"accept": "application/json"}
+    )
     assert api.status_code == 404 and "no call" in api.json()["error"]
     unflagged = qa.post(f"/calls/c3/{action}", data=data)  # in the store, never flagged
     assert unflagged.status_code == 404 and "not flagged" in unflagged.text

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-
-from fastapi.testclient import TestClient
 
 from monitor.web.permissions import PERMISSIONS
 from monitor.web.security import SESSION_COOKIE
