@@ -17,6 +17,7 @@ from monitor.store import Store
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
 from monitor.web.security import Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
+from monitor.web.throttle import LoginGuard, LoginThrottle
 
 if TYPE_CHECKING:
     from monitor.promises.engine import PromiseEngine
@@ -95,9 +96,22 @@ def create_app(
         openapi_url=None,
         dependencies=[Depends(authorize)],
     )
+    web = settings or WebSettings()
+    app.state.login_guard = LoginGuard(
+        LoginThrottle(
+            free_user=web.login_free_failures_user,
+            free_address=web.login_free_failures_address,
+            base_seconds=web.login_lock_base_seconds,
+            max_seconds=web.login_lock_max_seconds,
+            forget_seconds=web.login_forget_seconds,
+        ),
+        max_concurrent=web.login_max_concurrent,
+        max_waiting=web.login_max_waiting,
+        wait_seconds=web.login_wait_seconds,
+    )
     app.state.ctx = AppContext(
         store=store,
-        settings=settings or WebSettings(),
+        settings=web,
         live=live or StaticLive(LiveNumbers()),
         registry=registry or CollectorRegistry(),
         env=_env(),

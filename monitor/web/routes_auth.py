@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from monitor.web.security import (
     check_csrf,
     safe_next,
 )
+from monitor.web.throttle import Busy, LoginGuard
 
 __all__ = ["router"]
 
@@ -53,22 +55,61 @@ def _login_page(request: Request, error: str | None, status: int = 200) -> Respo
     return resp
 
 
+def _refused(request: Request, status: int, seconds: float, what: str) -> Response:
+    wait = max(1, math.ceil(seconds))
+    resp = _login_page(request, f"{what} {wait} s and try again.", status)
+    resp.headers["retry-after"] = str(wait)
+    return resp
+
+
 @router.get("/login")
 def login_form(request: Request) -> Response:
     return _login_page(request, None)
 
 
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
+    guard: LoginGuard = request.app.state.login_guard
     form = await request.form()
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), form.get("csrf"))
     name = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
-    user = await run_in_threadpool(ctx.store.authenticate, name, password)
+    user_key, address_key = f"user:{name}", f"address:{_client_address(request)}"
+    wait = guard.throttle.retry_after(user_key, address_key)
+    if wait > 0:  # locked: refused without checking the password
+        return _refused(request, 429, wait, "Too many failed logins: wait")
+    try:
+        guard.admit()
+    except Busy:
+        return _refused(request, 503, 1, "The server is busy checking other logins: retry in")
+    try:
+        user = await run_in_threadpool(guard.check, ctx.store.authenticate, name, password)
+    except Busy:
+        return _refused(request, 503, 1, "The server is busy checking other logins: retry in")
+    finally:
+        guard.leave()
     if user is None:
         await run_in_threadpool(ctx.store.audit, name or "-", "login_failed", None, {})
+        for lock in guard.throttle.failed(user_key, address_key):
+            await run_in_threadpool(
+                ctx.store.audit,
+                name or "-",
+                "login_locked",
+                None,
+                {
+                    "locked": lock.key,
+                    "seconds": lock.seconds,
+                    "failures": lock.failures,
+                    "address": _client_address(request),
+                },
+            )
         return _login_page(request, "Wrong user name or password.", 401)
+    guard.throttle.succeeded(user_key)
     token, _csrf = await run_in_threadpool(
         ctx.store.create_session, user.name, ctx.settings.session_ttl_seconds
     )

@@ -51,3 +51,12 @@ class WebSettings:
     wallboard_stream_max_seconds: float = 300.0
     page_size: int = 50
     site_name: str = "ringwatch"
+    # login protection (monitor/web/throttle.py, docs/security.md)
+    login_free_failures_user: int = 5
+    login_free_failures_address: int = 20
+    login_lock_base_seconds: float = 1.0
+    login_lock_max_seconds: float = 900.0
+    login_forget_seconds: float = 900.0
+    login_max_concurrent: int = 2
+    login_max_waiting: int = 6
+    login_wait_seconds: float = 5.0
