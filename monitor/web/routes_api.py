@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,6 +58,28 @@ def api_call(request: Request, call_id: str, me: View) -> dict[str, Any]:
     if stored is None:
         raise HTTPException(404, "no such call in the store")
     return stored.record.to_contract()
+
+
+class ReleaseRequest(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
+class AssignRequest(BaseModel):
+    to: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/api/calls/{call_id}/release")
+def api_release(request: Request, call_id: str, body: ReleaseRequest, me: View) -> dict[str, Any]:
+    """An admin puts a claimed call back in the open queue (audited)."""
+    _ctx(request).store.release(call_id, me.user.name, body.reason)
+    return {"call_id": call_id, "status": "open"}
+
+
+@router.post("/api/calls/{call_id}/assign")
+def api_assign(request: Request, call_id: str, body: AssignRequest, me: View) -> dict[str, Any]:
+    """An admin hands a claimed call to another qa/admin user (audited)."""
+    _ctx(request).store.assign(call_id, me.user.name, body.to.strip())
+    return {"call_id": call_id, "status": "claimed", "claimed_by": body.to.strip()}
 
 
 @router.get("/api/flags")

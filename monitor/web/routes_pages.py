@@ -128,6 +128,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
     rec = stored.record
     rec_path = recording_path(rec.recording, ctx.settings.pbx_recordings_dir)
     can_listen = may(me, "GET", "/recordings/{path:path}") and rec_path is not None
+    can_manage = may(me, "POST", "/calls/{call_id}/assign")
     return render(
         request,
         "call.html",
@@ -139,6 +140,10 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "jumps": jumps(rec),
             "fields": _display_fields(rec.to_dict()),
             "can_review": may(me, "POST", "/calls/{call_id}/claim"),
+            "can_manage": can_manage,
+            "reviewers": _reviewers(ctx) if can_manage else [],
+            "max_notes": MAX_NOTES,
+            "max_reason": MAX_REASON,
             "can_listen": can_listen,
             "checklist": ctx.settings.checklist,
             "dispositions": REVIEW_DISPOSITIONS,
@@ -146,6 +151,10 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
         },
         principal=me,
     )
+
+
+def _reviewers(ctx: AppContext) -> list[str]:
+    return [u.name for u in ctx.store.users() if u.role in ("qa", "admin") and not u.disabled]
 
 
 def _display_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +225,26 @@ async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
     await run_in_threadpool(
         _ctx(request).store.reopen, call_id, me.user.name, _limited(form, "reason", MAX_REASON)
     )
+    return _back(call_id)
+
+
+@router.post("/calls/{call_id}/release")
+async def release(request: Request, call_id: str, me: Me) -> Response:
+    """An admin puts a claimed call back in the open queue (audited)."""
+    form = await _form(request, me)
+    reason = _limited(form, "reason", MAX_REASON)
+    await run_in_threadpool(_ctx(request).store.release, call_id, me.user.name, reason)
+    return _back(call_id)
+
+
+@router.post("/calls/{call_id}/assign")
+async def assign(request: Request, call_id: str, me: Me) -> Response:
+    """An admin hands a claimed call to another reviewer (audited)."""
+    form = await _form(request, me)
+    to = _limited(form, "to", 64).strip()
+    if not to:
+        raise HTTPException(400, "choose the reviewer to hand the call to")
+    await run_in_threadpool(_ctx(request).store.assign, call_id, me.user.name, to)
     return _back(call_id)
 
 
