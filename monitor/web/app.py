@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.store import Store
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
-from monitor.web.security import Principal, SecurityHeaders
+from monitor.web.security import BodyLimit, Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
 from monitor.web.throttle import LoginGuard, LoginThrottle
 
@@ -128,5 +128,10 @@ def create_app(
             store.audit(actor, action, None, detail)
 
         app.include_router(promises_router(promises, current_user=signed_in, audit=audit))
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
+    app.add_middleware(
+        SecurityHeaders,
+        hsts_max_age=web.hsts_max_age_seconds,
+        trust_forwarded_proto=web.trust_forwarded_proto,
+    )
     return app

@@ -35,7 +35,14 @@ __all__ = [
 
 log = logging.getLogger("monitor.web")
 
-MACHINE_PREFIXES = ("/api/", "/recordings/", "/export/", "/wallboard/stream", "/metrics")
+MACHINE_PREFIXES = (
+    "/api/",
+    "/recordings/",
+    "/export/",
+    "/wallboard/stream",
+    "/metrics",
+    "/healthz",
+)
 # ids are 32-bit on every backend (PostgreSQL INTEGER): a larger one names nothing (404)
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000

@@ -18,6 +18,7 @@ from monitor.web.security import (
     LoginRequired,
     Principal,
     check_csrf,
+    check_origin,
     current,
 )
 
@@ -81,7 +82,8 @@ PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         PROMISE_ACTORS,
         "cancel a promise (CSRF, audited)",
     ),
-    ("GET", "/healthz"): (PUBLIC, "store and per-component health (503 when degraded)"),
+    ("GET", "/healthz"): (PUBLIC, 'status only: `{"status": "ok"}` (503 `degraded`)'),
+    ("GET", "/healthz/details"): (VIEWERS, "store and per-component health (AMI, audio)"),
     ("GET", "/metrics"): (PUBLIC, "the Prometheus registry (no phone numbers or call ids)"),
 }
 
@@ -100,11 +102,15 @@ def may(principal: Principal | None, method: str, path: str) -> bool:
 
 def authorize(request: Request) -> Principal | None:
     """The app-wide dependency: the signed-in principal (None on a public route), after the
-    table allowed the route to their role. State-changing ``/api/`` requests must also carry
+    table allowed the route to their role. Any state-changing request must come from this
+    site (``check_origin``). State-changing ``/api/`` requests must also carry
     the session's CSRF token in ``X-CSRF-Token`` (forms carry it in the ``csrf`` field)."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     method = "GET" if request.method == "HEAD" else request.method
+    if method not in _SAFE:
+        settings = request.app.state.ctx.settings
+        check_origin(request, settings.allowed_origins, settings.trust_forwarded_proto)
     entry = PERMISSIONS.get((method, str(path)))
     if entry is None:
         raise HTTPException(403, "this route is not in the permission table")

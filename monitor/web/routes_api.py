@@ -166,8 +166,7 @@ def export_findings(request: Request, me: View) -> Response:
     return _csv(request, me, "findings")
 
 
-@router.get("/healthz")
-def healthz(request: Request) -> Response:
+def _health(request: Request) -> tuple[bool, dict[str, object]]:
     ctx = _ctx(request)
     try:
         with ctx.store.engine.connect() as conn:
@@ -187,6 +186,20 @@ def healthz(request: Request) -> Response:
         if report["status"] != "ok":
             body["status"] = "degraded"
             ok = False
+    return ok, body
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> Response:
+    """For load balancers, anyone: ``{"status": "ok"}`` or 503 ``{"status": "degraded"}``."""
+    ok, _ = _health(request)
+    return JSONResponse({"status": "ok" if ok else "degraded"}, status_code=200 if ok else 503)
+
+
+@router.get("/healthz/details")
+def healthz_details(request: Request, me: View) -> Response:
+    """Logged in: the store and every component (AMI links, audio) with their details."""
+    ok, body = _health(request)
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -15,6 +15,7 @@ from monitor.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     check_csrf,
+    request_scheme,
     safe_next,
 )
 from monitor.web.throttle import Busy, LoginGuard
@@ -28,7 +29,7 @@ def _secure(request: Request) -> bool:
     ctx: AppContext = request.app.state.ctx
     if ctx.settings.secure_cookies is not None:
         return ctx.settings.secure_cookies
-    return request.url.scheme == "https"
+    return request_scheme(request, ctx.settings.trust_forwarded_proto) == "https"
 
 
 def _login_page(request: Request, error: str | None, status: int = 200) -> Response:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,11 +17,14 @@ __all__ = [
     "LOGIN_CSRF_COOKIE",
     "SECURITY_HEADERS",
     "SESSION_COOKIE",
+    "BodyLimit",
     "LoginRequired",
     "Principal",
     "SecurityHeaders",
     "check_csrf",
+    "check_origin",
     "current",
+    "request_scheme",
     "safe_next",
 ]
 
@@ -89,26 +94,152 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-class SecurityHeaders:
-    """ASGI middleware adding CSP and friends to every HTTP response."""
+def _scheme(scope: Scope, trust_forwarded_proto: bool) -> str:
+    if trust_forwarded_proto:
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-proto":
+                proto: str = bytes(value).decode("latin-1")
+                return proto.split(",")[0].strip().lower()
+    return str(scope.get("scheme", "http"))
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def request_scheme(request: Request, trust_forwarded_proto: bool) -> str:
+    """``https`` or ``http``: the scheme uvicorn saw (``--proxy-headers`` sets it from a
+    trusted proxy), or the proxy's ``X-Forwarded-Proto`` when told to trust it."""
+    return _scheme(request.scope, trust_forwarded_proto)
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_origin(request: Request, allowed: tuple[str, ...], trust_forwarded_proto: bool) -> None:
+    """A state-changing request must come from this site (or an allowed origin): its
+    ``Origin`` header — else its ``Referer`` — must name it. With neither header (not a
+    browser) the CSRF token alone decides."""
+    given = request.headers.get("origin")
+    source = "Origin"
+    if given is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return
+        given, source = _origin_of(referer) or "null", "Referer"
+    host = request.headers.get("host", "")
+    own = f"{request_scheme(request, trust_forwarded_proto)}://{host}".lower()
+    if given.lower() == own or given.lower() in (a.lower().rstrip("/") for a in allowed):
+        return
+    raise HTTPException(
+        status_code=403,
+        detail=f"cross-site request refused: its {source} is not this site; "
+        "post from the ringwatch pages (or add the origin to allowed_origins)",
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware adding CSP and friends to every HTTP response, and HSTS to those
+    served over https."""
+
+    def __init__(
+        self, app: ASGIApp, hsts_max_age: int = 31_536_000, trust_forwarded_proto: bool = False
+    ) -> None:
         self.app = app
+        self.hsts = f"max-age={hsts_max_age}; includeSubDomains".encode()
+        self.trust_forwarded_proto = trust_forwarded_proto
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = str(scope.get("path", "")).startswith("/static/")
+        tls = _scheme(scope, self.trust_forwarded_proto) == "https"
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+                if tls and b"strict-transport-security" not in names:
+                    headers.append((b"strict-transport-security", self.hsts))
                 if not static and b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, wrapped)
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``max_bytes`` with 413 in the error
+    shape: at once when ``Content-Length`` says so, else when the streamed body passes it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps(
+            {
+                "error": f"request body is larger than the limit of {self.max_bytes:,} bytes; "
+                "send less"
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._too_large(send)
+                    return
+        received = 0
+        too_big = False
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received, too_big
+            if too_big:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_big = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if too_big and not started:
+                return  # the app's answer to a cut body is replaced by the 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not too_big:
+                raise
+        if too_big and not started:
+            await self._too_large(send)

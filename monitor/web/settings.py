@@ -60,3 +60,11 @@ class WebSettings:
     login_max_concurrent: int = 2
     login_max_waiting: int = 6
     login_wait_seconds: float = 5.0
+    # state-changing requests whose Origin (or Referer) is another site are refused; list
+    # extra origins allowed to post here, e.g. ("https://wallboard.example.com",)
+    allowed_origins: tuple[str, ...] = ()
+    # behind a TLS proxy that sets X-Forwarded-Proto (and strips it from clients): trust it
+    # for HSTS, the same-origin check and Secure cookies (else run uvicorn --proxy-headers)
+    trust_forwarded_proto: bool = False
+    hsts_max_age_seconds: int = 31_536_000  # Strict-Transport-Security when served over https
+    max_body_bytes: int = 256 * 1024  # larger request bodies are refused with 413
