@@ -260,6 +260,8 @@ class Service:
             recordings_dir=self.cfg.recordings_dir,
             pbx_recordings_dir=self.cfg.pbx_recordings_dir,
             secure_cookies=True if self.cfg.secure_cookies else None,
+            allowed_origins=self.cfg.allowed_origins,
+            trust_forwarded_proto=self.cfg.trust_forwarded_proto,
         )
         app = create_app(
             self.store, settings, live=self.live, registry=self.registry, promises=self.promises
