@@ -118,5 +118,5 @@ def test_web_origin_and_proxy_settings(tmp_path: Path) -> None:
         )
     )
     assert cfg.allowed_origins == ("https://wall.example.com",) and cfg.trust_forwarded_proto
-    with pytest.raises(ConfigError, match="web.trust_forwarded_proto: expected bool"):
+    with pytest.raises(ConfigError, match=r"web\.trust_forwarded_proto: expected bool"):
         load_config(write(tmp_path, "web:\n  trust_forwarded_proto: sometimes\n"))
