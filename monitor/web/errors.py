@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_OFFSET",
     "MAX_PAGE",
     "error_response",
+    "form_schema",
     "install_error_handlers",
     "int_param",
     "is_machine",
@@ -47,6 +49,24 @@ MACHINE_PREFIXES = (
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 MAX_OFFSET = 10**9
+
+
+def form_schema(**fields: int) -> dict[str, Any]:
+    """``openapi_extra`` describing a form a page posts (read by hand with
+    ``request.form()``): each field a string of at most N characters, ``csrf`` included. The
+    schema is what the API fuzzer generates from (it is not served)."""
+    props = {name: {"type": "string", "maxLength": n} for name, n in fields.items()}
+    props["csrf"] = {"type": "string", "maxLength": 64}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": props, "required": ["csrf"]}
+                }
+            },
+        }
+    }
 
 
 def is_machine(request: Request) -> bool:

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from monitor.web.app import AppContext, render
+from monitor.web.errors import form_schema
 from monitor.web.permissions import Me
 from monitor.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -72,7 +73,7 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-@router.post("/login")
+@router.post("/login", openapi_extra=form_schema(username=80, password=1100, next=300))
 async def login(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     guard: LoginGuard = request.app.state.login_guard
@@ -131,7 +132,7 @@ async def login(request: Request) -> Response:
     return resp
 
 
-@router.post("/logout")
+@router.post("/logout", openapi_extra=form_schema())
 async def logout(request: Request, me: Me) -> Response:
     ctx: AppContext = request.app.state.ctx
     form = await request.form()

@@ -18,7 +18,7 @@ from monitor.store.models import SORTS
 from monitor.store.promises_read import PROMISE_VIEWS
 from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
 from monitor.web.app import AppContext, render
-from monitor.web.errors import MAX_PAGE, int_param
+from monitor.web.errors import MAX_PAGE, form_schema, int_param
 from monitor.web.permissions import Me, may
 from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
 from monitor.web.security import Principal, check_csrf
@@ -189,14 +189,17 @@ def _back(call_id: str) -> Response:
     return RedirectResponse(f"/calls/{quote(call_id, safe='')}", status_code=303)
 
 
-@router.post("/calls/{call_id}/claim")
+@router.post("/calls/{call_id}/claim", openapi_extra=form_schema())
 async def claim(request: Request, call_id: str, me: Reviewer) -> Response:
     await _form(request, me)
     await run_in_threadpool(_ctx(request).store.claim, call_id, me.user.name)
     return _back(call_id)
 
 
-@router.post("/calls/{call_id}/review")
+@router.post(
+    "/calls/{call_id}/review",
+    openapi_extra=form_schema(disposition=32, notes=MAX_NOTES + 10, check_greeting=4),
+)
 async def review(request: Request, call_id: str, me: Reviewer) -> Response:
     ctx = _ctx(request)
     form = await _form(request, me)
@@ -219,7 +222,7 @@ async def review(request: Request, call_id: str, me: Reviewer) -> Response:
     return _back(call_id)
 
 
-@router.post("/calls/{call_id}/reopen")
+@router.post("/calls/{call_id}/reopen", openapi_extra=form_schema(reason=MAX_REASON + 10))
 async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
     form = await _form(request, me)
     await run_in_threadpool(
@@ -228,7 +231,7 @@ async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
     return _back(call_id)
 
 
-@router.post("/calls/{call_id}/release")
+@router.post("/calls/{call_id}/release", openapi_extra=form_schema(reason=MAX_REASON + 10))
 async def release(request: Request, call_id: str, me: Me) -> Response:
     """An admin puts a claimed call back in the open queue (audited)."""
     form = await _form(request, me)
@@ -237,7 +240,7 @@ async def release(request: Request, call_id: str, me: Me) -> Response:
     return _back(call_id)
 
 
-@router.post("/calls/{call_id}/assign")
+@router.post("/calls/{call_id}/assign", openapi_extra=form_schema(to=80))
 async def assign(request: Request, call_id: str, me: Me) -> Response:
     """An admin hands a claimed call to another reviewer (audited)."""
     form = await _form(request, me)
@@ -283,7 +286,7 @@ def promises_page(request: Request, me: View) -> Response:
     )
 
 
-@router.post("/promises/{promise_id}/cancel")
+@router.post("/promises/{promise_id}/cancel", openapi_extra=form_schema(reason=MAX_REASON + 10))
 async def cancel_promise(
     request: Request,
     promise_id: str,

@@ -81,7 +81,12 @@ def current(request: Request) -> Principal:
 
 
 def check_csrf(expected: str, given: Any) -> None:
-    if not isinstance(given, str) or not given or not secrets.compare_digest(expected, given):
+    # compared as bytes: compare_digest refuses non-ASCII str (a TypeError, then a 500)
+    if (
+        not isinstance(given, str)
+        or not given
+        or not secrets.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+    ):
         raise HTTPException(
             status_code=403, detail="missing or invalid CSRF token; reload the page and try again"
         )

@@ -119,6 +119,15 @@ def test_post_without_csrf_is_refused(client_for, store) -> None:  # type: ignor
     assert resp.status_code == 403  # no login CSRF cookie/field
 
 
+def test_non_ascii_csrf_token_is_refused_not_a_crash(client_for) -> None:  # type: ignore[no-untyped-def]
+    qa = client_for("qa1")
+    assert qa.post("/calls/c1/claim", data={"csrf": "\x80é"}).status_code == 403
+    anon = client_for(None)
+    anon.get("/login")
+    resp = anon.post("/login", data={"username": "qa1", "password": "x", "csrf": "ü"})
+    assert resp.status_code == 403
+
+
 def test_other_users_csrf_token_is_refused(client_for) -> None:  # type: ignore[no-untyped-def]
     qa1, qa2 = client_for("qa1"), client_for("qa2")
     token1 = csrf_of(qa1.get("/flags").text)
