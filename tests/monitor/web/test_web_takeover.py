@@ -41,3 +41,15 @@ def test_promise_api_does_not_leak_the_session(client_for) -> None:  # type: ign
         thief.cookies.set(SESSION_COOKIE, word)
         assert thief.get("/admin/audit", follow_redirects=False).status_code in (303, 401)
     assert sup.get("/admin/audit").status_code == 403
+
+
+def test_actor_is_the_name_and_a_principal_prints_no_secret() -> None:
+    from monitor.promises.api import default_actor
+    from monitor.store import User
+    from monitor.web.security import Principal
+
+    p = Principal(User("admin1", "admin", False, 1.0), csrf="CSRF-SECRET", token="SESSION-SECRET")
+    assert default_actor(p) == "admin1" and p.username == "admin1"
+    assert "SECRET" not in repr(p) and "SECRET" not in str(p)
+    assert default_actor({"username": "carol"}) == "carol"
+    assert default_actor(object()) == "unknown"  # never the object's text
