@@ -106,6 +106,8 @@ class Config:
     web_listen: str = "127.0.0.1:8080"
     web_enabled: bool = True
     secure_cookies: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    trust_forwarded_proto: bool = False
     agent_label: bool = False
     queues: tuple[str, ...] = ()
     recordings_dir: Path | None = None
@@ -130,7 +132,7 @@ _PBX = {
 _TRACKER = {"stale_after", "outside_min_digits"}
 _RULES = {"dir"}
 _STORE = {"url", "retention_days"}
-_WEB = {"listen", "enabled", "secure_cookies"}
+_WEB = {"listen", "enabled", "secure_cookies", "allowed_origins", "trust_forwarded_proto"}
 _METRICS = {"agent_label"}
 _AUDIO = {
     "enabled",
@@ -311,6 +313,10 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         web_listen=listen,
         web_enabled=c.typed("web.enabled", web.get("enabled"), bool, True),
         secure_cookies=c.typed("web.secure_cookies", web.get("secure_cookies"), bool, False),
+        allowed_origins=c.strings("web.allowed_origins", web.get("allowed_origins"), ()),
+        trust_forwarded_proto=c.typed(
+            "web.trust_forwarded_proto", web.get("trust_forwarded_proto"), bool, False
+        ),
         agent_label=c.typed("metrics.agent_label", metrics.get("agent_label"), bool, False),
         queues=c.strings("queues", top.get("queues"), ()),
         recordings_dir=None if rec_dir is None else base / rec_dir,

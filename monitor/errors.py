@@ -13,6 +13,7 @@ reports them. Every message names the bad value and says what to do about it.
     │   └── AmiAuthError       the PBX refused the login
     ├── AudioError             a recording or sound device cannot be analysed
     ├── StoreError             the database refused a read or write
+    │   └── NotFoundError      the call, flag or promise asked for does not exist
     └── PromiseError           a callback promise request is invalid
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "AudioError",
     "ConfigError",
     "InputError",
+    "NotFoundError",
     "PromiseError",
     "RingwatchError",
     "RulesError",
@@ -86,6 +88,10 @@ class AudioError(RingwatchError):
 
 class StoreError(RingwatchError):
     """The store refused a read or write."""
+
+
+class NotFoundError(StoreError):
+    """The call, flag or promise asked for does not exist (the web answers 404)."""
 
 
 class PromiseError(RingwatchError):

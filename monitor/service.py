@@ -253,20 +253,20 @@ class Service:
         return self.health.to_json()
 
     def web_app(self) -> Any:
-        from monitor.promises.api import promises_router
         from monitor.web.app import create_app
-        from monitor.web.security import require_api_user
         from monitor.web.settings import WebSettings
 
         settings = WebSettings(
             recordings_dir=self.cfg.recordings_dir,
             pbx_recordings_dir=self.cfg.pbx_recordings_dir,
             secure_cookies=True if self.cfg.secure_cookies else None,
+            allowed_origins=self.cfg.allowed_origins,
+            trust_forwarded_proto=self.cfg.trust_forwarded_proto,
         )
-        app = create_app(self.store, settings, live=self.live, registry=self.registry)
+        app = create_app(
+            self.store, settings, live=self.live, registry=self.registry, promises=self.promises
+        )
         app.state.health = self.health_report
-        app.state.promise_engine = self.promises
-        app.include_router(promises_router(self.promises, current_user=require_api_user))
         return app
 
     def _web_server(self) -> Any:

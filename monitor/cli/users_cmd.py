@@ -1,4 +1,6 @@
-"""``ringwatch users add|list|passwd``: web users (argon2-hashed passwords, roles)."""
+"""``ringwatch users add|list|passwd|disable|enable|delete``: web users (argon2-hashed
+passwords, roles). Changing a password, disabling or deleting a user ends their sessions;
+every change is in the audit log."""
 
 from __future__ import annotations
 
@@ -83,14 +85,60 @@ def add(name: str, role: str, password_file: Path | None, store_url: str) -> Non
 )
 @_store_option
 def passwd(name: str, password_file: Path | None, store_url: str) -> None:
-    """Set a new password for user NAME."""
+    """Set a new password for user NAME and end their sessions (logged in elsewhere)."""
     password = _password(password_file)
     store = _open(store_url)
     try:
-        store.set_password(name, password)
+        ended = store.set_password(name, password)
     finally:
         store.close()
-    click.echo(f"password changed for {name}")
+    click.echo(f"password changed for {name}; {_sessions(ended)} ended")
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session" + ("" if n == 1 else "s")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@_store_option
+def disable(name: str, store_url: str) -> None:
+    """Disable user NAME: they cannot log in and their sessions end (audited)."""
+    store = _open(store_url)
+    try:
+        ended = store.set_disabled(name, True)
+    finally:
+        store.close()
+    click.echo(f"disabled user {name}; {_sessions(ended)} ended")
+
+
+@users_group.command("enable")
+@click.argument("name")
+@_store_option
+def enable(name: str, store_url: str) -> None:
+    """Enable user NAME again (audited)."""
+    store = _open(store_url)
+    try:
+        store.set_disabled(name, False)
+    finally:
+        store.close()
+    click.echo(f"enabled user {name}")
+
+
+@users_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_store_option
+def delete(name: str, yes: bool, store_url: str) -> None:
+    """Delete user NAME and end their sessions (audited; their reviews keep the name)."""
+    if not yes:
+        click.confirm(f"Delete user {name}?", abort=True)
+    store = _open(store_url)
+    try:
+        ended = store.delete_user(name)
+    finally:
+        store.close()
+    click.echo(f"deleted user {name}; {_sessions(ended)} ended")
 
 
 @users_group.command("list")

@@ -4,7 +4,8 @@
 
 ``current_user`` is the web app's authentication dependency: it must raise (401/403) when
 there is no signed-in user, and return the user; ``actor_of(user)`` names them in the audit
-history (default: the user's ``username`` or ``name`` attribute, else ``str(user)``).
+history (default: the user's ``username`` or ``name`` attribute or key, or that of its
+``user``; never the object's text, which may hold secrets).
 Explicit promises take their time from ``clock`` (wall time: a person promising now).
 """
 
@@ -24,7 +25,10 @@ from monitor.promises.engine import PromiseEngine
 from monitor.promises.model import PromiseKind
 from monitor.promises.views import VIEWS
 
-__all__ = ["CancelRequest", "PromiseRequest", "default_actor", "promises_router"]
+# ids are 32-bit on every backend (PostgreSQL INTEGER): a larger one names no promise (404)
+MAX_ID = 2**31 - 1
+
+__all__ = ["MAX_ID", "CancelRequest", "PromiseRequest", "default_actor", "promises_router"]
 
 
 class PromiseRequest(BaseModel):
@@ -42,15 +46,24 @@ class CancelRequest(BaseModel):
 
 
 def default_actor(user: Any) -> str:
-    for attr in ("username", "name", "login"):
-        value = getattr(user, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    if isinstance(user, dict):
-        for attr in ("username", "name"):
-            if isinstance(user.get(attr), str):
-                return str(user[attr])
-    return str(user)
+    """The user's name, and only that: never ``str(user)``, which for a login object holds
+    its session and CSRF tokens (issue 14: they were stored and served to every viewer).
+
+    Looks at ``username``/``name``/``login`` attributes or keys, then one level into a
+    ``user`` attribute or key (the web tier's ``Principal``); "unknown" when none is a name.
+    """
+    for candidate in (user, _get(user, "user")):
+        for attr in ("username", "name", "login"):
+            value = _get(candidate, attr)
+            if isinstance(value, str) and value:
+                return value
+    return "unknown"
+
+
+def _get(obj: Any, attr: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(attr)
+    return getattr(obj, attr, None)
 
 
 def promises_router(
@@ -60,9 +73,12 @@ def promises_router(
     clock: Callable[[], float] = time.time,
     actor_of: Callable[[Any], str] = default_actor,
     prefix: str = "/api/promises",
+    audit: Callable[[str, str, dict[str, Any]], None] | None = None,
 ) -> APIRouter:
     """Routes: ``POST ""`` (make), ``GET ""?view=`` (list), ``GET /counts``,
-    ``GET /{id}`` (with history), ``POST /{id}/cancel``. Every route needs ``current_user``."""
+    ``GET /{id}`` (with history), ``POST /{id}/cancel``. Every route needs ``current_user``.
+    ``audit(actor, action, detail)`` records makes (``promise_add``) and cancels
+    (``promise_cancel``, as the web form does) in the application's audit log."""
     router = APIRouter(prefix=prefix, tags=["promises"])
     User = Annotated[Any, Depends(current_user)]
 
@@ -94,6 +110,12 @@ def promises_router(
         if changes:
             promise = changes[-1].promise
             action = str(changes[-1].action)
+            if audit is not None:
+                audit(
+                    actor_of(user),
+                    "promise_add",
+                    {"promise_id": str(promise.id), "action": action, "via": "api"},
+                )
         else:  # the same key again: the promise it made
             found = engine.by_key(f"api:{body.key}") if body.key else None
             if found is None:
@@ -105,9 +127,9 @@ def promises_router(
     @router.get("")
     def list_promises(
         user: User,
-        view: Annotated[str, Query(description=", ".join(VIEWS))] = "open",
+        view: Annotated[str, Query(description=", ".join(VIEWS), max_length=20)] = "open",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ) -> dict[str, Any]:
         try:
             found = engine.view(view, now=clock(), limit=limit, offset=offset)
@@ -121,14 +143,14 @@ def promises_router(
 
     @router.get("/{promise_id}")
     def show(promise_id: int, user: User) -> dict[str, Any]:
-        found = engine.get(promise_id)
+        found = engine.get(promise_id) if 1 <= promise_id <= MAX_ID else None
         if found is None:
             raise HTTPException(404, f"no promise with id {promise_id}")
         return {"promise": found.to_dict(), "history": engine.history(promise_id)}
 
     @router.post("/{promise_id}/cancel")
     def cancel(promise_id: int, body: CancelRequest, user: User) -> dict[str, Any]:
-        if engine.get(promise_id) is None:
+        if not 1 <= promise_id <= MAX_ID or engine.get(promise_id) is None:
             raise HTTPException(404, f"no promise with id {promise_id}")
         try:
             change = engine.cancel(
@@ -136,6 +158,12 @@ def promises_router(
             )
         except PromiseError as exc:
             raise HTTPException(409, str(exc)) from exc
+        if audit is not None:
+            audit(
+                actor_of(user),
+                "promise_cancel",
+                {"promise_id": str(promise_id), "reason": body.reason.strip(), "via": "api"},
+            )
         return {"promise": change.promise.to_dict(), "action": str(change.action)}
 
     return router

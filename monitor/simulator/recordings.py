@@ -186,6 +186,7 @@ def write_recording(job: RecordingJob) -> Path:
     job.path.parent.mkdir(parents=True, exist_ok=True)
     part = job.path.with_name(job.path.name + ".part")
     write_stereo(composed, part)
+    os.chmod(part, 0o640)  # recordings are personal data: owner and group only
     os.replace(part, job.path)
     return job.path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.store.schema import metadata
 
-__all__ = ["PROMISE_TABLES_MODULE", "create_schema", "make_engine", "normalise_url"]
+__all__ = [
+    "PROMISE_TABLES_MODULE",
+    "create_private",
+    "create_schema",
+    "make_engine",
+    "normalise_url",
+]
 
 PROMISE_TABLES_MODULE = "monitor.promises.tables"
 
@@ -25,6 +32,20 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def create_private(path: Path) -> bool:
+    """Create an empty SQLite file readable by its owner only (0600: it holds password
+    hashes); SQLite gives its -wal and -shm files the same mode. An existing file is left
+    as it is (see docs/security.md). True when it was created here."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"store file {str(path)!r}: cannot create it ({exc.strerror})") from exc
+    os.close(fd)
+    return True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -61,6 +82,7 @@ def make_engine(url: str) -> Engine:
                     raise StoreError(
                         f"store file {db!r}: directory {str(parent)!r} does not exist; create it"
                     )
+                create_private(Path(db))
             engine = create_engine(full, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:

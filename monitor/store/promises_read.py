@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from monitor.errors import StoreError
+from monitor.errors import NotFoundError, StoreError
 from monitor.store.models import PromiseRow
 
-__all__ = ["PROMISE_VIEWS", "cancel_promise", "ledger_available", "read_promises"]
+__all__ = ["MAX_PROMISE_ID", "PROMISE_VIEWS", "cancel_promise", "ledger_available", "read_promises"]
 
 PROMISE_VIEWS: tuple[str, ...] = ("open", "overdue", "kept", "broken", "cancelled")
+MAX_PROMISE_ID = 2**31 - 1  # 32-bit ids on every backend
 
 
 def _module(name: str) -> ModuleType | None:
@@ -73,6 +74,10 @@ def cancel_promise(engine: Engine, promise_id: str, reason: str, now: float, act
     mod = _module("monitor.promises.engine")
     if mod is None:
         raise StoreError("callback promises are not enabled in this installation")
-    if not promise_id.isdigit():
-        raise StoreError(f"promise id {promise_id!r} is not a number")
-    mod.PromiseEngine(engine).cancel(int(promise_id), reason, at=now, actor=actor)
+    number = int(promise_id) if promise_id.isascii() and promise_id.isdigit() else 0
+    if not 1 <= number <= MAX_PROMISE_ID or len(promise_id) > 10:
+        raise NotFoundError("no such promise: ids are whole numbers from 1")
+    ledger = mod.PromiseEngine(engine)
+    if ledger.get(number) is None:
+        raise NotFoundError(f"no promise with id {number}")
+    ledger.cancel(number, reason, at=now, actor=actor)

@@ -9,13 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
-from monitor.errors import StoreError
+from monitor.errors import NotFoundError, StoreError
 from monitor.store.models import Review
-from monitor.store.schema import REVIEW_DISPOSITIONS, audit_log, flags, reviews
+from monitor.store.schema import REVIEW_DISPOSITIONS, audit_log, calls, flags, reviews, users
 
-__all__ = ["claim", "reopen", "review_from_row", "submit_review", "write_audit"]
+__all__ = [
+    "assign",
+    "claim",
+    "release",
+    "reopen",
+    "review_from_row",
+    "submit_review",
+    "write_audit",
+]
 
 
 def write_audit(
@@ -54,7 +62,10 @@ def review_from_row(r: Mapping[Any, Any]) -> Review:
 def _flag(conn: Connection, call_id: str) -> Mapping[Any, Any]:
     row = conn.execute(select(flags).where(flags.c.call_id == call_id)).mappings().first()
     if row is None:
-        raise StoreError(f"call {call_id!r} is not flagged for review")
+        known = conn.execute(select(calls.c.call_id).where(calls.c.call_id == call_id)).first()
+        if known is None:
+            raise NotFoundError(f"no call {call_id[:128]!r} in the store")
+        raise NotFoundError(f"call {call_id!r} is not flagged for review")
     return row
 
 
@@ -203,3 +214,50 @@ def reopen(conn: Connection, call_id: str, user: str, reason: str, now: float) -
     )
     row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
     return review_from_row(row)
+
+
+def _claimed(conn: Connection, call_id: str) -> Mapping[Any, Any]:
+    flag = _flag(conn, call_id)
+    if flag["status"] != "claimed":
+        raise StoreError(f"call {call_id!r} is {flag['status']}, not claimed: nothing to hand over")
+    return flag
+
+
+def release(conn: Connection, call_id: str, admin: str, reason: str, now: float) -> None:
+    """An admin takes a claimed call back to the open queue; the claimer's empty draft goes
+    (a draft holds nothing until it is submitted)."""
+    flag = _claimed(conn, call_id)
+    res = conn.execute(
+        update(flags)
+        .where(flags.c.call_id == call_id, flags.c.status == "claimed")
+        .values(status="open", claimed_by=None, claimed_at=None, updated_at=now)
+    )
+    if res.rowcount != 1:
+        raise StoreError(f"call {call_id!r} changed meanwhile; reload and try again")
+    conn.execute(delete(reviews).where(reviews.c.call_id == call_id, reviews.c.state == "open"))
+    write_audit(
+        conn, now, admin, "release", call_id, {"from": flag["claimed_by"], "reason": reason.strip()}
+    )
+
+
+def assign(conn: Connection, call_id: str, admin: str, to: str, now: float) -> None:
+    """An admin hands a claimed call (and its draft review) to another reviewer."""
+    flag = _claimed(conn, call_id)
+    row = conn.execute(select(users.c.role, users.c.disabled).where(users.c.name == to)).first()
+    if row is None or row.disabled or row.role not in ("qa", "admin"):
+        raise StoreError(f"{to!r} is not an enabled qa or admin user; choose a reviewer")
+    if flag["claimed_by"] == to:
+        return
+    res = conn.execute(
+        update(flags)
+        .where(flags.c.call_id == call_id, flags.c.status == "claimed")
+        .values(claimed_by=to, claimed_at=now, updated_at=now)
+    )
+    if res.rowcount != 1:
+        raise StoreError(f"call {call_id!r} changed meanwhile; reload and try again")
+    conn.execute(
+        update(reviews)
+        .where(reviews.c.call_id == call_id, reviews.c.state == "open")
+        .values(reviewer=to)
+    )
+    write_audit(conn, now, admin, "reassign", call_id, {"from": flag["claimed_by"], "to": to})

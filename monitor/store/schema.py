@@ -36,6 +36,7 @@ __all__ = [
     "flags",
     "metadata",
     "reviews",
+    "schema_migrations",
     "sessions",
     "users",
 ]
@@ -188,4 +189,12 @@ sessions = Table(
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False),
     Index("ix_sessions_expires", "expires_at"),
+)
+
+# data migrations already run on this database (``monitor.store.migrations``)
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("applied_at", Double, nullable=False),
 )

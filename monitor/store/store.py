@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
-from monitor.store import export, queue, reviews, users
+from monitor.store import export, migrations, queue, reviews, users
 from monitor.store import promises_read as promises
 from monitor.store.engine import create_schema, make_engine
 from monitor.store.models import (
@@ -59,6 +59,13 @@ class Store:
         """Connect to ``url`` (a SQLite path/URL or postgresql://...) and create the schema."""
         engine = make_engine(url)
         create_schema(engine)
+        try:
+            migrations.upgrade(engine, clock())
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                "cannot migrate the store at "
+                f"{engine.url.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
         return cls(engine, hasher, clock)
 
     def close(self) -> None:
@@ -280,6 +287,16 @@ class Store:
         with self._tx(f"re-opening the review of {call_id!r}") as conn:
             return reviews.reopen(conn, call_id, user, reason, self.clock())
 
+    def release(self, call_id: str, admin: str, reason: str = "") -> None:
+        """Put a claimed call back in the open queue (an admin; audited)."""
+        with self._tx(f"releasing call {call_id!r}") as conn:
+            reviews.release(conn, call_id, admin, reason, self.clock())
+
+    def assign(self, call_id: str, admin: str, to: str) -> None:
+        """Hand a claimed call to another qa/admin user (an admin; audited)."""
+        with self._tx(f"reassigning call {call_id!r}") as conn:
+            reviews.assign(conn, call_id, admin, to, self.clock())
+
     def findings_for(
         self, rule: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[dict[str, Any]]:
@@ -300,9 +317,35 @@ class Store:
             )
             return user
 
-    def set_password(self, name: str, password: str) -> None:
+    def set_password(self, name: str, password: str, actor: str = "system") -> int:
+        """Set a new password and end every session of ``name`` (audited); returns the
+        number of sessions ended."""
         with self._tx(f"setting the password of {name!r}") as conn:
             users.set_password(conn, self.hasher, name, password)
+            ended = users.end_sessions(conn, name)
+            reviews.write_audit(
+                conn, self.clock(), actor, "user_passwd", None, {"name": name, "sessions": ended}
+            )
+            return ended
+
+    def set_disabled(self, name: str, disabled: bool, actor: str = "system") -> int:
+        """Disable (ending its sessions) or enable ``name`` (audited)."""
+        action = "user_disable" if disabled else "user_enable"
+        with self._tx(f"{action.split('_')[1]} user {name!r}") as conn:
+            ended = users.set_disabled(conn, name, disabled)
+            reviews.write_audit(
+                conn, self.clock(), actor, action, None, {"name": name, "sessions": ended}
+            )
+            return ended
+
+    def delete_user(self, name: str, actor: str = "system") -> int:
+        """Delete ``name`` and end its sessions (audited); reviews keep the name."""
+        with self._tx(f"deleting user {name!r}") as conn:
+            ended = users.delete_user(conn, name)
+            reviews.write_audit(
+                conn, self.clock(), actor, "user_delete", None, {"name": name, "sessions": ended}
+            )
+            return ended
 
     def users(self) -> list[User]:
         with self._tx("listing users") as conn:

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, delete, select, update
 
-from monitor.errors import StoreError
+from monitor.errors import NotFoundError, StoreError
 from monitor.store.models import User
 from monitor.store.schema import ROLES, sessions, users
 
@@ -21,10 +21,13 @@ __all__ = [
     "add_user",
     "check_password",
     "create_session",
+    "delete_user",
     "drop_session",
+    "end_sessions",
     "get_user",
     "list_users",
     "lookup_session",
+    "set_disabled",
     "set_password",
 ]
 
@@ -80,7 +83,7 @@ def set_password(conn: Connection, hasher: PasswordHasher, name: str, password: 
         update(users).where(users.c.name == name).values(password_hash=hasher.hash(password))
     )
     if res.rowcount != 1:
-        raise StoreError(f"no user {name!r}; add it with 'ringwatch users add'")
+        raise NotFoundError(f"no user {name!r}; add it with 'ringwatch users add'")
 
 
 def list_users(conn: Connection) -> list[User]:
@@ -162,3 +165,24 @@ def lookup_session(conn: Connection, token: str, now: float) -> tuple[User, str]
 
 def drop_session(conn: Connection, token: str) -> None:
     conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(token)))
+
+
+def end_sessions(conn: Connection, name: str) -> int:
+    """End every session of ``name``; returns how many there were."""
+    return int(conn.execute(delete(sessions).where(sessions.c.user_name == name)).rowcount)
+
+
+def set_disabled(conn: Connection, name: str, disabled: bool) -> int:
+    """Disable (ending its sessions) or enable ``name``; returns the sessions ended."""
+    res = conn.execute(update(users).where(users.c.name == name).values(disabled=disabled))
+    if res.rowcount != 1:
+        raise NotFoundError(f"no user {name!r}; list them with 'ringwatch users list'")
+    return end_sessions(conn, name) if disabled else 0
+
+
+def delete_user(conn: Connection, name: str) -> int:
+    """Delete ``name`` and end its sessions (its reviews and audit entries keep the name)."""
+    res = conn.execute(delete(users).where(users.c.name == name))
+    if res.rowcount != 1:
+        raise NotFoundError(f"no user {name!r}; list them with 'ringwatch users list'")
+    return end_sessions(conn, name)

@@ -5,26 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
 from prometheus_client import CollectorRegistry
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.errors import PromiseError, StoreError
 from monitor.store import Store
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
-from monitor.web.security import LoginRequired, Principal, SecurityHeaders
+from monitor.web.security import BodyLimit, Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
+from monitor.web.throttle import LoginGuard, LoginThrottle
+
+if TYPE_CHECKING:
+    from monitor.promises.engine import PromiseEngine
 
 __all__ = ["AppContext", "create_app", "render"]
 
 _STATIC = Path(__file__).parent / "static"
-_MACHINE_PREFIXES = ("/api/", "/recordings/", "/export/", "/wallboard/stream", "/metrics")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,61 +75,63 @@ def render(
     return HTMLResponse(html, status_code=status)
 
 
-def _machine(request: Request) -> bool:
-    path = request.url.path
-    accept = request.headers.get("accept", "")
-    wants_json = "application/json" in accept and "text/html" not in accept
-    return path.startswith(_MACHINE_PREFIXES) or wants_json
-
-
 def create_app(
     store: Store,
     settings: WebSettings | None = None,
     live: LiveProvider | None = None,
     registry: CollectorRegistry | None = None,
+    promises: PromiseEngine | None = None,
 ) -> FastAPI:
     """The web tier over ``store``. ``live`` gives the wallboard numbers (an empty
-    ``StaticLive`` when None); ``registry`` is served at /metrics."""
+    ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
+    engine) adds ``/api/promises``."""
     from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
+    from monitor.web.errors import install_error_handlers
+    from monitor.web.permissions import authorize, signed_in
 
-    app = FastAPI(title="ringwatch", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="ringwatch",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(authorize)],
+    )
+    web = settings or WebSettings()
+    app.state.login_guard = LoginGuard(
+        LoginThrottle(
+            free_user=web.login_free_failures_user,
+            free_address=web.login_free_failures_address,
+            base_seconds=web.login_lock_base_seconds,
+            max_seconds=web.login_lock_max_seconds,
+            forget_seconds=web.login_forget_seconds,
+        ),
+        max_concurrent=web.login_max_concurrent,
+        max_waiting=web.login_max_waiting,
+        wait_seconds=web.login_wait_seconds,
+    )
     app.state.ctx = AppContext(
         store=store,
-        settings=settings or WebSettings(),
+        settings=web,
         live=live or StaticLive(LiveNumbers()),
         registry=registry or CollectorRegistry(),
         env=_env(),
     )
 
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, _exc: LoginRequired) -> Response:
-        if _machine(request) or request.method != "GET":
-            return JSONResponse({"error": "login required"}, status_code=401)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if _machine(request):
-            return JSONResponse(
-                {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-            )
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status_code, "message": str(exc.detail)},
-            exc.status_code,
-        )
-
-    @app.exception_handler(StoreError)
-    @app.exception_handler(PromiseError)
-    async def _store_error(request: Request, exc: Exception) -> Response:
-        if _machine(request):
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        return render(request, "error.html", {"status": 409, "message": str(exc)}, 409)
-
+    install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     for module in (routes_auth, routes_pages, routes_wallboard, routes_api):
         app.include_router(module.router)
-    app.add_middleware(SecurityHeaders)
+    if promises is not None:
+        from monitor.promises.api import promises_router
+
+        def audit(actor: str, action: str, detail: dict[str, Any]) -> None:
+            store.audit(actor, action, None, detail)
+
+        app.include_router(promises_router(promises, current_user=signed_in, audit=audit))
+    app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
+    app.add_middleware(
+        SecurityHeaders,
+        hsts_max_age=web.hsts_max_age_seconds,
+        trust_forwarded_proto=web.trust_forwarded_proto,
+    )
     return app

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.metrics.exposition import render_metrics
 from monitor.record import iso
 from monitor.web.app import AppContext
-from monitor.web.routes_pages import parse_day, queue_filter
-from monitor.web.security import VIEWERS, Principal, require
+from monitor.web.errors import MAX_OFFSET
+from monitor.web.permissions import Me
+from monitor.web.routes_pages import QueueQuery, parse_day, queue_filter
+from monitor.web.security import Principal
 
 __all__ = ["router"]
 
 router = APIRouter()
-View = Annotated[Principal, Depends(require(VIEWERS))]
+View = Me
 
 
 def _ctx(request: Request) -> AppContext:
@@ -26,25 +29,25 @@ def _ctx(request: Request) -> AppContext:
     return ctx
 
 
-def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError as exc:
-        raise HTTPException(400, f"{name}={raw!r} is not a whole number") from exc
-    if not lo <= value <= hi:
-        raise HTTPException(400, f"{name} must be {lo}..{hi}, got {value}")
-    return value
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Text = Annotated[str | None, Query(max_length=200)]
 
 
 @router.get("/api/calls")
-def api_calls(request: Request, me: View) -> dict[str, Any]:
-    q = request.query_params
+def api_calls(
+    request: Request,
+    me: View,
+    since: Text = None,
+    until: Text = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     recs = _ctx(request).store.list_calls(
-        since=parse_day(q.get("since"), "since"),
-        until=parse_day(q.get("until"), "until"),
-        limit=_int(request, "limit", 100, 1, 1000),
-        offset=_int(request, "offset", 0, 0, 10**9),
+        since=parse_day(since, "since"),
+        until=parse_day(until, "until"),
+        limit=limit,
+        offset=offset,
     )
     return {"calls": [r.to_contract() for r in recs]}
 
@@ -53,14 +56,41 @@ def api_calls(request: Request, me: View) -> dict[str, Any]:
 def api_call(request: Request, call_id: str, me: View) -> dict[str, Any]:
     stored = _ctx(request).store.call(call_id)
     if stored is None:
-        raise HTTPException(404, f"no call {call_id!r}")
+        raise HTTPException(404, "no such call in the store")
     return stored.record.to_contract()
 
 
+class ReleaseRequest(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
+class AssignRequest(BaseModel):
+    to: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/api/calls/{call_id}/release")
+def api_release(request: Request, call_id: str, body: ReleaseRequest, me: View) -> dict[str, Any]:
+    """An admin puts a claimed call back in the open queue (audited)."""
+    _ctx(request).store.release(call_id, me.user.name, body.reason)
+    return {"call_id": call_id, "status": "open"}
+
+
+@router.post("/api/calls/{call_id}/assign")
+def api_assign(request: Request, call_id: str, body: AssignRequest, me: View) -> dict[str, Any]:
+    """An admin hands a claimed call to another qa/admin user (audited)."""
+    _ctx(request).store.assign(call_id, me.user.name, body.to.strip())
+    return {"call_id": call_id, "status": "claimed", "claimed_by": body.to.strip()}
+
+
 @router.get("/api/flags")
-def api_flags(request: Request, me: View) -> dict[str, Any]:
+def api_flags(
+    request: Request,
+    me: View,
+    filters: Annotated[QueueQuery, Query()],
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
     flt, sort, page_no = queue_filter(request)
-    page = _ctx(request).store.flagged(flt, sort, page_no, _int(request, "per_page", 50, 1, 500))
+    page = _ctx(request).store.flagged(flt, sort, page_no, per_page)
     return {
         "total": page.total,
         "page": page.page,
@@ -84,12 +114,10 @@ def api_flags(request: Request, me: View) -> dict[str, Any]:
 
 
 @router.get("/api/findings")
-def api_findings(request: Request, me: View) -> dict[str, Any]:
-    rows = _ctx(request).store.findings_for(
-        rule=request.query_params.get("rule") or None,
-        limit=_int(request, "limit", 100, 1, 1000),
-        offset=_int(request, "offset", 0, 0, 10**9),
-    )
+def api_findings(
+    request: Request, me: View, rule: Text = None, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    rows = _ctx(request).store.findings_for(rule=rule or None, limit=limit, offset=offset)
     return {
         "findings": [
             {
@@ -108,6 +136,7 @@ def api_findings(request: Request, me: View) -> dict[str, Any]:
 
 
 def _csv(request: Request, me: Principal, kind: str) -> Response:
+    """Rows from ``from`` to ``to`` (query: YYYY-MM-DD or ISO 8601)."""
     ctx = _ctx(request)
     q = request.query_params
     since = parse_day(q.get("from"), "from")
@@ -137,8 +166,7 @@ def export_findings(request: Request, me: View) -> Response:
     return _csv(request, me, "findings")
 
 
-@router.get("/healthz")
-def healthz(request: Request) -> Response:
+def _health(request: Request) -> tuple[bool, dict[str, object]]:
     ctx = _ctx(request)
     try:
         with ctx.store.engine.connect() as conn:
@@ -158,6 +186,20 @@ def healthz(request: Request) -> Response:
         if report["status"] != "ok":
             body["status"] = "degraded"
             ok = False
+    return ok, body
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> Response:
+    """For load balancers, anyone: ``{"status": "ok"}`` or 503 ``{"status": "degraded"}``."""
+    ok, _ = _health(request)
+    return JSONResponse({"status": "ok" if ok else "degraded"}, status_code=200 if ok else 503)
+
+
+@router.get("/healthz/details")
+def healthz_details(request: Request, me: View) -> Response:
+    """Logged in: the store and every component (AMI links, audio) with their details."""
+    ok, body = _health(request)
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from monitor.web.app import AppContext, render
+from monitor.web.errors import form_schema
+from monitor.web.permissions import Me
 from monitor.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    VIEWERS,
-    Principal,
     check_csrf,
-    require,
+    request_scheme,
     safe_next,
 )
+from monitor.web.throttle import Busy, LoginGuard
 
 __all__ = ["router"]
 
@@ -29,7 +30,7 @@ def _secure(request: Request) -> bool:
     ctx: AppContext = request.app.state.ctx
     if ctx.settings.secure_cookies is not None:
         return ctx.settings.secure_cookies
-    return request.url.scheme == "https"
+    return request_scheme(request, ctx.settings.trust_forwarded_proto) == "https"
 
 
 def _login_page(request: Request, error: str | None, status: int = 200) -> Response:
@@ -56,22 +57,61 @@ def _login_page(request: Request, error: str | None, status: int = 200) -> Respo
     return resp
 
 
+def _refused(request: Request, status: int, seconds: float, what: str) -> Response:
+    wait = max(1, math.ceil(seconds))
+    resp = _login_page(request, f"{what} {wait} s and try again.", status)
+    resp.headers["retry-after"] = str(wait)
+    return resp
+
+
 @router.get("/login")
 def login_form(request: Request) -> Response:
     return _login_page(request, None)
 
 
-@router.post("/login")
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+@router.post("/login", openapi_extra=form_schema(username=80, password=1100, next=300))
 async def login(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
+    guard: LoginGuard = request.app.state.login_guard
     form = await request.form()
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), form.get("csrf"))
     name = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
-    user = await run_in_threadpool(ctx.store.authenticate, name, password)
+    user_key, address_key = f"user:{name}", f"address:{_client_address(request)}"
+    wait = guard.throttle.retry_after(user_key, address_key)
+    if wait > 0:  # locked: refused without checking the password
+        return _refused(request, 429, wait, "Too many failed logins: wait")
+    try:
+        guard.admit()
+    except Busy:
+        return _refused(request, 503, 1, "The server is busy checking other logins: retry in")
+    try:
+        user = await run_in_threadpool(guard.check, ctx.store.authenticate, name, password)
+    except Busy:
+        return _refused(request, 503, 1, "The server is busy checking other logins: retry in")
+    finally:
+        guard.leave()
     if user is None:
         await run_in_threadpool(ctx.store.audit, name or "-", "login_failed", None, {})
+        for lock in guard.throttle.failed(user_key, address_key):
+            await run_in_threadpool(
+                ctx.store.audit,
+                name or "-",
+                "login_locked",
+                None,
+                {
+                    "locked": lock.key,
+                    "seconds": lock.seconds,
+                    "failures": lock.failures,
+                    "address": _client_address(request),
+                },
+            )
         return _login_page(request, "Wrong user name or password.", 401)
+    guard.throttle.succeeded(user_key)
     token, _csrf = await run_in_threadpool(
         ctx.store.create_session, user.name, ctx.settings.session_ttl_seconds
     )
@@ -92,8 +132,8 @@ async def login(request: Request) -> Response:
     return resp
 
 
-@router.post("/logout")
-async def logout(request: Request, me: Annotated[Principal, Depends(require(VIEWERS))]) -> Response:
+@router.post("/logout", openapi_extra=form_schema())
+async def logout(request: Request, me: Me) -> Response:
     ctx: AppContext = request.app.state.ctx
     form = await request.form()
     check_csrf(me.csrf, form.get("csrf"))
@@ -105,7 +145,7 @@ async def logout(request: Request, me: Annotated[Principal, Depends(require(VIEW
 
 
 @router.get("/")
-def home(me: Annotated[Principal, Depends(require(VIEWERS))]) -> Response:
+def home(me: Me) -> Response:
     return RedirectResponse(
         "/wallboard" if me.user.role == "supervisor" else "/flags", status_code=303
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from monitor.store import FlagFilter
@@ -17,28 +18,41 @@ from monitor.store.models import SORTS
 from monitor.store.promises_read import PROMISE_VIEWS
 from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
 from monitor.web.app import AppContext, render
+from monitor.web.errors import MAX_PAGE, form_schema, int_param
+from monitor.web.permissions import Me, may
 from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
-from monitor.web.security import (
-    ADMIN,
-    PROMISE_ACTORS,
-    REVIEWERS,
-    VIEWERS,
-    Principal,
-    check_csrf,
-    require,
-)
+from monitor.web.security import Principal, check_csrf
 from monitor.web.timeline import jumps, timeline_svg
 
-__all__ = ["parse_day", "queue_filter", "router"]
+__all__ = ["MAX_NOTES", "MAX_REASON", "QueueQuery", "parse_day", "queue_filter", "router"]
 
 router = APIRouter()
-View = Annotated[Principal, Depends(require(VIEWERS))]
-Reviewer = Annotated[Principal, Depends(require(REVIEWERS))]
+View = Me
+
+MAX_NOTES = 10_000  # characters of review notes
+MAX_REASON = 2_000  # characters of a re-open or cancel reason
+Reviewer = Me
 
 
 def _ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+class QueueQuery(BaseModel):
+    """The queue's query parameters (declared for validation and the API schema)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    status: Literal["open", "claimed", "closed", ""] | None = None
+    severity: Literal["info", "warning", "critical", ""] | None = None
+    sort: str | None = Field(default=None, max_length=20)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    rule: str | None = Field(default=None, max_length=128)
+    queue: str | None = Field(default=None, max_length=128)
+    agent: str | None = Field(default=None, max_length=128)
+    from_: str | None = Field(default=None, alias="from", max_length=40)
+    to: str | None = Field(default=None, max_length=40)
 
 
 def parse_day(text: str | None, field: str, end: bool = False) -> float | None:
@@ -47,11 +61,11 @@ def parse_day(text: str | None, field: str, end: bool = False) -> float | None:
         return None
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise HTTPException(400, f"{field}={text!r} is not a date; use YYYY-MM-DD") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    ts = dt.timestamp()
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        ts = dt.timestamp()
+    except (ValueError, OverflowError) as exc:
+        raise HTTPException(400, f"{field} is not a date; use YYYY-MM-DD") from exc
     return ts + 86400.0 if end and len(text) == 10 else ts
 
 
@@ -60,16 +74,13 @@ def queue_filter(request: Request) -> tuple[FlagFilter, str, int]:
     status = q.get("status") or None
     severity = q.get("severity") or None
     if status is not None and status not in FLAG_STATUSES:
-        raise HTTPException(400, f"status={status!r} is not one of {', '.join(FLAG_STATUSES)}")
+        raise HTTPException(400, f"status is not one of {', '.join(FLAG_STATUSES)}")
     if severity is not None and severity not in SEVERITY_RANK:
-        raise HTTPException(400, f"severity={severity!r} is not one of {', '.join(SEVERITY_RANK)}")
+        raise HTTPException(400, f"severity is not one of {', '.join(SEVERITY_RANK)}")
     sort = q.get("sort") or "-started_at"
     if sort.lstrip("-") not in SORTS:
-        raise HTTPException(400, f"sort={sort!r} is not one of {', '.join(SORTS)}")
-    try:
-        page = max(1, int(q.get("page") or 1))
-    except ValueError as exc:
-        raise HTTPException(400, "page must be a whole number") from exc
+        raise HTTPException(400, f"sort is not one of {', '.join(SORTS)} (- for descending)")
+    page = int_param(request, "page", 1, 1, MAX_PAGE)
     flt = FlagFilter(
         rule=q.get("rule") or None,
         severity=severity,
@@ -83,7 +94,7 @@ def queue_filter(request: Request) -> tuple[FlagFilter, str, int]:
 
 
 @router.get("/flags")
-def flags_page(request: Request, me: View) -> Response:
+def flags_page(request: Request, me: View, filters: Annotated[QueueQuery, Query()]) -> Response:
     ctx = _ctx(request)
     flt, sort, page_no = queue_filter(request)
     page = ctx.store.flagged(flt, sort, page_no, ctx.settings.page_size)
@@ -113,10 +124,11 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
     ctx = _ctx(request)
     stored = ctx.store.call(call_id)
     if stored is None:
-        raise HTTPException(404, f"no call {call_id!r} in the store")
+        raise HTTPException(404, "no such call in the store")
     rec = stored.record
     rec_path = recording_path(rec.recording, ctx.settings.pbx_recordings_dir)
-    can_listen = me.user.role in REVIEWERS and rec_path is not None
+    can_listen = may(me, "GET", "/recordings/{path:path}") and rec_path is not None
+    can_manage = may(me, "POST", "/calls/{call_id}/assign")
     return render(
         request,
         "call.html",
@@ -127,7 +139,11 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "rec_path": rec_path,
             "jumps": jumps(rec),
             "fields": _display_fields(rec.to_dict()),
-            "can_review": me.user.role in REVIEWERS,
+            "can_review": may(me, "POST", "/calls/{call_id}/claim"),
+            "can_manage": can_manage,
+            "reviewers": _reviewers(ctx) if can_manage else [],
+            "max_notes": MAX_NOTES,
+            "max_reason": MAX_REASON,
             "can_listen": can_listen,
             "checklist": ctx.settings.checklist,
             "dispositions": REVIEW_DISPOSITIONS,
@@ -135,6 +151,10 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
         },
         principal=me,
     )
+
+
+def _reviewers(ctx: AppContext) -> list[str]:
+    return [u.name for u in ctx.store.users() if u.role in ("qa", "admin") and not u.disabled]
 
 
 def _display_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -151,20 +171,35 @@ async def _form(request: Request, me: Principal) -> dict[str, Any]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _limited(form: dict[str, Any], name: str, limit: int) -> str:
+    """A text field, refused (400) when longer than ``limit`` — never silently cut."""
+    value = str(form.get(name, ""))
+    if len(value) > limit:
+        raise HTTPException(
+            400,
+            f"{name} is {len(value):,} characters; the limit is {limit:,}. "
+            "Shorten it and submit again.",
+        )
+    return value
+
+
 def _back(call_id: str) -> Response:
     from urllib.parse import quote
 
     return RedirectResponse(f"/calls/{quote(call_id, safe='')}", status_code=303)
 
 
-@router.post("/calls/{call_id}/claim")
+@router.post("/calls/{call_id}/claim", openapi_extra=form_schema())
 async def claim(request: Request, call_id: str, me: Reviewer) -> Response:
     await _form(request, me)
     await run_in_threadpool(_ctx(request).store.claim, call_id, me.user.name)
     return _back(call_id)
 
 
-@router.post("/calls/{call_id}/review")
+@router.post(
+    "/calls/{call_id}/review",
+    openapi_extra=form_schema(disposition=32, notes=MAX_NOTES + 10, check_greeting=4),
+)
 async def review(request: Request, call_id: str, me: Reviewer) -> Response:
     ctx = _ctx(request)
     form = await _form(request, me)
@@ -182,17 +217,37 @@ async def review(request: Request, call_id: str, me: Reviewer) -> Response:
         me.user.name,
         form.get("disposition", ""),
         checklist,
-        form.get("notes", "")[:10_000],
+        _limited(form, "notes", MAX_NOTES),
     )
     return _back(call_id)
 
 
-@router.post("/calls/{call_id}/reopen")
+@router.post("/calls/{call_id}/reopen", openapi_extra=form_schema(reason=MAX_REASON + 10))
 async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
     form = await _form(request, me)
     await run_in_threadpool(
-        _ctx(request).store.reopen, call_id, me.user.name, form.get("reason", "")[:2000]
+        _ctx(request).store.reopen, call_id, me.user.name, _limited(form, "reason", MAX_REASON)
     )
+    return _back(call_id)
+
+
+@router.post("/calls/{call_id}/release", openapi_extra=form_schema(reason=MAX_REASON + 10))
+async def release(request: Request, call_id: str, me: Me) -> Response:
+    """An admin puts a claimed call back in the open queue (audited)."""
+    form = await _form(request, me)
+    reason = _limited(form, "reason", MAX_REASON)
+    await run_in_threadpool(_ctx(request).store.release, call_id, me.user.name, reason)
+    return _back(call_id)
+
+
+@router.post("/calls/{call_id}/assign", openapi_extra=form_schema(to=80))
+async def assign(request: Request, call_id: str, me: Me) -> Response:
+    """An admin hands a claimed call to another reviewer (audited)."""
+    form = await _form(request, me)
+    to = _limited(form, "to", 64).strip()
+    if not to:
+        raise HTTPException(400, "choose the reviewer to hand the call to")
+    await run_in_threadpool(_ctx(request).store.assign, call_id, me.user.name, to)
     return _back(call_id)
 
 
@@ -225,30 +280,30 @@ def promises_page(request: Request, me: View) -> Response:
             "view": view,
             "views": PROMISE_VIEWS,
             "enabled": ledger_available(),
-            "can_cancel": me.user.role in PROMISE_ACTORS,
+            "can_cancel": may(me, "POST", "/promises/{promise_id}/cancel"),
         },
         principal=me,
     )
 
 
-@router.post("/promises/{promise_id}/cancel")
+@router.post("/promises/{promise_id}/cancel", openapi_extra=form_schema(reason=MAX_REASON + 10))
 async def cancel_promise(
     request: Request,
     promise_id: str,
-    me: Annotated[Principal, Depends(require(PROMISE_ACTORS))],
+    me: Me,
 ) -> Response:
     form = await _form(request, me)
     await run_in_threadpool(
         _ctx(request).store.cancel_promise,
         promise_id,
         me.user.name,
-        form.get("reason", "")[:2000],
+        _limited(form, "reason", MAX_REASON),
     )
     return RedirectResponse("/promises", status_code=303)
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, me: Annotated[Principal, Depends(require(ADMIN))]) -> Response:
+def audit_page(request: Request, me: Me) -> Response:
     ctx = _ctx(request)
     return render(
         request,

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from monitor.web.app import AppContext, render
 from monitor.web.live import tiles
-from monitor.web.security import VIEWERS, Principal, require
+from monitor.web.permissions import Me
 
 __all__ = ["router", "snapshot_json"]
 
 router = APIRouter()
-View = Annotated[Principal, Depends(require(VIEWERS))]
+View = Me
 
 
 def snapshot_json(ctx: AppContext) -> str:

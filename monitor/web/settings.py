@@ -51,3 +51,20 @@ class WebSettings:
     wallboard_stream_max_seconds: float = 300.0
     page_size: int = 50
     site_name: str = "ringwatch"
+    # login protection (monitor/web/throttle.py, docs/security.md)
+    login_free_failures_user: int = 5
+    login_free_failures_address: int = 20
+    login_lock_base_seconds: float = 1.0
+    login_lock_max_seconds: float = 900.0
+    login_forget_seconds: float = 900.0
+    login_max_concurrent: int = 2
+    login_max_waiting: int = 6
+    login_wait_seconds: float = 5.0
+    # state-changing requests whose Origin (or Referer) is another site are refused; list
+    # extra origins allowed to post here, e.g. ("https://wallboard.example.com",)
+    allowed_origins: tuple[str, ...] = ()
+    # behind a TLS proxy that sets X-Forwarded-Proto (and strips it from clients): trust it
+    # for HSTS, the same-origin check and Secure cookies (else run uvicorn --proxy-headers)
+    trust_forwarded_proto: bool = False
+    hsts_max_age_seconds: int = 31_536_000  # Strict-Transport-Security when served over https
+    max_body_bytes: int = 256 * 1024  # larger request bodies are refused with 413

@@ -107,3 +107,16 @@ def test_secret_file(tmp_path: Path) -> None:
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_web_origin_and_proxy_settings(tmp_path: Path) -> None:
+    assert load_config(None).allowed_origins == () and not load_config(None).trust_forwarded_proto
+    cfg = load_config(
+        write(
+            tmp_path,
+            "web:\n  allowed_origins: [https://wall.example.com]\n  trust_forwarded_proto: true\n",
+        )
+    )
+    assert cfg.allowed_origins == ("https://wall.example.com",) and cfg.trust_forwarded_proto
+    with pytest.raises(ConfigError, match=r"web\.trust_forwarded_proto: expected bool"):
+        load_config(write(tmp_path, "web:\n  trust_forwarded_proto: sometimes\n"))

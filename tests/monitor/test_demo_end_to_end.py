@@ -103,7 +103,8 @@ def test_flagged_calls_from_the_simulator_in_api_store_and_metrics(demo: Demo) -
         record = call.get("call", call)
         assert record["call_id"] == call_id
         assert record["findings"], "a flagged call carries its findings"
-        health = client.get("/healthz").json()
+        assert client.get("/healthz").json() == {"status": "ok"}  # public: status only
+        health = client.get("/healthz/details").json()  # logged in: the components
         assert health["components"]["ami:demo"]["state"] == "up"
         metrics = client.get("/metrics").text
         assert 'ringwatch_ami_up{pbx="demo"} 1.0' in metrics

@@ -43,6 +43,7 @@ def test_with_recordings_dir_paths_are_relative_and_a_job_is_made(tmp_path: Path
     assert not job.path.exists()  # the engine does no I/O
     write_recording(job)
     assert job.path.is_file() and not list(tmp_path.rglob("*.part"))
+    assert job.path.stat().st_mode & 0o777 == 0o640  # personal data: not world-readable
     facts = analyze_files([job.path])
     assert facts.duration_seconds == pytest.approx(call.end - (call.answer or 0), abs=0.01)
 

@@ -75,3 +75,60 @@ def test_schema_includes_promise_tables(tmp_path: Path) -> None:
         "promises",
         "promise_events",
     } <= names
+
+
+def test_passwd_disable_delete_end_sessions_and_are_audited(tmp_path: Path) -> None:
+    db = str(tmp_path / "rw.sqlite")
+    store = Store.open(db)
+    store.add_user("ann", "qa", "a long password")
+    store.add_user("bob", "admin", "a long password")
+    ann1, _ = store.create_session("ann", 3600)
+    ann2, _ = store.create_session("ann", 3600)
+    bob, _ = store.create_session("bob", 3600)
+    store.close()
+    pw = tmp_path / "pw.txt"
+    pw.write_text("brand new secret\n")
+    runner = CliRunner()
+
+    res = runner.invoke(cli, ["users", "passwd", "ann", "--password-file", str(pw), "--store", db])
+    assert res.exit_code == 0, res.output
+    assert "password changed for ann; 2 sessions ended" in res.output
+    store = Store.open(db)
+    assert store.session(ann1) is None and store.session(ann2) is None
+    assert store.session(bob) is not None  # only ann's
+    ann3, _ = store.create_session("ann", 3600)
+    store.close()
+
+    res = runner.invoke(cli, ["users", "disable", "ann", "--store", db])
+    assert res.exit_code == 0 and "disabled user ann; 1 session ended" in res.output
+    store = Store.open(db)
+    assert store.session(ann3) is None
+    assert store.authenticate("ann", "brand new secret") is None
+    store.close()
+    res = runner.invoke(cli, ["users", "enable", "ann", "--store", db])
+    assert res.exit_code == 0 and "enabled user ann" in res.output
+    res = runner.invoke(cli, ["users", "list", "--store", db])
+    assert "ann\tqa\tenabled" in res.output
+
+    res = runner.invoke(cli, ["users", "delete", "bob", "--store", db], input="n\n")
+    assert res.exit_code != 0  # not confirmed: kept
+    res = runner.invoke(cli, ["users", "delete", "bob", "--yes", "--store", db])
+    assert res.exit_code == 0 and "deleted user bob; 1 session ended" in res.output
+    store = Store.open(db)
+    assert store.session(bob) is None and [u.name for u in store.users()] == ["ann"]
+    actions = [(e.action, e.detail.get("name")) for e in store.audit_entries()]
+    store.close()
+    for expected in (
+        ("user_passwd", "ann"),
+        ("user_disable", "ann"),
+        ("user_enable", "ann"),
+        ("user_delete", "bob"),
+    ):
+        assert expected in actions
+
+
+def test_unknown_user_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "rw.sqlite")
+    for command in (["disable", "zed"], ["enable", "zed"], ["delete", "zed", "--yes"]):
+        assert main(["users", *command, "--store", db]) == 2
+        assert "no user 'zed'; list them with 'ringwatch users list'" in capsys.readouterr().err

@@ -31,6 +31,7 @@ _kit = _load("web_testkit")
 pg_cluster = _pg.pg_cluster
 db_url = _pg.db_url
 
+from monitor.promises import PromiseEngine  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.web import LiveNumbers, StaticLive, WebSettings, create_app  # noqa: E402
 
@@ -111,7 +112,9 @@ def app(store: Store, settings: WebSettings, live: StaticLive) -> object:
 
     registry = CollectorRegistry()
     Counter("ringwatch_test_total", "test counter", registry=registry).inc()
-    return create_app(store, settings, live=live, registry=registry)
+    return create_app(
+        store, settings, live=live, registry=registry, promises=PromiseEngine(store.engine)
+    )
 
 
 @pytest.fixture

@@ -155,3 +155,40 @@ def test_review_journey_and_live_wallboard(
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_long_unbroken_note_does_not_widen_the_page(
+    server: str, browser: Browser, store: Store
+) -> None:
+    """Issue 14, point 6: a 5,000-character note without a space wraps inside the page."""
+    ctx = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = ctx.new_page()
+    page.set_default_timeout(10_000)
+    note = "x" * 5_000
+    try:
+        page.goto(server + "/login")
+        page.fill("input[name=username]", "qa1")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(server + "/calls/c1")
+        page.click("#claim")
+        page.check('input[name=disposition][value="not_a_breach"]')
+        assert page.get_attribute("textarea[name=notes]", "maxlength") == "10000"
+        page.fill("textarea[name=notes]", note)
+        page.click("#submit-review")  # a same-origin form post passes the Origin check
+        expect(page.locator("#flag-status")).to_have_text("closed")
+        expect(page.locator(".review-closed .notes")).to_have_count(1)
+        widths = page.evaluate(
+            """() => ({
+                doc: document.documentElement.scrollWidth,
+                view: window.innerWidth,
+                notes: document.querySelector('.review-closed .notes')
+                    .getBoundingClientRect().right,
+            })"""
+        )
+        _shot(page, "long-note", store.backend)
+        assert widths["doc"] <= widths["view"], widths
+        assert widths["notes"] <= widths["view"], widths
+        assert store.call("c1").reviews[-1].notes == note  # stored whole, not cut
+    finally:
+        ctx.close()

@@ -198,8 +198,11 @@ def test_metrics_and_health(client_for) -> None:  # type: ignore[no-untyped-def]
     anon = client_for(None)
     m = anon.get("/metrics")
     assert m.status_code == 200 and "ringwatch_test_total 1.0" in m.text
-    h = anon.get("/healthz").json()
-    assert h["status"] == "ok" and h["store_ok"] is True and h["store"] in ("sqlite", "postgresql")
+    h = anon.get("/healthz")
+    assert h.status_code == 200 and h.json() == {"status": "ok"}  # status only, to anyone
+    assert anon.get("/healthz/details").status_code == 401
+    d = client_for("sup1").get("/healthz/details").json()
+    assert d["status"] == "ok" and d["store_ok"] is True and d["store"] in ("sqlite", "postgresql")
 
 
 def test_promises_page_and_cancel(client_for, store: Store) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,10 @@ SAMPLES = {
     "/calls/{call_id}/claim": "/calls/c1/claim",
     "/calls/{call_id}/review": "/calls/c1/review",
     "/calls/{call_id}/reopen": "/calls/c1/reopen",
+    "/calls/{call_id}/release": "/calls/c1/release",
+    "/calls/{call_id}/assign": "/calls/c1/assign",
+    "/api/calls/{call_id}/release": "/api/calls/c1/release",
+    "/api/calls/{call_id}/assign": "/api/calls/c1/assign",
     "/recordings/{path:path}": "/recordings/2026/c1.wav",
     "/promises/{promise_id}/cancel": "/promises/1/cancel",
     "/api/calls/{call_id}": "/api/calls/c1",
@@ -113,6 +117,15 @@ def test_post_without_csrf_is_refused(client_for, store) -> None:  # type: ignor
     anon = client_for(None)
     resp = anon.post("/login", data={"username": "qa1", "password": "correct horse battery"})
     assert resp.status_code == 403  # no login CSRF cookie/field
+
+
+def test_non_ascii_csrf_token_is_refused_not_a_crash(client_for) -> None:  # type: ignore[no-untyped-def]
+    qa = client_for("qa1")
+    assert qa.post("/calls/c1/claim", data={"csrf": "\x80é"}).status_code == 403
+    anon = client_for(None)
+    anon.get("/login")
+    resp = anon.post("/login", data={"username": "qa1", "password": "x", "csrf": "ü"})
+    assert resp.status_code == 403
 
 
 def test_other_users_csrf_token_is_refused(client_for) -> None:  # type: ignore[no-untyped-def]

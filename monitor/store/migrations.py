@@ -1,0 +1,103 @@
+"""Data migrations run once per database by ``Store.open`` (recorded in ``schema_migrations``).
+
+``scrub-leaked-session-tokens`` (issue 14): before the fix, ``POST /api/promises`` stored the
+whole login object (its text holds the session and CSRF tokens) in ``promises.agent`` and in
+``promise_events.actor``. The migration rewrites every such value to the user's name (or
+``redacted`` when no name can be read from it) and ends every session, so a token that was
+read before the upgrade opens nothing afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, Table, delete, inspect, select, update
+
+from monitor.store.reviews import write_audit
+from monitor.store.schema import schema_migrations, sessions
+from monitor.store.users import NAME_PATTERN
+
+__all__ = ["MIGRATIONS", "REDACTED", "leaked_name", "looks_leaked", "upgrade"]
+
+REDACTED = "redacted"
+
+# The text of the old ``Principal``: "Principal(user=User(name='admin1', role=...), csrf='…',
+# token='…')", possibly behind an actor prefix such as "user:".
+_LEAK = re.compile(r"(?:csrf|token)\s*=|Principal\(|User\(")
+_NAME = re.compile(r"User\(name=(['\"])(?P<name>[^'\"]{1,64})\1")
+
+
+def looks_leaked(value: str | None) -> bool:
+    """True when a stored name is the text of a login object rather than a name."""
+    return value is not None and _LEAK.search(value) is not None
+
+
+def leaked_name(value: str) -> str:
+    """The user name inside a leaked login object's text, or ``REDACTED``."""
+    m = _NAME.search(value)
+    if m is not None and NAME_PATTERN.match(m.group("name")):
+        return m.group("name")
+    return REDACTED
+
+
+def _scrub_column(conn: Connection, table: Table, key: str, column: str, prefix: str) -> int:
+    col = table.c[column]
+    rows = conn.execute(
+        select(table.c[key], col).where(
+            col.like("%token=%") | col.like("%csrf=%") | col.like("%Principal(%")
+        )
+    ).all()
+    changed = 0
+    for row_key, value in rows:
+        if not looks_leaked(value):
+            continue
+        name = leaked_name(value)
+        clean = f"{prefix}{name}" if prefix and name != REDACTED else name
+        conn.execute(update(table).where(table.c[key] == row_key).values({column: clean}))
+        changed += 1
+    return changed
+
+
+def _scrub_leaked_session_tokens(conn: Connection, now: float) -> None:
+    from monitor.promises.tables import promise_events, promises
+
+    names = set(inspect(conn).get_table_names())
+    scrubbed = 0
+    if "promises" in names:
+        scrubbed += _scrub_column(conn, promises, "id", "agent", "")
+    if "promise_events" in names:
+        scrubbed += _scrub_column(conn, promise_events, "id", "actor", "user:")
+    ended = conn.execute(delete(sessions)).rowcount
+    if not scrubbed and not ended:  # a new database: nothing to tell
+        return
+    write_audit(
+        conn,
+        now,
+        "system",
+        "sessions_rotated",
+        None,
+        {"reason": "upgrade: scrub leaked session tokens", "scrubbed": scrubbed, "ended": ended},
+    )
+
+
+MIGRATIONS: tuple[tuple[str, Callable[[Connection, float], None]], ...] = (
+    ("scrub-leaked-session-tokens", _scrub_leaked_session_tokens),
+)
+
+
+def upgrade(engine: Engine, now: float) -> list[str]:
+    """Run every migration this database has not had yet, each in its own transaction;
+    returns the names of those run."""
+    done: list[str] = []
+    for name, step in MIGRATIONS:
+        with engine.begin() as conn:
+            seen = conn.execute(
+                select(schema_migrations.c.name).where(schema_migrations.c.name == name)
+            ).first()
+            if seen is not None:
+                continue
+            step(conn, now)
+            conn.execute(schema_migrations.insert().values(name=name, applied_at=now))
+        done.append(name)
+    return done
