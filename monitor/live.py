@@ -2,7 +2,9 @@
 
 ``LiveState`` is a pipeline sink (it counts today's calls and feeds the window standards) and
 implements both providers: ``live_snapshots()`` for monitor.metrics and ``numbers()`` for the
-web wallboard. It runs on the event loop that owns the trackers, so reads are consistent.
+web wallboard, plus ``board()`` (per-queue rows, agents from each PBX's ``AgentBoard``,
+the calls waiting and on hold with their live-rule deadlines). It runs on the event loop that
+owns the trackers, so reads are consistent.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.agents import AgentBoard
 from monitor.metrics.live import LiveSnapshot
 from monitor.pipeline import Pipeline
-from monitor.record import CallRecord, Finding, Outcome
+from monitor.record import CallRecord, Direction, Finding, Outcome
 from monitor.rules import RuleResult, RuleSet, WindowEvaluator
+from monitor.rules.live import live_deadlines
 from monitor.sinks import LiveBreaches
 from monitor.tracker import CallState
+from monitor.web.board import AgentRow, Board, CallRow, QueueRow, window_label
 from monitor.web.live import LiveNumbers
 
 __all__ = ["LiveState"]
@@ -42,6 +47,7 @@ class LiveState:
         rules: Callable[[], RuleSet | None] = lambda: None,
         promise_counts: Callable[[], Mapping[str, int]] = dict,
         breaches: LiveBreaches | None = None,
+        agents: Mapping[str, AgentBoard] | None = None,
     ) -> None:
         self.pipelines = pipelines
         self.tz = ZoneInfo(timezone)
@@ -53,6 +59,10 @@ class LiveState:
         self._within_three_today = 0
         self._windows: dict[str, WindowEvaluator] = {}
         self._rules_seen: RuleSet | None = None
+        self.agents = agents or {}
+        # per queue, today: [offered, answered, abandoned]; per (check, queue): a window
+        self._queue_today: dict[str, list[int]] = {}
+        self._queue_windows: dict[tuple[str, str], WindowEvaluator] = {}
 
     # ---- sink --------------------------------------------------------------------------------
 
@@ -62,13 +72,28 @@ class LiveState:
         day = datetime.fromtimestamp(when, self.tz).date().isoformat()
         if day != self._day:
             self._day, self._answered_today, self._within_three_today = day, 0, 0
+            self._queue_today = {}
+        if record.queue is not None and record.queue_joined_at is not None:
+            counts = self._queue_today.setdefault(record.queue, [0, 0, 0])
+            counts[0] += 1
+            counts[1] += record.outcome is Outcome.ANSWERED
+            counts[2] += record.outcome is Outcome.ABANDONED
         if record.outcome is Outcome.ANSWERED and record.direction == "inbound":
             self._answered_today += 1
             if record.rings is not None and record.rings <= 3:
                 self._within_three_today += 1
-        for window in self._window_evaluators().values():
+        windows = self._window_evaluators()
+        for window in windows.values():
             window.add(record)
             window.prune(when - window.window - 60)
+        if record.queue is not None:
+            for check, overall in windows.items():
+                key = (check, record.queue)
+                per_queue = self._queue_windows.get(key)
+                if per_queue is None:
+                    per_queue = self._queue_windows[key] = WindowEvaluator(overall.rule)
+                per_queue.add(record)
+                per_queue.prune(when - per_queue.window - 60)
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
         self.breaches.live_finding(call_id, finding)
@@ -78,6 +103,7 @@ class LiveState:
         if rules is not self._rules_seen:
             self._rules_seen = rules
             self._windows = {}
+            self._queue_windows = {}
             for rule in rules.rules if rules is not None else ():
                 if rule.check in ("service_level", "abandon_rate") and rule.target is not None:
                     self._windows.setdefault(rule.check, WindowEvaluator(rule))
@@ -150,3 +176,95 @@ class LiveState:
             on_hold_now=on_hold,
             overdue_promises=int(self.promise_counts().get("overdue", 0)),
         )
+
+    # ---- the board ---------------------------------------------------------------------------
+
+    def board(self) -> Board:
+        now = self._now()
+        windows = self._window_evaluators()
+        calls: list[CallRow] = []
+        for pipeline in self.pipelines.values():
+            calls.extend(_call_rows(pipeline))
+        agents = [
+            AgentRow(a.name, a.state, a.since, a.reason, a.queues, a.call_id, a.call_queue)
+            for board in self.agents.values()
+            for a in board.agents()
+        ]
+        names = set(self._queue_today) | {queue for _, queue in self._queue_windows}
+        names |= {c.queue for c in calls if c.queue} | {q for a in agents for q in a.queues}
+        rows = []
+        for queue in sorted(names):
+            waiting = [c.since for c in calls if c.kind == "waiting" and c.queue == queue]
+            offered, answered, abandoned = self._queue_today.get(queue, (0, 0, 0))
+            sl = self._queue_windows.get(("service_level", queue))
+            ab = self._queue_windows.get(("abandon_rate", queue))
+            states = dict.fromkeys(("available", "on_call", "paused", "wrap_up"), 0)
+            for a in agents:
+                if queue in a.queues and a.state in states:
+                    states[a.state] += 1
+            rows.append(
+                QueueRow(
+                    queue=queue,
+                    waiting=len(waiting),
+                    oldest_since=min(waiting, default=None),
+                    offered_today=offered,
+                    answered_today=answered,
+                    abandoned_today=abandoned,
+                    service_level=sl.ratio(now) if sl is not None else None,
+                    abandon_rate=ab.ratio(now) if ab is not None else None,
+                    agents=states,
+                )
+            )
+        seconds = next((w.window for w in windows.values()), None)
+        return Board(now, window_label(seconds), tuple(rows), tuple(agents), tuple(calls))
+
+
+def _call_rows(pipeline: Pipeline) -> list[CallRow]:
+    """The calls of one PBX waiting to be answered or on hold, with their live standards."""
+    tracker = pipeline.tracker
+    rules = pipeline.ruleset
+    out = []
+    for call_id, call in tracker.calls.items():
+        waiting = call.answered_at is None and (
+            call.state is CallState.QUEUED
+            or (
+                call.state in (CallState.RINGING, CallState.IVR)
+                and call.direction(tracker.settings) is Direction.INBOUND
+            )
+        )
+        if not waiting and not call.open_holds:
+            continue
+        wait: tuple[float, str] | None = None
+        hold: tuple[float, str] | None = None
+        if rules is not None:
+            snap = tracker.live_view(call_id)
+            for d in live_deadlines(snap, rules, site=pipeline.site) if snap else ():
+                rule = rules.get(d.rule_id)
+                if rule.check == "longest_hold":
+                    hold = hold or (d.at, rule.title)
+                else:  # rings_to_answer, queue_wait: deadlines come sorted, earliest first
+                    wait = wait or (d.at, rule.title)
+        queue = call.queue or ""
+        if waiting:
+            out.append(_row(call_id, "waiting", queue, call.started_at, wait, None))
+        if call.open_holds:
+            since = max(call.open_holds.values())
+            out.append(_row(call_id, "hold", queue, since, hold, call.agent))
+    return out
+
+
+def _row(
+    call_id: str,
+    kind: str,
+    queue: str,
+    since: float,
+    deadline: tuple[float, str] | None,
+    agent: str | None,
+) -> CallRow:
+    """Amber from two thirds of the way to the standard (the third ring of three, 40 s of a
+    60 s hold), red once it is passed."""
+    if deadline is None:
+        return CallRow(call_id, kind, queue, since, agent=agent)
+    red, title = deadline
+    amber = since + (red - since) * 2 / 3
+    return CallRow(call_id, kind, queue, since, amber, red, title, agent)

@@ -37,7 +37,7 @@ from monitor.rules.model import CheckStatus
 from monitor.tracker import Tracker
 from monitor.tracker.call import Call
 
-__all__ = ["CallSink", "Pipeline", "PipelineStats"]
+__all__ = ["CallSink", "EventObserver", "Pipeline", "PipelineStats"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,15 @@ class CallSink(Protocol):
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None: ...
 
     def live_finding(self, call_id: str, finding: Finding) -> None: ...
+
+
+class EventObserver(Protocol):
+    """Something that follows every event and event time besides the tracker (the agent
+    board of the live view): it must not raise on an event it does not use."""
+
+    def feed(self, event: ev.Event) -> None: ...
+
+    def advance(self, now: float) -> None: ...
 
 
 @dataclass
@@ -83,6 +92,7 @@ class Pipeline:
         sinks: Sequence[CallSink] = (),
         translator: Translator | None = None,
         on_promise: Callable[[ev.CallbackPromised], None] | None = None,
+        observers: Sequence[EventObserver] = (),
     ) -> None:
         self.tracker = tracker
         self.translator = translator or Translator()
@@ -90,6 +100,7 @@ class Pipeline:
         self.site = site or Site()
         self.sinks = list(sinks)
         self.on_promise = on_promise
+        self.observers = list(observers)
         self.stats = PipelineStats()
         self._heap: list[_Deadline] = []
         self._generation: dict[str, int] = {}
@@ -122,6 +133,8 @@ class Pipeline:
         out: list[CallRecord] = self.advance(at) if at > self.now else []
         if isinstance(event, ev.CallbackPromised) and self.on_promise is not None:
             self.on_promise(event)
+        for observer in self.observers:
+            observer.feed(event)
         tracker = self.tracker
         completed = tracker.feed(event)
         stats.last_event_at = at
@@ -145,6 +158,8 @@ class Pipeline:
         if now < self.now:
             return []
         self.now = now
+        for observer in self.observers:
+            observer.advance(now)
         rules = self.ruleset
         heap = self._heap
         while heap and heap[0][0] <= now:

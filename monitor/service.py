@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from collectors.ami.resync import TrackerFeeder
 from collectors.ami.transport import AmiClient
+from monitor.agents import AgentBoard
 from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
 from monitor.errors import RingwatchError
@@ -103,8 +104,10 @@ class Service:
         site = Site(cfg.country.lower())
         # call audio: recordings analysed in worker processes after each call (docs/audio.md)
         self.audio = _audio_joiner(cfg, self, site)
+        self.agents: dict[str, AgentBoard] = {}
         self.live = LiveState(
             self.pipelines,
+            agents=self.agents,
             timezone=cfg.timezone,
             rules=lambda: self.rules.current,
             promise_counts=self._promise_counts,
@@ -128,12 +131,14 @@ class Service:
             ]
             if self.audio is not None:
                 sinks.append(self.audio)
+            self.agents[pbx.name] = AgentBoard()
             self.pipelines[pbx.name] = Pipeline(
                 Tracker(settings),
                 lambda: self.rules.current,
                 site=site,
                 sinks=sinks,
                 on_promise=promise_sink.promised,
+                observers=[self.agents[pbx.name]],
             )
             self.promise_sinks[pbx.name] = promise_sink
         self.metrics.set_live_provider(self.live)

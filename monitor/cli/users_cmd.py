@@ -1,6 +1,7 @@
-"""``ringwatch users add|list|passwd|disable|enable|delete``: web users (argon2-hashed
-passwords, roles). Changing a password, disabling or deleting a user ends their sessions;
-every change is in the audit log."""
+"""``ringwatch users add|list|passwd|disable|enable|delete`` and ``users kiosk
+add|list|revoke``: web users (argon2-hashed passwords, roles) and wall-screen kiosks.
+Changing a password, disabling or deleting a user ends their sessions; every change is in
+the audit log."""
 
 from __future__ import annotations
 
@@ -152,6 +153,61 @@ def list_users(store_url: str) -> None:
             click.echo(f"{user.name}\t{user.role}\t{state}")
     finally:
         store.close()
+
+
+@users_group.group("kiosk")
+def kiosk_group() -> None:
+    """Read-only sign-ins for wall screens: each grants the wallboard and its stream only,
+    and does not expire with a shift (revoke it instead). Every change is audited."""
+
+
+@kiosk_group.command("add")
+@click.argument("name")
+@_store_option
+def kiosk_add(name: str, store_url: str) -> None:
+    """Create kiosk NAME (one per screen) and print its token, once."""
+    store = _open(store_url)
+    try:
+        token = store.add_kiosk(name)
+    finally:
+        store.close()
+    click.echo(f"added kiosk {name}")
+    click.echo(f"token (shown once; keep it secret): {token}")
+    click.echo("On the screen open /kiosk on the ringwatch site and paste the token.")
+
+
+@kiosk_group.command("list")
+@_store_option
+def kiosk_list(store_url: str) -> None:
+    """List the kiosks (the tokens are not stored and cannot be shown again)."""
+    store = _open(store_url)
+    try:
+        kiosks = store.kiosks()
+    finally:
+        store.close()
+    for k in kiosks:
+        click.echo(f"{k.name}\tcreated {_day(k.created_at)}")
+    if not kiosks:
+        click.echo("no kiosks; add one with 'ringwatch users kiosk add NAME'")
+
+
+def _day(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@kiosk_group.command("revoke")
+@click.argument("name")
+@_store_option
+def kiosk_revoke(name: str, store_url: str) -> None:
+    """Revoke kiosk NAME: its screen loses the wallboard at its next update."""
+    store = _open(store_url)
+    try:
+        ended = store.revoke_kiosk(name)
+    finally:
+        store.close()
+    click.echo(f"revoked kiosk {name}; {_sessions(ended)} ended")
 
 
 def register(group: click.Group) -> None:

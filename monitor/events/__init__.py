@@ -47,6 +47,7 @@ from monitor.events.queues import (
     AgentConnected,
     AgentDumped,
     AgentRingNoAnswer,
+    MemberChanged,
     QueueAbandoned,
     QueueJoined,
     QueueLeft,
@@ -81,6 +82,7 @@ __all__ = [
     "HoldStarted",
     "LocalBridged",
     "LocalOptimized",
+    "MemberChanged",
     "MusicStarted",
     "MusicStopped",
     "PbxBooted",
@@ -116,6 +118,7 @@ Event = (
     | AgentConnected
     | AgentCompleted
     | AgentDumped
+    | MemberChanged
     | BlindTransferred
     | AttendedTransferred
     | LocalBridged

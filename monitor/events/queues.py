@@ -14,6 +14,7 @@ __all__ = [
     "AgentConnected",
     "AgentDumped",
     "AgentRingNoAnswer",
+    "MemberChanged",
     "QueueAbandoned",
     "QueueJoined",
     "QueueLeft",
@@ -135,3 +136,24 @@ class AgentDumped(_Base):
 
 
 fast_init(AgentDumped)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChanged(_Base):
+    """A queue member's state: QueueMemberStatus, QueueMemberAdded, QueueMemberRemoved and
+    QueueMemberPause (11: QueueMemberPaused). ``kind`` is status, added, removed or pause;
+    ``device`` is the member's device state (0 unknown, 1 not in use, 2 in use, 3 busy,
+    4 invalid, 5 unavailable, 6 ringing, 7 ring in use, 8 on hold); ``reason`` is the pause
+    reason ("" when none was given)."""
+
+    queue: str
+    interface: str
+    member_name: str
+    kind: str
+    device: int
+    in_call: bool
+    paused: bool
+    reason: str
+
+
+fast_init(MemberChanged)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
-from monitor.store import export, migrations, queue, reviews, users
+from monitor.store import export, kiosks, migrations, queue, reviews, users
 from monitor.store import promises_read as promises
 from monitor.store.engine import create_schema, make_engine
 from monitor.store.models import (
@@ -344,6 +344,25 @@ class Store:
             ended = users.delete_user(conn, name)
             reviews.write_audit(
                 conn, self.clock(), actor, "user_delete", None, {"name": name, "sessions": ended}
+            )
+            return ended
+
+    def add_kiosk(self, name: str, actor: str = "system") -> str:
+        """A read-only wall-screen sign-in (monitor/store/kiosks.py); returns its token."""
+        with self._tx(f"adding kiosk {name!r}") as conn:
+            token = kiosks.add_kiosk(conn, self.hasher, name, self.clock())
+            reviews.write_audit(conn, self.clock(), actor, "kiosk_add", None, {"name": name})
+            return token
+
+    def kiosks(self) -> list[User]:
+        with self._tx("listing kiosks") as conn:
+            return kiosks.list_kiosks(conn)
+
+    def revoke_kiosk(self, name: str, actor: str = "system") -> int:
+        with self._tx(f"revoking kiosk {name!r}") as conn:
+            ended = kiosks.revoke_kiosk(conn, name)
+            reviews.write_audit(
+                conn, self.clock(), actor, "kiosk_revoke", None, {"name": name, "sessions": ended}
             )
             return ended
 

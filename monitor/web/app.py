@@ -85,7 +85,7 @@ def create_app(
     """The web tier over ``store``. ``live`` gives the wallboard numbers (an empty
     ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
     engine) adds ``/api/promises``."""
-    from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
+    from monitor.web import routes_api, routes_auth, routes_kiosk, routes_pages, routes_wallboard
     from monitor.web.errors import install_error_handlers
     from monitor.web.permissions import authorize, signed_in
 
@@ -119,7 +119,7 @@ def create_app(
 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (routes_auth, routes_pages, routes_wallboard, routes_api):
+    for module in (routes_auth, routes_kiosk, routes_pages, routes_wallboard, routes_api):
         app.include_router(module.router)
     if promises is not None:
         from monitor.promises.api import promises_router

@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from monitor.web.board import Board
+
 __all__ = [
     "DEFAULT_STANDARDS",
     "LiveNumbers",
@@ -46,6 +48,10 @@ class LiveProvider(Protocol):
     """Gives the current wallboard numbers; called from the event loop, so keep it cheap."""
 
     def numbers(self) -> LiveNumbers: ...
+
+    def board(self) -> Board:
+        """Per-queue rows, agents and the live calls (monitor/web/board.py)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +139,21 @@ def tiles(numbers: LiveNumbers, standards: dict[str, TileStandard] | None = None
 
 
 class StaticLive:
-    """An in-memory provider: ``update(waiting_now=3)`` changes what the next push shows."""
+    """An in-memory provider: ``update(waiting_now=3)`` changes what the next push shows,
+    ``set_board(board)`` the rows."""
 
-    def __init__(self, numbers: LiveNumbers | None = None) -> None:
+    def __init__(self, numbers: LiveNumbers | None = None, board: Board | None = None) -> None:
         self._lock = threading.Lock()
         self._numbers = numbers or LiveNumbers()
+        self._board = board or Board()
+
+    def board(self) -> Board:
+        with self._lock:
+            return self._board
+
+    def set_board(self, board: Board) -> None:
+        with self._lock:
+            self._board = board
 
     def numbers(self) -> LiveNumbers:
         with self._lock:

@@ -25,12 +25,14 @@ from monitor.web.security import (
 __all__ = [
     "ADMIN",
     "ANONYMOUS",
+    "KIOSK",
     "PERMISSIONS",
     "PROMISE_ACTORS",
     "PUBLIC",
     "REVIEWERS",
     "ROLES",
     "VIEWERS",
+    "WALL",
     "Me",
     "allowed",
     "authorize",
@@ -40,12 +42,14 @@ __all__ = [
 ]
 
 ROLES: tuple[str, ...] = ("supervisor", "qa", "admin")
+KIOSK = "kiosk"  # a wall screen's read-only sign-in (monitor/store/kiosks.py)
 ANONYMOUS = "anonymous"
 PUBLIC: frozenset[str] = frozenset({ANONYMOUS, *ROLES})
 VIEWERS: frozenset[str] = frozenset(ROLES)
 REVIEWERS: frozenset[str] = frozenset({"qa", "admin"})
 PROMISE_ACTORS: frozenset[str] = frozenset({"supervisor", "admin"})
 ADMIN: frozenset[str] = frozenset({"admin"})
+WALL: frozenset[str] = frozenset({*ROLES, KIOSK})
 
 # (method, route path as FastAPI declares it) -> (roles, what it does: for docs/web.md)
 PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
@@ -64,8 +68,10 @@ PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/promises"): (VIEWERS, "callback promises by view"),
     ("POST", "/promises/{promise_id}/cancel"): (PROMISE_ACTORS, "cancel a promise (CSRF, audited)"),
     ("GET", "/admin/audit"): (ADMIN, "users and the audit log"),
-    ("GET", "/wallboard"): (VIEWERS, "the live wallboard"),
-    ("GET", "/wallboard/stream"): (VIEWERS, "wallboard tiles as Server-Sent Events"),
+    ("GET", "/wallboard"): (WALL, "the live wallboard: tiles, queues, calls, agents"),
+    ("GET", "/wallboard/stream"): (WALL, "the wallboard as Server-Sent Events"),
+    ("GET", "/kiosk"): (PUBLIC, "the wall-screen sign-in form (kiosk token)"),
+    ("POST", "/kiosk"): (PUBLIC, "sign a wall screen in with its kiosk token (audited)"),
     ("GET", "/export/calls.csv"): (VIEWERS, "calls as CSV (audited)"),
     ("GET", "/export/findings.csv"): (VIEWERS, "findings as CSV (audited)"),
     ("GET", "/api/calls"): (VIEWERS, "calls as JSON (`CallRecord.to_contract()`)"),
@@ -142,7 +148,7 @@ Me = Annotated[Principal, Depends(signed_in)]
 def _roles_text(roles: frozenset[str]) -> str:
     if ANONYMOUS in roles:
         return "anyone"
-    return ", ".join(r for r in ROLES if r in roles)
+    return ", ".join(r for r in (*ROLES, KIOSK) if r in roles)
 
 
 def route_table_markdown() -> str:

@@ -85,3 +85,34 @@ class QueueHandlers(OtherHandlers):
     def _agentdump(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
         caller, dest, queue, iface, member = self._member(m)
         return ev.AgentDumped(at, caller, dest, queue, iface, member, exact=exact)
+
+    # ---- queue members (agent state) --------------------------------------------------------
+
+    def _memberstatus(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return self._member_changed(m, at, exact, "status")
+
+    def _memberadded(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return self._member_changed(m, at, exact, "added")
+
+    def _memberremoved(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return self._member_changed(m, at, exact, "removed")
+
+    def _memberpause(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        return self._member_changed(m, at, exact, "pause")
+
+    def _member_changed(self, m: AmiMessage, at: float, exact: bool, kind: str) -> ev.Event:
+        """The member block of QueueMember* events. Asterisk 11 names the interface
+        ``Location``; QueueMemberPause carried ``Reason`` (a duplicate of PausedReason) to 16."""
+        interface = m.get("Interface") or m.get("Location") or m.get("StateInterface") or ""
+        return ev.MemberChanged(
+            at,
+            m.get("Queue") or "",
+            interface,
+            m.get("MemberName") or interface,
+            kind,
+            _int(m.get("Status")),
+            m.get("InCall") == "1",
+            m.get("Paused") == "1",
+            m.get("PausedReason") or m.get("Reason") or "",
+            exact=exact,
+        )

@@ -187,8 +187,9 @@ def test_wallboard_page_and_stream(client_for, live) -> None:  # type: ignore[no
     live.update(service_level=0.5, waiting_now=9)
     body = sup.get("/wallboard/stream").text
     assert body.startswith("retry:")
-    data = json.loads(re.search(r"event: tiles\ndata: (.*)\n\n", body).group(1))
-    tiles = {t["key"]: t for t in data}
+    data = json.loads(re.search(r"event: board\ndata: (.*)\n\n", body).group(1))
+    tiles = {t["key"]: t for t in data["tiles"]}
+    assert data["board"] == {"now": 0.0, "window": "", "queues": [], "agents": [], "calls": []}
     assert tiles["service_level"]["text"] == "50%" and tiles["service_level"]["status"] == "red"
     assert tiles["waiting_now"]["status"] == "red"
     assert tiles["abandon_rate"]["status"] == "green"
