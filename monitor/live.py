@@ -16,8 +16,11 @@ from zoneinfo import ZoneInfo
 from monitor.agents import AgentBoard
 from monitor.metrics.live import LiveSnapshot
 from monitor.pipeline import Pipeline
-from monitor.record import CallRecord, Direction, Finding, Outcome
-from monitor.rules import RuleResult, RuleSet, WindowEvaluator
+from monitor.record import CallRecord, Direction, Finding, LiveCall, Outcome
+from monitor.rules import RuleResult, RuleSet, Site, WindowEvaluator
+from monitor.rules.cadence import cadence_for
+from monitor.rules.checks_call import clock_start
+from monitor.rules.evaluate import applies
 from monitor.rules.live import live_deadlines
 from monitor.sinks import LiveBreaches
 from monitor.tracker import CallState
@@ -236,14 +239,14 @@ def _call_rows(pipeline: Pipeline) -> list[CallRow]:
             continue
         wait: tuple[float, str] | None = None
         hold: tuple[float, str] | None = None
-        if rules is not None:
-            snap = tracker.live_view(call_id)
-            for d in live_deadlines(snap, rules, site=pipeline.site) if snap else ():
+        snap = tracker.live_view(call_id) if rules is not None else None
+        if rules is not None and snap is not None:
+            for d in live_deadlines(snap, rules, site=pipeline.site):
                 rule = rules.get(d.rule_id)
                 if rule.check == "longest_hold":
                     hold = hold or (d.at, rule.title)
-                else:  # rings_to_answer, queue_wait: deadlines come sorted, earliest first
-                    wait = wait or (d.at, rule.title)
+            if waiting:
+                wait = _wait_standard(snap, rules, pipeline.site)
         queue = call.queue or ""
         if waiting:
             out.append(_row(call_id, "waiting", queue, call.started_at, wait, None))
@@ -251,6 +254,27 @@ def _call_rows(pipeline: Pipeline) -> list[CallRow]:
             since = max(call.open_holds.values())
             out.append(_row(call_id, "hold", queue, since, hold, call.agent))
     return out
+
+
+def _wait_standard(snap: LiveCall, rules: RuleSet, site: Site) -> tuple[float, str] | None:
+    """When a waiting caller passes the earliest waiting standard (rings at the cadence from
+    the rule's clock, or a queue-wait limit), with its title. Unlike the live check, a call
+    the IVR answered still counts: the caller waits for a person."""
+    best: tuple[float, str] | None = None
+    for rule in rules.rules:
+        if rule.check not in ("rings_to_answer", "queue_wait") or not applies(rule, snap):
+            continue
+        p = rule.params
+        if rule.check == "rings_to_answer":
+            start = clock_start(snap, str(p.get("clock", "arrival")))
+            cadence = cadence_for(p.get("country") or site.country)
+            at = None if start is None else start + int(p["max"]) * cadence
+        else:
+            joined = snap.queue_joined_at
+            at = None if joined is None else joined + float(p["max"])
+        if at is not None and (best is None or at < best[0]):
+            best = (at, rule.title)
+    return best
 
 
 def _row(

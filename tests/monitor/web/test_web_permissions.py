@@ -85,6 +85,9 @@ def _request(client, role: str, method: str, route: str):  # type: ignore[no-unt
         page = client.get("/login")
         data = {"csrf": csrf_of(page.text), "username": ROLE_USERS[role] or "qa1"}
         return client.post(path, data={**data, "password": PASSWORD}, follow_redirects=False)
+    if route == "/kiosk":  # a real kiosk token: the sign-in then holds the kiosk's session
+        token = client.app.state.ctx.store.add_kiosk(f"wall-{role}")
+        return client.post(path, data={"token": token}, follow_redirects=False)
     token = csrf_of(client.get("/flags").text) if role != ANONYMOUS else "none"
     if route.startswith("/api/"):
         return client.request(
@@ -97,8 +100,8 @@ def _request(client, role: str, method: str, route: str):  # type: ignore[no-unt
 
 @pytest.mark.parametrize("role", sorted(ROLE_USERS))
 def test_every_route_for_every_role(app, client_for, role: str) -> None:  # type: ignore[no-untyped-def]
-    # logout and login change the session: check them last, login after logout
-    last = {("POST", "/logout"): 1, ("POST", "/login"): 2}
+    # logout, login and kiosk sign-in change the session: check them last, in this order
+    last = {("POST", "/logout"): 1, ("POST", "/login"): 2, ("POST", "/kiosk"): 3}
     routes = sorted(app_routes(app), key=lambda r: (last.get(r, 0), r))
     client = client_for(ROLE_USERS[role])
     checked = 0
