@@ -23,7 +23,8 @@ from monitor.rules.checks_call import clock_start
 from monitor.rules.evaluate import applies
 from monitor.rules.live import live_deadlines
 from monitor.sinks import LiveBreaches
-from monitor.tracker import CallState
+from monitor.tracker import CallState, TrackerSettings
+from monitor.tracker.call import Call
 from monitor.web.board import AgentRow, Board, CallRow, QueueRow, window_label
 from monitor.web.live import LiveNumbers
 
@@ -158,8 +159,9 @@ class LiveState:
         on_hold = 0
         for pipeline in self.pipelines.values():
             now = pipeline.now
+            settings = pipeline.tracker.settings
             for call in pipeline.tracker.calls.values():
-                if call.state is CallState.QUEUED:
+                if _waiting(call, settings):  # the board's queue rows count the same calls
                     waiting += 1
                     if call.queue_joined_at is not None:
                         longest = max(longest, now - call.queue_joined_at)
@@ -228,13 +230,7 @@ def _call_rows(pipeline: Pipeline) -> list[CallRow]:
     rules = pipeline.ruleset
     out = []
     for call_id, call in tracker.calls.items():
-        waiting = call.answered_at is None and (
-            call.state is CallState.QUEUED
-            or (
-                call.state in (CallState.RINGING, CallState.IVR)
-                and call.direction(tracker.settings) is Direction.INBOUND
-            )
-        )
+        waiting = _waiting(call, tracker.settings)
         if not waiting and not call.open_holds:
             continue
         wait: tuple[float, str] | None = None
@@ -254,6 +250,18 @@ def _call_rows(pipeline: Pipeline) -> list[CallRow]:
             since = max(call.open_holds.values())
             out.append(_row(call_id, "hold", queue, since, hold, call.agent))
     return out
+
+
+def _waiting(call: Call, settings: TrackerSettings) -> bool:
+    """A caller waiting for a person: queued, or an inbound call ringing or in the IVR."""
+    if call.answered_at is not None:
+        return False
+    if call.state is CallState.QUEUED:
+        return True
+    return (
+        call.state in (CallState.RINGING, CallState.IVR)
+        and call.direction(settings) is Direction.INBOUND
+    )
 
 
 def _wait_standard(snap: LiveCall, rules: RuleSet, site: Site) -> tuple[float, str] | None:

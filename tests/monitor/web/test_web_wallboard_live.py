@@ -113,7 +113,7 @@ def lab() -> Lab:
 @pytest.fixture
 def server(store: Store, recordings: Path, lab: Lab) -> Iterator[str]:
     settings = WebSettings(
-        recordings_dir=recordings, wallboard_interval_seconds=0.1, wallboard_stream_max_seconds=30.0
+        recordings_dir=recordings, wallboard_interval_seconds=0.1, wallboard_stream_max_seconds=3.0
     )
     app = create_app(store, settings, live=lab)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -261,5 +261,96 @@ def test_the_board_updates_within_a_second_of_an_event(
                    "max_s": round(max(latencies), 3)}  # fmt: skip
         (ARTIFACTS / f"wallboard-latency-{store.backend}.json").write_text(json.dumps(figures))
         assert statistics.median(latencies) < 1.0, figures
+    finally:
+        ctx.close()
+
+
+def _stream_requests(page: Page) -> list[str]:
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url) if "/wallboard/stream" in r.url else None)
+    return seen
+
+
+def test_kiosk_screen_goes_stale_and_keeps_reconnecting(
+    server: str, browser: Browser, store: Store, lab: Lab
+) -> None:
+    """Item 4: a kiosk token signs a screen in to the wallboard only; a lost stream and an
+    ended session say so across the whole screen, and the page reconnects by itself (it
+    used to stop after one 401 and keep its last colours)."""
+    lab.step(2.0)
+    token = store.add_kiosk("tv-floor1", actor="admin1")
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT)
+    streams = _stream_requests(page)
+    try:
+        page.goto(server + "/kiosk")
+        page.fill("input[name=token]", token)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(server + "/wallboard")
+        expect(page.locator(".kiosk-name")).to_have_text("wall screen: tv-floor1")
+        expect(page.locator("header nav")).to_have_count(0)  # read-only: no links, no forms
+        expect(page.locator('.call-row[data-kind="waiting"]')).to_have_count(1)
+        expect(page.locator("#stale")).to_be_hidden()
+        assert page.request.get(server + "/flags", max_redirects=0).status == 403
+        assert page.request.get(server + "/api/calls").status == 403
+
+        # stream lost: each stream ends after 3 s and the reconnects fail; the watchdog
+        # notices and says so
+        page.route("**/wallboard/stream", lambda route: route.abort())
+        expect(page.locator("#stale")).to_be_visible()
+        expect(page.locator("#stale-title")).to_have_text("Not live")
+        expect(page.locator("body")).to_have_class("wallboard-page kiosk is-stale")
+        _shot(page, "stale-lost", store.backend, full=False)
+        page.unroute("**/wallboard/stream")
+        expect(page.locator("#stale")).to_be_hidden()  # back by itself
+        lab.step(9.5)
+        expect(page.locator('.call-row[data-kind="waiting"]')).to_have_class("call-row status-red")
+
+        # session ended: the kiosk is revoked; the open stream ends at its next check
+        store.revoke_kiosk("tv-floor1", actor="admin1")
+        expect(page.locator("#stale-title")).to_have_text("Session ended")
+        expect(page.locator("#stale-detail")).to_contain_text("401")
+        _shot(page, "stale-session-ended", store.backend, full=False)
+        after = len(streams)
+        page.wait_for_function(  # still trying: two more attempts after the 401
+            f"() => window.performance.getEntriesByType('resource')"
+            f".filter(e => e.name.includes('/wallboard/stream')).length >= {after + 2}"
+        )
+        assert len(streams) >= after + 2
+        actions = [e.action for e in store.audit_entries()]
+        assert {"kiosk_add", "kiosk_sign_in", "kiosk_revoke"} <= set(actions)
+    finally:
+        ctx.close()
+
+
+def test_readable_on_a_tv_and_usable_on_a_phone(
+    server: str, browser: Browser, store: Store, lab: Lab
+) -> None:
+    """Item 5: at 1920x1080 the main figures are at least 48 px; at 390x844 nothing is wider
+    than the screen and "Log out" is in view."""
+    lab.member(-60, "Alice Archer", "PJSIP/201", 1)
+    lab.member(-60, "Bob Baker", "PJSIP/202", 1, paused="Lunch")
+    lab.step(75.0)
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT)
+    try:
+        _login(page, server)
+        expect(page.locator('.call-row[data-kind="hold"]')).to_have_count(1)
+        sizes = page.evaluate(
+            """() => Object.fromEntries([
+                '.tile .value', '.qrow .q-waiting .fig', '.qrow .q-longest .fig',
+                '.qrow .q-sl .fig', '.call-row .call-timer', '.agent .agent-timer',
+            ].map(s => [s, parseFloat(getComputedStyle(document.querySelector(s)).fontSize)]))"""
+        )
+        _shot(page, "tv-1920", store.backend, full=False)
+        assert all(px >= 48 for px in sizes.values()), sizes
+        page.set_viewport_size({"width": 390, "height": 844})
+        logout = page.get_by_role("button", name="Log out")
+        expect(logout).to_be_in_viewport()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        _shot(page, "phone-390", store.backend)
+        assert width <= 390, width
     finally:
         ctx.close()
