@@ -10,6 +10,7 @@ owns the trackers, so reads are consistent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,7 @@ class LiveState:
         promise_counts: Callable[[], Mapping[str, int]] = dict,
         breaches: LiveBreaches | None = None,
         agents: Mapping[str, AgentBoard] | None = None,
+        queues: Sequence[str] = (),
     ) -> None:
         self.pipelines = pipelines
         self.tz = ZoneInfo(timezone)
@@ -64,6 +66,7 @@ class LiveState:
         self._windows: dict[str, WindowEvaluator] = {}
         self._rules_seen: RuleSet | None = None
         self.agents = agents or {}
+        self.queues = tuple(queues)  # configured queues: a row each, even when idle
         # per queue, today: [offered, answered, abandoned]; per (check, queue): a window
         self._queue_today: dict[str, list[int]] = {}
         self._queue_windows: dict[tuple[str, str], WindowEvaluator] = {}
@@ -195,11 +198,16 @@ class LiveState:
             for board in self.agents.values()
             for a in board.agents()
         ]
-        names = set(self._queue_today) | {queue for _, queue in self._queue_windows}
+        names = set(self.queues) | set(self._queue_today)
+        names |= {queue for _, queue in self._queue_windows}
         names |= {c.queue for c in calls if c.queue} | {q for a in agents for q in a.queues}
         rows = []
         for queue in sorted(names):
-            waiting = [c.since for c in calls if c.kind == "waiting" and c.queue == queue]
+            waiting = [
+                c.since if c.queue_joined_at is None else c.queue_joined_at
+                for c in calls
+                if c.kind == "waiting" and c.queue == queue
+            ]
             offered, answered, abandoned = self._queue_today.get(queue, (0, 0, 0))
             sl = self._queue_windows.get(("service_level", queue))
             ab = self._queue_windows.get(("abandon_rate", queue))
@@ -245,7 +253,8 @@ def _call_rows(pipeline: Pipeline) -> list[CallRow]:
                 wait = _wait_standard(snap, rules, pipeline.site)
         queue = call.queue or ""
         if waiting:
-            out.append(_row(call_id, "waiting", queue, call.started_at, wait, None))
+            row = _row(call_id, "waiting", queue, call.started_at, wait, None)
+            out.append(replace(row, queue_joined_at=call.queue_joined_at))
         if call.open_holds:
             since = max(call.open_holds.values())
             out.append(_row(call_id, "hold", queue, since, hold, call.agent))

@@ -108,6 +108,7 @@ class Service:
         self.live = LiveState(
             self.pipelines,
             agents=self.agents,
+            queues=cfg.queues,
             timezone=cfg.timezone,
             rules=lambda: self.rules.current,
             promise_counts=self._promise_counts,

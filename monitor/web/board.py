@@ -25,9 +25,10 @@ def window_label(seconds: float | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    """One queue now. ``oldest_since`` is when the longest-waiting caller arrived (None when
-    nobody waits); today's counts are calls that entered the queue since local midnight;
-    the ratios are over the rules' window (None: no call in the window yet)."""
+    """One queue now. ``oldest_since`` is when the longest-waiting caller joined the queue
+    (as the "Longest wait" tile; None when nobody waits); today's counts are calls that
+    entered the queue since local midnight; the ratios are over the rules' window (None: no
+    call in the window yet); ``agents`` counts the members by state."""
 
     queue: str
     waiting: int = 0
@@ -88,10 +89,12 @@ class CallRow:
     red_at: float | None = None
     standard: str = ""
     agent: str | None = None
+    queue_joined_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "call_id": self.call_id,
+            "queue_joined_at": self.queue_joined_at,
             "kind": self.kind,
             "queue": self.queue,
             "since": self.since,

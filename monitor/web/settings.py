@@ -47,7 +47,7 @@ class WebSettings:
     wallboard_standards: dict[str, TileStandard] = field(
         default_factory=lambda: dict(DEFAULT_STANDARDS)
     )
-    wallboard_interval_seconds: float = 2.0
+    wallboard_interval_seconds: float = 0.5  # an event shows within 1 s (issue 19)
     wallboard_stream_max_seconds: float = 300.0
     page_size: int = 50
     site_name: str = "ringwatch"

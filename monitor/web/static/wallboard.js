@@ -124,7 +124,8 @@
   function tick() {
     var now = nowServer();
     if (now === null) { return; }
-    var timers = document.querySelectorAll("[data-since]");
+    // a stale board keeps its last figures, frozen and greyed, under the notice
+    var timers = stale.hidden ? document.querySelectorAll("[data-since]") : [];
     for (var i = 0; i < timers.length; i++) {
       timers[i].textContent = fmt(now - parseFloat(timers[i].getAttribute("data-since")));
     }
@@ -179,7 +180,7 @@
       .then(function (resp) {
         if (resp.status === 401 || resp.status === 403) {
           showStale("Session ended", "This screen is no longer signed in (" + resp.status +
-            "). Sign in again or ask an admin for a new kiosk link. Retrying…");
+            "). Sign in again, or ask an admin for a new kiosk token. Retrying…");
         } else {
           showStale("Not live", "The live stream was lost (" + resp.status + "). Reconnecting…");
         }
