@@ -8,8 +8,9 @@ are the tracker's) and runs on event time. One board per PBX, fed by its pipelin
 States, in the order they win:
   * ``paused`` — the member is paused (with the reason given, if any);
   * ``on_call`` — between AgentConnect and AgentComplete, or the member's device is in use;
-  * ``wrap_up`` — after AgentComplete, until ``wrapup_seconds`` have passed (0: until the
-    member's next status event);
+  * ``wrap_up`` — after AgentComplete, for the member's Wrapuptime (QueueMemberStatus,
+    Asterisk 16+), else the board's ``wrapup_seconds``; when both are 0, until the member's
+    next status event;
   * ``ringing`` — the member's device rings;
   * ``unavailable`` — device unavailable or invalid;
   * ``available`` — otherwise.
@@ -55,6 +56,7 @@ class _Member:
     call_id: str | None = None
     call_queue: str | None = None
     wrap_until: float | None = None  # wrap-up ends (inf: at the next status event)
+    wrapup: float = 0.0  # the member's Wrapuptime, from its status events
     state: str = "available"
     since: float = 0.0
 
@@ -86,7 +88,8 @@ class AgentBoard:
             m.call_id = m.call_queue = None
             if m.device in _IN_USE:
                 m.device = 1  # the call ended; the next status event says what follows
-            m.wrap_until = event.at + self.wrapup_seconds if self.wrapup_seconds else float("inf")
+            wrapup = m.wrapup or self.wrapup_seconds
+            m.wrap_until = event.at + wrapup if wrapup else float("inf")
             self._settle(m, event.at)
 
     def _get(self, name: str, at: float) -> _Member:
@@ -111,6 +114,7 @@ class AgentBoard:
         m.reason = e.reason if e.paused else ""
         if e.kind != "pause":
             m.device = e.device
+            m.wrapup = e.wrapup_seconds
             if m.wrap_until == float("inf") and e.device not in _IN_USE:
                 m.wrap_until = None  # the next status event ends an open-ended wrap-up
         self._settle(m, e.at)

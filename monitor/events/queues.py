@@ -144,7 +144,8 @@ class MemberChanged(_Base):
     QueueMemberPause (11: QueueMemberPaused). ``kind`` is status, added, removed or pause;
     ``device`` is the member's device state (0 unknown, 1 not in use, 2 in use, 3 busy,
     4 invalid, 5 unavailable, 6 ringing, 7 ring in use, 8 on hold); ``reason`` is the pause
-    reason ("" when none was given)."""
+    reason ("" when none was given); ``wrapup_seconds`` the member's wrap-up after a call
+    (Wrapuptime, Asterisk 16+; 0 when not sent)."""
 
     queue: str
     interface: str
@@ -154,6 +155,7 @@ class MemberChanged(_Base):
     in_call: bool
     paused: bool
     reason: str
+    wrapup_seconds: float = 0.0
 
 
 fast_init(MemberChanged)

@@ -218,9 +218,30 @@ class ContactCentre(Pbx):
                 return cand
         return None
 
+    def member_status(self, agent: AgentState, wrapup: float = 0.0) -> None:
+        """QueueMemberStatus for each queue of ``agent`` (app_queue sends one per queue on
+        every device state change of a member: ringing 6, in use 2, not in use 1), with the
+        wrap-up time that follows the call (``Wrapuptime``, Asterisk 16+)."""
+        status = "6" if agent.ringing else "2" if agent.in_call else "1"
+        iface = f"PJSIP/{agent.cfg.ext}"
+        for queue in self.queues.values():
+            if agent.cfg.ext not in queue.cfg.agents:
+                continue
+            self._ev("QueueMemberStatus", "agent,all", [
+                ("Queue", queue.cfg.name), ("MemberName", agent.cfg.name),
+                ("Interface", iface), ("StateInterface", iface), ("Membership", "static"),
+                ("Penalty", "0"), ("CallsTaken", str(agent.calls_taken)),
+                ("LastCall", str(int(agent.last_call))), ("LastPause", "0"),
+                ("LoginTime", str(int(agent.login_time))),
+                ("InCall", "1" if agent.in_call else "0"), ("Status", status),
+                ("Paused", "0"), ("PausedReason", ""), ("Ringinuse", "0"),
+                ("Wrapuptime", str(round(wrapup))),
+            ])  # fmt: skip
+
     def release_agent(self, agent: AgentState, after: float) -> None:
         """Free an agent after ``after`` seconds (wrap-up) and offer it to its queues."""
         agent.in_call = agent.ringing = False
+        self.member_status(agent, after)
 
         def free() -> None:
             agent.busy = False

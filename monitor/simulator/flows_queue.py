@@ -171,6 +171,7 @@ def _ring_member(
     )
     cc.connected_line(leg, caller, emit=False)
     who = [("Queue", queue.cfg.name), ("Interface", iface), ("MemberName", member)]
+    cc.member_status(agent)
     cc.agent_event("AgentCalled", caller, leg, who)
     cc.dial_begin(caller, leg, iface)
     cc.connected_line(caller, leg)
@@ -199,8 +200,9 @@ def _ring_member(
     _leave(cc, queue, waiter)
     hold_time = _secs(waiter.joined, cc.now)
     times = [("HoldTime", str(hold_time)), ("RingTime", str(int(cc.now - ring_start)))]
-    cc.agent_event("AgentConnect", caller, leg, [*who, *times])
     agent.in_call, agent.ringing = True, False
+    cc.member_status(agent)
+    cc.agent_event("AgentConnect", caller, leg, [*who, *times])
     agent.calls_taken += 1
     b.answer, b.agent = cc.now, ext
     queue.hold_total += cc.now - waiter.joined

@@ -122,3 +122,22 @@ def test_the_pipeline_feeds_its_observers_on_a_real_capture() -> None:
     [agent] = board.agents()
     assert agent.name == "SIP/777" and agent.queues == ("Q1",)
     assert agent.state in ("available", "wrap_up") and agent.call_id is None
+
+
+def test_the_members_wrapuptime_times_the_wrap_up() -> None:
+    board = AgentBoard()
+    status = ev.MemberChanged(0.0, "support", "PJSIP/201", "Alice", "status", 1, False, False, "",
+                              wrapup_seconds=15.0)  # fmt: skip
+    board.feed(status)
+    board.feed(connect(10.0))
+    board.feed(complete(70.0))
+    board.feed(member(70.0))  # not in use after the call: still wrapping up
+    board.advance(80.0)
+    assert board.agents()[0].state == "wrap_up"
+    board.advance(86.0)
+    [a] = board.agents()
+    assert (a.state, a.since) == ("available", 85.0)
+    pairs = [("Event", "QueueMemberStatus"), ("Queue", "q"), ("Interface", "PJSIP/9"),
+             ("MemberName", "Zoe"), ("Status", "1"), ("Wrapuptime", "15")]  # fmt: skip
+    wrap = Translator().translate(AmiMessage.from_pairs(pairs), 5.0)
+    assert isinstance(wrap, ev.MemberChanged) and wrap.wrapup_seconds == 15.0

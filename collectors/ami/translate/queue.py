@@ -114,5 +114,6 @@ class QueueHandlers(OtherHandlers):
             m.get("InCall") == "1",
             m.get("Paused") == "1",
             m.get("PausedReason") or m.get("Reason") or "",
+            _float(m.get("Wrapuptime")),
             exact=exact,
         )
