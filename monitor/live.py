@@ -65,7 +65,7 @@ class LiveState:
         self._within_three_today = 0
         self._windows: dict[str, WindowEvaluator] = {}
         self._rules_seen: RuleSet | None = None
-        self.agents = agents or {}
+        self.agents = agents if agents is not None else {}  # filled in later by the service
         self.queues = tuple(queues)  # configured queues: a row each, even when idle
         # per queue, today: [offered, answered, abandoned]; per (check, queue): a window
         self._queue_today: dict[str, list[int]] = {}
