@@ -353,5 +353,9 @@ def test_readable_on_a_tv_and_usable_on_a_phone(
         width = page.evaluate("() => document.documentElement.scrollWidth")
         _shot(page, "phone-390", store.backend)
         assert width <= 390, width
+        page.goto(server + "/flags")  # the header wraps on every page
+        expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+        header = page.evaluate("() => document.querySelector('header.top').scrollWidth")
+        assert header <= 390, header
     finally:
         ctx.close()
