@@ -178,14 +178,14 @@ def test_queues_agents_and_live_calls_follow_the_simulator(
         expect(row.locator(".q-paused .fig")).to_have_text("1")
         alice = page.locator('.agent[data-agent="Alice Archer"]')
         expect(alice.locator(".agent-state")).to_have_text("Ringing")  # the simulator's status
-        expect(row.locator(".q-longest .fig")).to_have_text(re.compile(r"^0:0[1-9]$"))  # ticks
+        expect(row.locator(".q-longest .fig")).to_have_text(re.compile(r"^0:[01]\d$"))  # ticks
         expect(row.locator(".q-sl .cell-label")).to_have_text("Service level (last 15 min)")
         expect(page.locator('.tile[data-key="service_level"] .window')).to_have_text(
             "(last 15 min)"
         )
         bob = page.locator('.agent[data-agent="Bob Baker"]')
         expect(bob.locator(".agent-state")).to_have_text("Paused: Training")
-        expect(bob.locator(".agent-timer")).to_have_text(re.compile(r"^1:0\d$"))
+        expect(bob.locator(".agent-timer")).to_have_text(re.compile(r"^1:[01]\d$"))
         waiting = page.locator('.call-row[data-kind="waiting"]')
         expect(waiting).to_have_count(1)
         expect(waiting).to_have_class("call-row status-green")
