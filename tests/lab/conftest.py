@@ -1,0 +1,150 @@
+"""The lab's fixtures: one Asterisk per test session, the scenario batch, its replay.
+
+Policy: the lab runs in `make test` and in CI. Missing Asterisk sources, a failed build or a
+missing ``sipp`` make these tests FAIL. Only a developer's explicit ``RINGWATCH_LAB=0``
+skips them (docs/testing.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # the lab's helpers import as tests.lab.* (as bench/ does)
+    sys.path.insert(0, _ROOT)
+
+from collectors.ami.parser import AmiMessage  # noqa: E402
+from monitor.pipeline import Pipeline
+from monitor.promises import PromiseEngine
+from monitor.promises.db import open_database
+from monitor.promises.model import Change
+from monitor.record import CallRecord
+from monitor.rules import Site, load_rules
+from monitor.sinks import PromiseSink
+from monitor.tracker import Tracker, TrackerSettings
+from monitor.tracker.settings import DEFAULT_INBOUND_CONTEXTS
+from tests.lab.asterisk import REPO, Asterisk, Configs, LabPorts, find_install, require_tools
+from tests.lab.lab import Lab, Scenario
+from tests.lab.scenarios import SCENARIOS, common_config, phones_config
+
+LAB_OFF = os.environ.get("RINGWATCH_LAB", "1") == "0"
+ARTIFACTS = REPO / "tests/artifacts/lab"
+SETTINGS = TrackerSettings(pbx="lab", inbound_contexts=(*DEFAULT_INBOUND_CONTEXTS, "callers"))
+
+
+@dataclass
+class Replay:
+    records: list[CallRecord]
+    changes: list[Change] = field(default_factory=list)
+    unknown: dict[str, int] = field(default_factory=dict)
+    illegal: dict[str, int] = field(default_factory=dict)
+
+    def by_caller(self, caller: str) -> list[CallRecord]:
+        return [r for r in self.records if r.caller == caller]
+
+
+def replay(messages: list[AmiMessage], db_path: Path) -> Replay:
+    """Feed the captured AMI messages through ringwatch's pipeline (the rules of rules/,
+    a promise ledger on SQLite), as `ringwatch run` would."""
+    changes: list[Change] = []
+    engine = PromiseEngine(open_database(f"sqlite:///{db_path}"))
+    promises = PromiseSink(engine, "lab", changes.append)
+    pipe = Pipeline(
+        Tracker(SETTINGS),
+        load_rules(REPO / "rules"),
+        site=Site("us"),
+        sinks=[promises],
+        on_promise=promises.promised,
+    )
+    records: list[CallRecord] = []
+    for msg in messages:
+        records.extend(pipe.feed_message(msg))
+        if pipe.now:
+            promises.advance(pipe.now)
+    records.extend(pipe.finish())
+    return Replay(
+        records, changes, dict(pipe.translator.unknown), dict(pipe.tracker.stats.illegal)
+    )
+
+
+@dataclass
+class LabRun:
+    lab: Lab
+    scenarios: dict[str, Scenario]
+    messages: list[AmiMessage]
+    result: Replay
+    queue_log: list[list[str]]
+    queue_summary: list[AmiMessage]
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if LAB_OFF:
+        pytest.skip("RINGWATCH_LAB=0: the Asterisk lab is switched off (docs/testing.md)")
+    require_tools()
+    install = find_install()
+    workdir = tmp_path_factory.mktemp("lab")
+    ext, pj = common_config()
+    configs = Configs(extensions=[ext], pjsip=[pj], voicemail=["200 => 1234,Lab Voicemail"])
+    ports = LabPorts()
+    ast = Asterisk(install, workdir, ports, configs)
+    lab = Lab(ast, workdir)
+    for sc in SCENARIOS:
+        configs.extensions.append(sc.extensions)
+        configs.queues.append(sc.queues)
+        configs.pjsip.append(sc.pjsip)
+    configs.pjsip.append(phones_config(lab.phone_port))
+    ast.write_configs()
+    try:
+        lab.ami = ast.start()
+        lab.open_capture()
+        yield lab
+    finally:
+        ast.stop()
+        if lab.capture is not None:
+            lab.capture.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        if lab.capture is not None:
+            (ARTIFACTS / "capture.ami").write_bytes(bytes(lab.capture.raw))
+        for name in ("asterisk.out", "log/messages.log", "log/queue_log"):
+            src = workdir / name
+            if src.exists():
+                shutil.copy(src, ARTIFACTS / src.name)
+        for sipp_file in workdir.glob("*.err"):
+            shutil.copy(sipp_file, ARTIFACTS / sipp_file.name)
+
+
+@pytest.fixture(scope="session")
+def lab_run(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> LabRun:
+    """Every phase-1 scenario at once; then the capture replayed through the pipeline."""
+    scenarios = [sc for sc in SCENARIOS if sc.phase == 1]
+    lab.run(scenarios)
+    summary_start = lab.ami.mark()
+    action_id = lab.ami.send("QueueSummary")
+    lab.ami.wait_for(
+        lambda m: m.get("Event") == "QueueSummaryComplete" and m.get("ActionID") == action_id,
+        10,
+        summary_start,
+    )
+    summary = [
+        m for _, m in lab.ami.messages[summary_start:]
+        if m.get("Event") == "QueueSummary" and m.get("ActionID") == action_id
+    ]  # fmt: skip
+    assert lab.capture is not None
+    messages = [m for _, m in lab.capture.messages]
+    db = tmp_path_factory.mktemp("lab-db") / "promises.sqlite"
+    return LabRun(
+        lab,
+        {sc.name: sc for sc in scenarios},
+        messages,
+        replay(messages, db),
+        lab.ast.queue_log(),
+        summary,
+    )
