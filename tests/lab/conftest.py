@@ -36,7 +36,7 @@ from tests.lab.scenarios import SCENARIOS, common_config, phones_config
 
 LAB_OFF = os.environ.get("RINGWATCH_LAB", "1") == "0"
 ARTIFACTS = REPO / "tests/artifacts/lab"
-SETTINGS = TrackerSettings(pbx="lab", inbound_contexts=(*DEFAULT_INBOUND_CONTEXTS, "callers"))
+SETTINGS = TrackerSettings(pbx="lab", inbound_contexts=(*DEFAULT_INBOUND_CONTEXTS, "lab-phones"))
 
 
 @dataclass
@@ -47,7 +47,8 @@ class Replay:
     illegal: dict[str, int] = field(default_factory=dict)
 
     def by_caller(self, caller: str) -> list[CallRecord]:
-        return [r for r in self.records if r.caller == caller]
+        """The calls from ``caller`` (a scenario's inbound calls)."""
+        return [r for r in self.records if r.caller == caller and r.direction != "outbound"]
 
 
 def replay(messages: list[AmiMessage], db_path: Path) -> Replay:

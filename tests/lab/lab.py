@@ -86,24 +86,29 @@ class Lab:
 
     _originated = 0
 
-    def originate(self, exten: str, context: str, caller: str, hold_up_s: float, name: str = "Lab") -> str:
-        """``Local/exten@context`` with the caller ID ``caller``: the ``;1`` side is the
-        caller's phone, up ``hold_up_s`` seconds after the dialplan answers it (Wait)."""
-        self._originated += 1
-        uid = f"{int(time.time())}.{90000 + self._originated}"
+    def originate(self, exten: str, caller: str, hold_up_s: int, context: str = "callers") -> str:
+        """An inbound caller: ``exten@context`` runs on a Local channel with the caller ID
+        ``caller`` (the call's first channel, as a trunk channel would be); its other half
+        is the caller's phone (``lab-phones``), which hangs up ``hold_up_s`` seconds after
+        the call starts. Returns the call id (the first channel's Uniqueid)."""
+        return self._originate(f"Local/9{hold_up_s}@lab-phones", caller, Context=context, Exten=exten, Priority=1)
+
+    def originate_app(self, channel: str, caller: str, hold_up_s: int, name: str) -> str:
+        """A call placed by a phone (an agent's outbound call): ``channel`` is dialled and
+        the phone stays ``hold_up_s`` seconds once it answers."""
+        return self._originate(channel, caller, name=name, Application="Wait", Data=str(hold_up_s))
+
+    def _originate(self, channel: str, caller: str, name: str = "Lab", **fields: str | int) -> str:
+        with self._lock:
+            self._originated += 1
+            uid = f"{int(time.time())}.{90000 + self._originated}"
         mark = self.ami.mark()
         reply = self.ami.action(
-            "Originate",
-            ChannelId=uid,
-            Channel=f"Local/{exten}@{context}",
-            Application="Wait",
-            Data=f"{hold_up_s:g}",
-            CallerID=f'"{name}" <{caller}>',
-            Async="true",
-            Timeout=60000,
-        )
+            "Originate", ChannelId=uid, Channel=channel, CallerID=f'"{name}" <{caller}>',
+            Async="true", Timeout=60000, **fields,
+        )  # fmt: skip
         if reply.get("Response") != "Success":
-            raise RuntimeError(f"Originate {exten}@{context}: {reply.get('Message')}")
+            raise RuntimeError(f"Originate {channel} {fields}: {reply.get('Message')}")
         self.wait_channel(lambda m: m.get("Uniqueid") == uid, mark)
         return uid
 

@@ -72,7 +72,7 @@ def uac(caller: str, target: str, steps: list[tuple[str, object]], *, cancel_aft
     body += '<recv response="180" optional="true"/>\n<recv response="183" optional="true"/>\n'
     body += '<recv response="200" rtd="true"/>\n'
     body += _send(
-        f"ACK [next_url] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]ack1;rport\n"
+        f"ACK sip:{target}@[remote_ip]:[remote_port] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]ack1;rport\n"
         f"To: {to}[peer_tag_param]\n{common}CSeq: 1 ACK\nContent-Length: 0"
     )
     cseq = 1
@@ -87,20 +87,20 @@ def uac(caller: str, target: str, steps: list[tuple[str, object]], *, cancel_aft
             version += 1
             direction = "sendonly" if kind == "hold" else "sendrecv"
             body += _send(
-                f"INVITE [next_url] SIP/2.0\n{via}\n{dialog_to}\n{common}CSeq: {cseq} INVITE\n"
+                f"INVITE sip:{target}@[remote_ip]:[remote_port] SIP/2.0\n{via}\n{dialog_to}\n{common}CSeq: {cseq} INVITE\n"
                 "Content-Type: application/sdp\nContent-Length: [len]\n\n"
                 + _SDP.format(version=version, direction=direction),
                 retrans=True,
             )
             body += '<recv response="100" optional="true"/>\n<recv response="200"/>\n'
             body += _send(
-                f"ACK [next_url] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]a{n};rport\n"
+                f"ACK sip:{target}@[remote_ip]:[remote_port] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]a{n};rport\n"
                 f"{dialog_to}\n{common}CSeq: {cseq} ACK\nContent-Length: 0"
             )
         elif kind == "refer":
             cseq += 1
             body += _send(
-                f"REFER [next_url] SIP/2.0\n{via}\n{dialog_to}\n{common}CSeq: {cseq} REFER\n"
+                f"REFER sip:{target}@[remote_ip]:[remote_port] SIP/2.0\n{via}\n{dialog_to}\n{common}CSeq: {cseq} REFER\n"
                 f"Refer-To: <sip:{arg}@[remote_ip]:[remote_port]>\n"
                 f"Referred-By: <sip:{caller}@[local_ip]:[local_port]>\nContent-Length: 0",
                 retrans=True,
@@ -111,7 +111,7 @@ def uac(caller: str, target: str, steps: list[tuple[str, object]], *, cancel_aft
         elif kind == "bye":
             cseq += 1
             body += _send(
-                f"BYE [next_url] SIP/2.0\n{via}\n{dialog_to}\n{common}CSeq: {cseq} BYE\nContent-Length: 0",
+                f"BYE sip:{target}@[remote_ip]:[remote_port] SIP/2.0\n{via}\n{dialog_to}\n{common}CSeq: {cseq} BYE\nContent-Length: 0",
                 retrans=True,
             )
             body += '<recv response="200" crlf="true"/>\n'

@@ -60,9 +60,16 @@ def _ts(m: AmiMessage) -> float:
     return float(m.get("Timestamp") or "nan")
 
 
+def _linked(m: AmiMessage, call_id: str) -> bool:
+    """The message names the call: Linkedid, or a prefixed one (Dest, Transferer, ...)."""
+    if m.get("Linkedid") == call_id:
+        return True
+    return any(k.endswith("Linkedid") and v == call_id for k, v in m.items)
+
+
 def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
     """Everything Asterisk said about the call whose Linkedid is ``call_id``."""
-    mine = [m for m in messages if m.get("Linkedid") == call_id or m.get("DestLinkedid") == call_id]
+    mine = [m for m in messages if _linked(m, call_id)]
     if not mine:
         raise LookupError(f"no AMI event with Linkedid {call_id}")
     first = mine[0]
@@ -75,7 +82,7 @@ def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
         t.events.append(name)
         at = _ts(m)
         uid = m.get("Uniqueid") or ""
-        if name == "DialBegin" and m.get("DestUniqueid"):
+        if name == "DialBegin" and m.get("DestUniqueid") and m.get("Channel"):
             dialled.add(m.get("DestUniqueid") or "")
         elif name == "DialEnd":
             t.dial_status.append(m.get("DialStatus") or "")
@@ -85,7 +92,7 @@ def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
         elif name == "Hangup":
             t.ended = max(t.ended, at)
             if uid == caller_uid:
-                t.hangup = dict(m.items())
+                t.hangup = dict(m.items)
             if t.answered is not None and t.talk_end is None and uid in (caller_uid, t.answered_by):
                 t.talk_end = at
         elif name == "QueueCallerJoin" and t.queue_join is None:
@@ -95,9 +102,9 @@ def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
             if name == "QueueCallerAbandon":
                 t.abandon_hold = int(m.get("HoldTime") or 0)
         elif name == "AgentConnect":
-            t.agent_connect = dict(m.items())
+            t.agent_connect = dict(m.items)
         elif name == "AgentComplete":
-            t.agent_complete = dict(m.items())
+            t.agent_complete = dict(m.items)
         elif name == "AgentRingNoAnswer":
             t.rna_ms.append(int(m.get("RingTime") or 0))
         elif name == "Hold":
@@ -108,5 +115,5 @@ def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
             t.transfers += 1
     # CDRs carry no Linkedid header in every version: match them by the call's channels
     uids = {m.get("Uniqueid") for m in mine}
-    t.cdr = [dict(m.items()) for m in messages if m.get("Event") == "Cdr" and m.get("UniqueID") in uids]
+    t.cdr = [dict(m.items) for m in messages if m.get("Event") == "Cdr" and m.get("UniqueID") in uids]
     return t
