@@ -32,7 +32,8 @@ from monitor.tracker import Tracker, TrackerSettings
 from monitor.tracker.settings import DEFAULT_INBOUND_CONTEXTS
 from tests.lab.asterisk import REPO, Asterisk, Configs, LabPorts, find_install, require_tools
 from tests.lab.lab import Lab, Scenario
-from tests.lab.scenarios import SCENARIOS, common_config, phones_config
+from tests.lab.live import Live
+from tests.lab.scenarios import RESTART_EXTENSIONS, SCENARIOS, common_config, phones_config
 
 LAB_OFF = os.environ.get("RINGWATCH_LAB", "1") == "0"
 ARTIFACTS = REPO / "tests/artifacts/lab"
@@ -78,6 +79,7 @@ def replay(messages: list[AmiMessage], db_path: Path) -> Replay:
 @dataclass
 class LabRun:
     lab: Lab
+    live: Live
     scenarios: dict[str, Scenario]
     messages: list[AmiMessage]
     result: Replay
@@ -101,6 +103,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         configs.extensions.append(sc.extensions)
         configs.queues.append(sc.queues)
         configs.pjsip.append(sc.pjsip)
+    configs.extensions.append(RESTART_EXTENSIONS)
     configs.pjsip.append(phones_config(lab.phone_port))
     ast.write_configs()
     try:
@@ -123,8 +126,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
-def lab_run(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> LabRun:
-    """Every phase-1 scenario at once; then the capture replayed through the pipeline."""
+def live(lab: Lab) -> Iterator[Live]:
+    """``ringwatch run`` against the lab (its config written here), up before the batch so it
+    sees every call live. Stopped with SIGTERM at the end of the session."""
+    service = Live.start(lab)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_run(lab: Lab, live: Live, tmp_path_factory: pytest.TempPathFactory) -> LabRun:
+    """Every phase-1 scenario at once (``ringwatch run`` watching live); then the capture
+    replayed through the pipeline."""
     scenarios = [sc for sc in SCENARIOS if sc.phase == 1]
     lab.run(scenarios)
     summary_start = lab.ami.mark()
@@ -143,6 +158,7 @@ def lab_run(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> LabRun:
     db = tmp_path_factory.mktemp("lab-db") / "promises.sqlite"
     return LabRun(
         lab,
+        live,
         {sc.name: sc for sc in scenarios},
         messages,
         replay(messages, db),

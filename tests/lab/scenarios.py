@@ -353,3 +353,39 @@ exten => _41XXXXXXXX,1,Dial(PJSIP/${{EXTEN}}@trunk,30)
         expect={"outcome": "answered", "ring": 1.0, "talk": 3.0, "findings": set()},
     )
 )
+
+
+def _reload_drive(lab: Lab, sc: Scenario) -> None:
+    """``manager reload`` while the call talks: nothing of the call may be lost."""
+    mark = lab.ami.mark()
+    uid = lab.originate("reload-call", sc.caller, 60)
+    lab.ami.wait_for(
+        lambda m: m.get("Event") == "DialEnd" and m.get("DialStatus") == "ANSWER" and m.get("Linkedid") == uid,
+        15,
+        mark,
+    )
+    reply = lab.ami.command("manager reload")
+    if reply.get("Response") != "Success":
+        raise RuntimeError(f"manager reload: {reply.get('Message')}")
+
+
+SCENARIOS.append(
+    Scenario(
+        "manager_reload_midcall",
+        "4155550118",
+        _reload_drive,
+        extensions="""
+[callers]
+exten => reload-call,1,Dial(Local/rl-agent@agents,20)
+ same => n,Hangup()
+""" + _agent("rl-agent", 1, 8),
+        expect={"outcome": "answered", "ring": 1.0, "talk": 8.0, "findings": set()},
+    )
+)
+
+# the call `core restart now` cuts (tests/lab/test_lab_live.py), not in the batch
+RESTART_EXTENSIONS = """
+[callers]
+exten => restart-call,1,Dial(Local/rs-agent@agents,20)
+ same => n,Hangup()
+""" + _agent("rs-agent", 1, 120)
