@@ -7,6 +7,7 @@ skips them (docs/testing.md).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -156,12 +157,37 @@ def lab_run(lab: Lab, live: Live, tmp_path_factory: pytest.TempPathFactory) -> L
     assert lab.capture is not None
     messages = [m for _, m in lab.capture.messages]
     db = tmp_path_factory.mktemp("lab-db") / "promises.sqlite"
+    result = replay(messages, db)
+    _write_summary(scenarios, result, messages)
     return LabRun(
         lab,
         live,
         {sc.name: sc for sc in scenarios},
         messages,
-        replay(messages, db),
+        result,
         lab.ast.queue_log(),
         summary,
     )
+
+
+def _write_summary(scenarios: list[Scenario], result: Replay, messages: list[AmiMessage]) -> None:
+    """tests/artifacts/lab/summary.json: each scenario's record and Asterisk's figures."""
+    from tests.lab.truth import truth_for
+
+    out = {}
+    for sc in scenarios:
+        for rec in result.by_caller(sc.caller):
+            truth = truth_for(messages, rec.call_id)
+            out[sc.name] = {
+                "record": {k: v for k, v in rec.to_contract().items() if k != "findings"}
+                | {"findings": sorted(f.rule for f in rec.findings)},
+                "truth": {"ring": truth.ring, "talk": truth.talk, "wait": truth.wait,
+                          "holds": [b - a for a, b in truth.holds], "hangup_cause": (truth.hangup or {}).get("Cause"),
+                          "dial_status": truth.dial_status,
+                          "agent_connect": {k: (truth.agent_connect or {}).get(k) for k in ("HoldTime", "RingTime")},
+                          "agent_complete_talk": (truth.agent_complete or {}).get("TalkTime"),
+                          "rna_ms": truth.rna_ms, "abandon_hold": truth.abandon_hold,
+                          "cdr": [(c.get("Disposition"), c.get("Duration"), c.get("BillableSeconds")) for c in truth.cdr]},
+            }  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "summary.json").write_text(json.dumps(out, indent=1, default=str))

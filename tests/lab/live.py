@@ -72,6 +72,11 @@ queues: [{", ".join(QUEUES)}]
 rules: {{dir: rules}}
 store: {{url: "sqlite:///{db}"}}
 web: {{listen: "127.0.0.1:{web}"}}
+audio:
+  enabled: true
+  recordings_dir: {lab.ast.recordings}
+  pbx_recordings_dir: {lab.ast.recordings}
+  recording_start: answer
 """,
             encoding="utf-8",
         )

@@ -389,3 +389,31 @@ RESTART_EXTENSIONS = """
 exten => restart-call,1,Dial(Local/rs-agent@agents,20)
  same => n,Hangup()
 """ + _agent("rs-agent", 1, 120)
+
+# MixMonitor of the caller's channel while bridged (``b``: second 0 is the answer); the agent
+# says Asterisk's hello-world prompt 1 s after answering, stays silent 12 s (dead air), says
+# agent-pass and hangs up. tests/lab/test_lab_audio.py checks greeting and dead air.
+SCENARIOS.append(
+    Scenario(
+        "mixmonitor_greeting_dead_air",
+        "4155550119",
+        _orig("rec-call", 60),
+        extensions="""
+[callers]
+exten => rec-call,1,Set(RINGWATCH_RECORDING=${ASTSPOOLDIR}/monitor/lab-${CHANNEL(linkedid)}.wav)
+ same => n,MixMonitor(${RINGWATCH_RECORDING},b)
+ same => n,Dial(Local/rec-agent@agents/n,20)
+ same => n,Hangup()
+
+[agents]
+exten => rec-agent,1,Wait(2)
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Playback(hello-world)
+ same => n,Wait(12)
+ same => n,Playback(agent-pass)
+ same => n,Hangup()
+""",
+        expect={"outcome": "answered", "ring": 2.0, "findings": set()},
+    )
+)

@@ -85,13 +85,13 @@ def test_scenario(lab_run: LabRun, name: str) -> None:
         ast_wait = int(truth.agent_connect["HoldTime"])
         assert abs(record.queue_wait_seconds - ast_wait) <= 1.0, truth.agent_connect
         if "ast_ring" in expect:
-            assert int(truth.agent_connect["RingTime"]) == expect["ast_ring"]
+            assert abs(int(truth.agent_connect["RingTime"]) - expect["ast_ring"]) <= 1  # type: ignore[operator]
         if "ast_hold" in expect:
-            assert ast_wait == expect["ast_hold"]
+            assert abs(ast_wait - expect["ast_hold"]) <= 1  # type: ignore[operator]
     if truth.agent_complete is not None and record.talk_seconds is not None:
         assert abs(record.talk_seconds - int(truth.agent_complete["TalkTime"])) <= 1.0
         if "ast_talk" in expect:
-            assert int(truth.agent_complete["TalkTime"]) == expect["ast_talk"]
+            assert abs(int(truth.agent_complete["TalkTime"]) - expect["ast_talk"]) <= 1  # type: ignore[operator]
     if truth.abandon_hold is not None:
         assert record.queue_wait_seconds is not None
         assert abs(record.queue_wait_seconds - truth.abandon_hold) <= 1.0
