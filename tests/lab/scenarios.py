@@ -15,6 +15,8 @@ Unique caller numbers (``41555501NN``) find each call's record in the shared bat
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 
 from tests.lab import sipp
@@ -417,3 +419,54 @@ exten => rec-agent,1,Wait(2)
         expect={"outcome": "answered", "ring": 2.0, "findings": set()},
     )
 )
+
+
+def _atxfer_drive(lab: Lab, sc: Scenario) -> None:
+    """Queue call answered by a Local agent; after 3 s of talk the agent starts an attended
+    transfer to 302 (AMI Atxfer = the atxfer DTMF feature), consults 2 s once 302 answers,
+    then hangs up, which completes the transfer."""
+    mark = lab.ami.mark()
+    uid = lab.originate("q-at", sc.caller, 90)
+    connect = lab.ami.wait_for(lambda m: m.get("Event") == "AgentConnect" and m.get("Linkedid") == uid, 20, mark)
+    agent = connect.get("DestChannel") or ""
+    time.sleep(3.0)  # the script's talk time before the transfer (not a wait for an event)
+    mark = lab.ami.mark()
+    reply = lab.ami.action("Atxfer", Channel=agent, Exten="302", Context="agents")
+    if reply.get("Response") != "Success":
+        raise RuntimeError(f"Atxfer {agent}: {reply.get('Message')}")
+    lab.ami.wait_for(
+        lambda m: m.get("Event") == "Newstate" and m.get("ChannelState") == "6"
+        and (m.get("Channel") or "").startswith("Local/302@agents"),
+        15,
+        mark,
+    )  # fmt: skip
+    time.sleep(2.0)  # the consultation
+    reply = lab.ami.action("Hangup", Channel=agent)
+    if reply.get("Response") != "Success":
+        raise RuntimeError(f"Hangup {agent}: {reply.get('Message')}")
+
+
+SCENARIOS.append(
+    Scenario(
+        "attended_transfer",
+        "4155550120",
+        _atxfer_drive,
+        extensions="""
+[callers]
+exten => q-at,1,Answer()
+ same => n,Queue(q-at,t,,,60)
+ same => n,Hangup()
+""" + _agent("at-agent", 1, 60) + _agent("302", 1, 12),
+        queues=_queue("q-at", "ringall", [("Local/at-agent@agents/n", "Frank")]),
+        # Asterisk holds the caller during the consultation (Hold on the agent's channel, no
+        # Unhold: the hold ends with that channel); talk is the agent's part (as TalkTime)
+        expect={"outcome": "answered", "agent": "Frank", "ring": 1.0, "wait": 1.0, "transfers": 1,
+                "hold_count": 1, "holds": [3.2], "talk": 6.4, "ast_talk": 7,
+                "findings": set()},  # fmt: skip
+    )
+)
+
+# RINGWATCH_LAB_ONLY=name,name runs only those scenarios (while writing one; never in CI)
+_ONLY = {n for n in os.environ.get("RINGWATCH_LAB_ONLY", "").split(",") if n}
+if _ONLY:
+    SCENARIOS[:] = [sc for sc in SCENARIOS if sc.name in _ONLY]

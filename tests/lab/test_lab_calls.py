@@ -146,9 +146,13 @@ def test_queue_log_agrees(lab_run: LabRun) -> None:
             assert record.queue_wait_seconds is not None
             assert abs(int(connect[5]) - record.queue_wait_seconds) <= 1.0, (name, connect)
             done = events.get("COMPLETECALLER") or events.get("COMPLETEAGENT")
-            assert done is not None, (name, lines)
+            moved = events.get("ATTENDEDTRANSFER") or events.get("BLINDTRANSFER")
+            assert done is not None or moved is not None, (name, lines)
             assert record.talk_seconds is not None
-            assert abs(int(done[6]) - record.talk_seconds) <= 1.0, (name, done)
+            if done is not None:  # COMPLETE*|holdtime|calltime|origposition
+                assert abs(int(done[6]) - record.talk_seconds) <= 1.0, (name, done)
+            else:  # ATTENDEDTRANSFER|BRIDGE|bridge|holdtime|calltime|origposition
+                assert moved is not None and abs(int(moved[7]) - record.queue_wait_seconds) <= 1.0, (name, moved)
         elif record.outcome == "abandoned":
             abandon = events["ABANDON"]
             assert record.queue_wait_seconds is not None
@@ -156,7 +160,7 @@ def test_queue_log_agrees(lab_run: LabRun) -> None:
         if "RINGNOANSWER" in events:
             assert int(events["RINGNOANSWER"][5]) >= 1000  # milliseconds
         checked += 1
-    assert checked >= 5
+    assert checked >= min(5, len(lab_run.scenarios))
 
 
 def _uids(run: LabRun, call_id: str) -> set[str]:
@@ -187,6 +191,8 @@ def test_nothing_unexpected(lab_run: LabRun) -> None:
 def test_callback_promise_kept(lab_run: LabRun) -> None:
     """UserEvent(CallbackPromise) from the dialplan opens a promise; the outbound call to the
     number through the PJSIP trunk, answered, keeps it."""
+    if "callback_promise_kept" not in lab_run.scenarios:
+        pytest.skip("RINGWATCH_LAB_ONLY leaves the callback scenario out (a developer's filter)")
     callback = [r for r in lab_run.result.records if r.direction == "outbound"]
     assert len(callback) == 1, callback
     out = callback[0]

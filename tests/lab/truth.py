@@ -2,7 +2,9 @@
 ringwatch's tracker:
 
 - moments from the AMI ``Timestamp:`` of the events that define them (a channel that was
-  dialled going Up is the answer; the caller's first channel is the start; Hold/Unhold);
+  dialled going Up is the answer; the caller's first channel is the start; Hold to Unhold,
+  or to that channel's Hangup: Asterisk 22 sends no Unhold when an attended transfer
+  completes);
 - Asterisk's own figures: AgentConnect HoldTime/RingTime, AgentComplete TalkTime,
   AgentRingNoAnswer RingTime (ms), QueueCallerAbandon HoldTime, the CDR (cdr_manager);
 - queue_log lines (app_queue writes them).
@@ -91,6 +93,8 @@ def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
                 t.answered, t.answered_by = at, uid
         elif name == "Hangup":
             t.ended = max(t.ended, at)
+            if uid in open_holds:  # an attended transfer's Hold has no Unhold: ends here
+                t.holds.append((open_holds.pop(uid), at))
             if uid == caller_uid:
                 t.hangup = dict(m.items)
             if t.answered is not None and t.talk_end is None and uid in (caller_uid, t.answered_by):
