@@ -7,6 +7,7 @@ with a deadline (``wait_for``), never with sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import threading
@@ -99,7 +100,11 @@ class AmiClient:
     def events(self, name: str | None = None) -> list[AmiMessage]:
         with self._cond:
             msgs = [m for _, m in self.messages]
-        return [m for m in msgs if m.get("Event") is not None and (name is None or m.get("Event") == name)]
+        return [
+            m
+            for m in msgs
+            if m.get("Event") is not None and (name is None or m.get("Event") == name)
+        ]
 
     # ---- actions ---------------------------------------------------------------------------
 
@@ -128,13 +133,9 @@ class AmiClient:
         return self.action("Command", timeout=timeout, Command=cli)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._sock.sendall(b"Action: Logoff\r\n\r\n")
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._sock.close()
         self._reader.join(timeout=5)

@@ -8,6 +8,7 @@ install folder directly (skips the build script).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -205,7 +206,9 @@ bind = 127.0.0.1:{self.ports.sip}
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         lib = str(self.install / "usr/lib")
-        env["LD_LIBRARY_PATH"] = lib + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+        env["LD_LIBRARY_PATH"] = lib + (
+            ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else ""
+        )
         return env
 
     def binary(self) -> str:
@@ -222,7 +225,9 @@ bind = 127.0.0.1:{self.ports.sip}
         self.ami = self.connect("lab", self.secret, timeout)
         return self.ami
 
-    def connect(self, user: str, secret: str, timeout: float = 60.0, *, booted: bool = True) -> AmiClient:
+    def connect(
+        self, user: str, secret: str, timeout: float = 60.0, *, booted: bool = True
+    ) -> AmiClient:
         """An AMI connection once the manager listens (retried until ``timeout``); with
         ``booted`` it returns after FullyBooted."""
         deadline = time.monotonic() + timeout
@@ -236,13 +241,13 @@ bind = 127.0.0.1:{self.ports.sip}
                 last = exc
                 # the manager is not listening yet: wait on the process, not a sleep
                 if self.proc is not None:
-                    try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
                         self.proc.wait(0.1)
-                    except subprocess.TimeoutExpired:
-                        pass
                 continue
             if booted:
-                client.wait_for(lambda m: m.get("Event") == "FullyBooted", max(1.0, deadline - time.monotonic()))
+                client.wait_for(
+                    lambda m: m.get("Event") == "FullyBooted", max(1.0, deadline - time.monotonic())
+                )
             return client
         raise LabError(f"AMI on 127.0.0.1:{self.ports.ami} not up within {timeout:.0f} s: {last}")
 
@@ -261,10 +266,8 @@ bind = 127.0.0.1:{self.ports.sip}
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.cli("core stop now", timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         for sig in (None, signal.SIGTERM, signal.SIGKILL):
             if sig is not None:
                 try:

@@ -5,6 +5,7 @@ missing ``sipp`` make these tests FAIL. Only a developer's explicit ``RINGWATCH_
 skips them (docs/testing.md).
 """
 
+# ruff: noqa: E402  (the repository root goes on sys.path before tests.lab imports)
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:  # the lab's helpers import as tests.lab.* (as bench/ does)
     sys.path.insert(0, _ROOT)
 
-from collectors.ami.parser import AmiMessage  # noqa: E402
+from collectors.ami.parser import AmiMessage
 from monitor.pipeline import Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.db import open_database
@@ -35,6 +36,7 @@ from tests.lab.asterisk import REPO, Asterisk, Configs, LabPorts, find_install, 
 from tests.lab.lab import Lab, Scenario
 from tests.lab.live import Live
 from tests.lab.scenarios import RESTART_EXTENSIONS, SCENARIOS, common_config, phones_config
+from tests.lab.truth import CallTruth, truth_for
 
 LAB_OFF = os.environ.get("RINGWATCH_LAB", "1") == "0"
 ARTIFACTS = REPO / "tests/artifacts/lab"
@@ -72,9 +74,7 @@ def replay(messages: list[AmiMessage], db_path: Path) -> Replay:
         if pipe.now:
             promises.advance(pipe.now)
     records.extend(pipe.finish())
-    return Replay(
-        records, changes, dict(pipe.translator.unknown), dict(pipe.tracker.stats.illegal)
-    )
+    return Replay(records, changes, dict(pipe.translator.unknown), dict(pipe.tracker.stats.illegal))
 
 
 @dataclass
@@ -85,7 +85,7 @@ class LabRun:
     messages: list[AmiMessage]
     result: Replay
     queue_log: list[list[str]]
-    queue_summary: list[AmiMessage]
+    queue_status: list[AmiMessage]  # QueueStatus after the batch (QueueParams, QueueMember)
 
 
 @pytest.fixture(scope="session")
@@ -143,17 +143,7 @@ def lab_run(lab: Lab, live: Live, tmp_path_factory: pytest.TempPathFactory) -> L
     replayed through the pipeline."""
     scenarios = [sc for sc in SCENARIOS if sc.phase == 1]
     lab.run(scenarios)
-    summary_start = lab.ami.mark()
-    action_id = lab.ami.send("QueueSummary")
-    lab.ami.wait_for(
-        lambda m: m.get("Event") == "QueueSummaryComplete" and m.get("ActionID") == action_id,
-        10,
-        summary_start,
-    )
-    summary = [
-        m for _, m in lab.ami.messages[summary_start:]
-        if m.get("Event") == "QueueSummary" and m.get("ActionID") == action_id
-    ]  # fmt: skip
+    summary = lab.list_action("QueueStatus", "QueueStatusComplete")
     assert lab.capture is not None
     messages = [m for _, m in lab.capture.messages]
     db = tmp_path_factory.mktemp("lab-db") / "promises.sqlite"
@@ -172,8 +162,6 @@ def lab_run(lab: Lab, live: Live, tmp_path_factory: pytest.TempPathFactory) -> L
 
 def _write_summary(scenarios: list[Scenario], result: Replay, messages: list[AmiMessage]) -> None:
     """tests/artifacts/lab/summary.json: each scenario's record and Asterisk's figures."""
-    from tests.lab.truth import truth_for
-
     out = {}
     for sc in scenarios:
         for rec in result.by_caller(sc.caller):
@@ -181,13 +169,26 @@ def _write_summary(scenarios: list[Scenario], result: Replay, messages: list[Ami
             out[sc.name] = {
                 "record": {k: v for k, v in rec.to_contract().items() if k != "findings"}
                 | {"findings": sorted(f.rule for f in rec.findings)},
-                "truth": {"ring": truth.ring, "talk": truth.talk, "wait": truth.wait,
-                          "holds": [b - a for a, b in truth.holds], "hangup_cause": (truth.hangup or {}).get("Cause"),
-                          "dial_status": truth.dial_status,
-                          "agent_connect": {k: (truth.agent_connect or {}).get(k) for k in ("HoldTime", "RingTime")},
-                          "agent_complete_talk": (truth.agent_complete or {}).get("TalkTime"),
-                          "rna_ms": truth.rna_ms, "abandon_hold": truth.abandon_hold,
-                          "cdr": [(c.get("Disposition"), c.get("Duration"), c.get("BillableSeconds")) for c in truth.cdr]},
-            }  # fmt: skip
+                "truth": _truth_summary(truth),
+            }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "summary.json").write_text(json.dumps(out, indent=1, default=str))
+
+
+def _truth_summary(truth: CallTruth) -> dict[str, object]:
+    connect = truth.agent_connect or {}
+    return {
+        "ring": truth.ring,
+        "talk": truth.talk,
+        "wait": truth.wait,
+        "holds": [b - a for a, b in truth.holds],
+        "hangup_cause": (truth.hangup or {}).get("Cause"),
+        "dial_status": truth.dial_status,
+        "agent_connect": {k: connect.get(k) for k in ("HoldTime", "RingTime")},
+        "agent_complete_talk": (truth.agent_complete or {}).get("TalkTime"),
+        "rna_ms": truth.rna_ms,
+        "abandon_hold": truth.abandon_hold,
+        "cdr": [
+            (c.get("Disposition"), c.get("Duration"), c.get("BillableSeconds")) for c in truth.cdr
+        ],
+    }

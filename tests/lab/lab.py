@@ -10,6 +10,7 @@ tests replay through ringwatch's pipeline and compare with the truth.
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -91,7 +92,9 @@ class Lab:
         ``caller`` (the call's first channel, as a trunk channel would be); its other half
         is the caller's phone (``lab-phones``), which hangs up ``hold_up_s`` seconds after
         the call starts. Returns the call id (the first channel's Uniqueid)."""
-        return self._originate(f"Local/9{hold_up_s}@lab-phones", caller, Context=context, Exten=exten, Priority=1)
+        return self._originate(
+            f"Local/9{hold_up_s}@lab-phones", caller, Context=context, Exten=exten, Priority=1
+        )
 
     def originate_app(self, channel: str, caller: str, hold_up_s: int, name: str) -> str:
         """A call placed by a phone (an agent's outbound call): ``channel`` is dialled and
@@ -121,7 +124,13 @@ class Lab:
 
     def sipp_call(self, scenario: Scenario, label: str, xml: str) -> Sipp:
         port = self.udp_port()
-        sipp = Sipp(f"{scenario.name}-{label}", xml, port, self.dir, remote=f"127.0.0.1:{self.ast.ports.sip}")
+        sipp = Sipp(
+            f"{scenario.name}-{label}",
+            xml,
+            port,
+            self.dir,
+            remote=f"127.0.0.1:{self.ast.ports.sip}",
+        )
         mark = self.ami.mark()
         scenario.sipps.append(sipp.start())
         self.wait_channel(lambda m: m.get("CallerIDNum") == scenario.caller, mark)
@@ -133,11 +142,28 @@ class Lab:
             self._phone_ports[endpoint] = self.udp_port()
         return self._phone_ports[endpoint]
 
+    def list_action(self, action: str, complete: str, **fields: str) -> list[AmiMessage]:
+        """An AMI list action's events (up to its ``complete`` event)."""
+        start = self.ami.mark()
+        action_id = self.ami.send(action, **fields)
+        self.ami.wait_for(
+            lambda m: m.get("Event") == complete and m.get("ActionID") == action_id, 10, start
+        )
+        return [
+            m
+            for _, m in self.ami.messages[start:]
+            if m.get("ActionID") == action_id and m.get("Event")
+        ]
+
     # ---- waiting ---------------------------------------------------------------------------
 
-    def wait_channel(self, match: Callable[[AmiMessage], bool], start: int, timeout: float = 15.0) -> AmiMessage:
+    def wait_channel(
+        self, match: Callable[[AmiMessage], bool], start: int, timeout: float = 15.0
+    ) -> AmiMessage:
         """The first Newchannel since ``start`` (lab connection index) that ``match``es."""
-        return self.ami.wait_for(lambda m: m.get("Event") == "Newchannel" and match(m), timeout, start)
+        return self.ami.wait_for(
+            lambda m: m.get("Event") == "Newchannel" and match(m), timeout, start
+        )
 
     def wait_idle(self, start: int, timeout: float) -> None:
         """Every channel created since capture index ``start`` has hung up (call once the
@@ -173,7 +199,7 @@ class Lab:
             for sipp in sc.sipps:
                 try:
                     code = sipp.wait(max(1.0, deadline - time.monotonic()))
-                except Exception:
+                except subprocess.TimeoutExpired:
                     sipp.kill()
                     code = -1
                 if code != 0 and sc.error is None:
@@ -184,7 +210,7 @@ class Lab:
 def _drive(lab: Lab, sc: Scenario) -> None:
     try:
         sc.drive(lab, sc)
-    except BaseException as exc:  # reported by the scenario's test
+    except Exception as exc:  # noqa: BLE001  (reported by the scenario's own test)
         sc.error = exc
 
 

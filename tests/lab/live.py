@@ -21,6 +21,7 @@ from tests.lab.lab import Lab
 
 __all__ = ["Live", "metric", "until"]
 
+RINGWATCH = [sys.executable, "-m", "monitor.cli.main"]
 QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab"]
 
 
@@ -84,7 +85,7 @@ audio:
         log = d / "run.log"
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli.main", "-v", "run", "--config", str(d / "ringwatch.yml")],
+                [*RINGWATCH, "-v", "run", "--config", str(d / "ringwatch.yml")],
                 cwd=d, env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         live = cls(proc, f"http://127.0.0.1:{web}", db, log)
@@ -99,9 +100,13 @@ audio:
 
     def ami_up(self) -> bool:
         if self.proc.poll() is not None:
-            raise AssertionError(f"ringwatch run exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"ringwatch run exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
+            )
         r = self.get("/healthz")
-        return r is not None and r.json().get("components", {}).get("ami:lab", {}).get("state") == "up"
+        return (
+            r is not None and r.json().get("components", {}).get("ami:lab", {}).get("state") == "up"
+        )
 
     def metrics(self) -> str:
         r = self.get("/metrics")
@@ -114,7 +119,7 @@ audio:
         engine = sa.create_engine(f"sqlite:///{self.db}")
         try:
             with engine.connect() as conn:
-                return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {table}"))]  # noqa: S608
+                return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {table}"))]
         except sa.exc.OperationalError:
             return []
         finally:
@@ -128,4 +133,6 @@ audio:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        shutil.copy(self.log, REPO / "tests/artifacts/lab/ringwatch-run.log") if (REPO / "tests/artifacts/lab").exists() else None
+        shutil.copy(self.log, REPO / "tests/artifacts/lab/ringwatch-run.log") if (
+            REPO / "tests/artifacts/lab"
+        ).exists() else None

@@ -140,13 +140,17 @@ def _orig(exten: str, hold_up: int, phone: str | None = None) -> Callable[[Lab, 
     return drive
 
 
-def _sip(exten: str, phone: str, steps: list[tuple[str, object]], cancel_after_ms: int | None = None) -> Callable[[Lab, Scenario], None]:
+def _sip(
+    exten: str, phone: str, steps: list[tuple[str, object]], cancel_after_ms: int | None = None
+) -> Callable[[Lab, Scenario], None]:
     """A SIPp caller through the ``pstn`` endpoint to ``exten``@from-pstn, after starting
     SIPp ``phone``."""
 
     def drive(lab: Lab, sc: Scenario) -> None:
         _phone(lab, sc, phone)
-        lab.sipp_call(sc, "caller", sipp.uac(sc.caller, exten, steps, cancel_after_ms=cancel_after_ms))
+        lab.sipp_call(
+            sc, "caller", sipp.uac(sc.caller, exten, steps, cancel_after_ms=cancel_after_ms)
+        )
 
     return drive
 
@@ -157,27 +161,61 @@ SCENARIOS: list[Scenario] = [
         "4155550101",
         _orig("q-ringall", 90),
         extensions=_caller_queue("q-ringall", "q-ringall") + _agent("ra-ans", 3, 20),
-        queues=_queue("q-ringall", "ringall", [("Local/ra-ans@agents/n", "Alice"), ("Local/nobody@agents/n", "Nobody")]),
-        expect={"outcome": "answered", "agent": "Alice", "ring": 3.0, "wait": 3.0, "talk": 20.0,
-                "ast_ring": 3, "ast_hold": 3, "ast_talk": 20, "findings": set()},  # fmt: skip
+        queues=_queue(
+            "q-ringall",
+            "ringall",
+            [("Local/ra-ans@agents/n", "Alice"), ("Local/nobody@agents/n", "Nobody")],
+        ),
+        expect={
+            "outcome": "answered",
+            "agent": "Alice",
+            "ring": 3.0,
+            "wait": 3.0,
+            "talk": 20.0,
+            "ast_ring": 3,
+            "ast_hold": 3,
+            "ast_talk": 20,
+            "findings": set(),
+        },
     ),
     Scenario(
         "queue_linear_rona",
         "4155550102",
         _orig("q-linear", 90),
         extensions=_caller_queue("q-linear", "q-linear") + _agent("lin-ans", 2, 10),
-        queues=_queue("q-linear", "linear", [("Local/nobody@agents/n", "Nobody"), ("Local/lin-ans@agents/n", "Bob")], timeout=4),
-        expect={"outcome": "answered", "agent": "Bob", "rna": 1, "talk": 10.0,
-                "findings": {"no-ring-no-answer"}},  # fmt: skip
+        queues=_queue(
+            "q-linear",
+            "linear",
+            [("Local/nobody@agents/n", "Nobody"), ("Local/lin-ans@agents/n", "Bob")],
+            timeout=4,
+        ),
+        expect={
+            "outcome": "answered",
+            "agent": "Bob",
+            "rna": 1,
+            "talk": 10.0,
+            "findings": {"no-ring-no-answer"},
+        },
     ),
     Scenario(
         "queue_rrmemory",
         "4155550103",
         _orig("q-rr", 90),
         extensions=_caller_queue("q-rr", "q-rr") + _agent("rr-a", 2, 8) + _agent("rr-b", 2, 8),
-        queues=_queue("q-rr", "rrmemory", [("Local/rr-a@agents/n", "Carol"), ("Local/rr-b@agents/n", "Dave")]),
-        expect={"outcome": "answered", "ring": 2.0, "wait": 2.0, "talk": 8.0, "rna": 0,
-                "ast_ring": 2, "ast_hold": 2, "ast_talk": 8, "findings": set()},  # fmt: skip
+        queues=_queue(
+            "q-rr", "rrmemory", [("Local/rr-a@agents/n", "Carol"), ("Local/rr-b@agents/n", "Dave")]
+        ),
+        expect={
+            "outcome": "answered",
+            "ring": 2.0,
+            "wait": 2.0,
+            "talk": 8.0,
+            "rna": 0,
+            "ast_ring": 2,
+            "ast_hold": 2,
+            "ast_talk": 8,
+            "findings": set(),
+        },
     ),
     Scenario(
         "queue_pjsip_member",
@@ -185,8 +223,16 @@ SCENARIOS: list[Scenario] = [
         _orig("q-pj", 15, phone="agent-q"),
         extensions=_caller_queue("q-pj", "q-pj"),
         queues=_queue("q-pj", "ringall", [("PJSIP/agent-q", "Erin")]),
-        expect={"outcome": "answered", "agent": "Erin", "ring": 3.0, "wait": 3.0, "talk": 12.0,
-                "ast_ring": 3, "ast_hold": 3, "findings": set()},  # fmt: skip
+        expect={
+            "outcome": "answered",
+            "agent": "Erin",
+            "ring": 3.0,
+            "wait": 3.0,
+            "talk": 12.0,
+            "ast_ring": 3,
+            "ast_hold": 3,
+            "findings": set(),
+        },
     ),
     Scenario(
         "abandon_short",
@@ -210,7 +256,8 @@ SCENARIOS: list[Scenario] = [
 [callers]
 exten => d-local,1,Dial(Local/104@agents,20)
  same => n,Hangup()
-""" + _agent("104", 3, 30),
+"""
+        + _agent("104", 3, 30),
         expect={"outcome": "answered", "ring": 3.0, "talk": 30.0, "findings": set()},
     ),
     Scenario(
@@ -294,15 +341,34 @@ exten => vm,1,Dial(Local/nobody@agents,4)
     Scenario(
         "holds_reinvite",
         "4155550116",
-        _sip("d-hold", "agent-h", [("talk", 2000), ("hold", None), ("talk", 4000), ("unhold", None),
-                                   ("talk", 2000), ("hold", None), ("talk", 6000), ("unhold", None),
-                                   ("talk", 2000), ("bye", None)]),  # fmt: skip
+        _sip(
+            "d-hold",
+            "agent-h",
+            [
+                ("talk", 2000),
+                ("hold", None),
+                ("talk", 4000),
+                ("unhold", None),
+                ("talk", 2000),
+                ("hold", None),
+                ("talk", 6000),
+                ("unhold", None),
+                ("talk", 2000),
+                ("bye", None),
+            ],
+        ),
         extensions="""
 [from-pstn]
 exten => d-hold,1,Dial(PJSIP/agent-h,20)
  same => n,Hangup()
 """,
-        expect={"outcome": "answered", "ring": 1.0, "hold_count": 2, "holds": [4.0, 6.0], "findings": set()},
+        expect={
+            "outcome": "answered",
+            "ring": 1.0,
+            "hold_count": 2,
+            "holds": [4.0, 6.0],
+            "findings": set(),
+        },
     ),
     Scenario(
         "blind_transfer_refer",
@@ -314,7 +380,8 @@ exten => d-bx,1,Dial(PJSIP/agent-bx,20)
  same => n,Hangup()
 exten => bx-target,1,Dial(Local/bx2@agents,10)
  same => n,Hangup()
-""" + _agent("bx2", 1, 4),
+"""
+        + _agent("bx2", 1, 4),
         expect={"outcome": "answered", "ring": 1.0, "transfers": 1, "findings": set()},
     ),
 ]
@@ -326,7 +393,11 @@ def _promise_drive(lab: Lab, sc: Scenario) -> None:
     _phone(lab, sc, "trunk")
     mark = lab.ami.mark()
     lab.originate("promise", sc.caller, 30)
-    lab.ami.wait_for(lambda m: m.get("Event") == "UserEvent" and m.get("UserEvent") == "CallbackPromise", 20, mark)
+    lab.ami.wait_for(
+        lambda m: m.get("Event") == "UserEvent" and m.get("UserEvent") == "CallbackPromise",
+        20,
+        mark,
+    )
     lab.originate_app(f"Local/{sc.caller}@from-internal", "201", 8, name="Agent 201")
 
 
@@ -335,7 +406,7 @@ SCENARIOS.append(
         "callback_promise_kept",
         "4155550115",
         _promise_drive,
-        extensions=f"""
+        extensions="""
 [callers]
 exten => promise,1,Dial(Local/pr-agent@agents,20)
  same => n,Hangup()
@@ -349,7 +420,7 @@ exten => pr-agent,1,Wait(1)
  same => n,Hangup()
 
 [from-internal]
-exten => _41XXXXXXXX,1,Dial(PJSIP/${{EXTEN}}@trunk,30)
+exten => _41XXXXXXXX,1,Dial(PJSIP/${EXTEN}@trunk,30)
  same => n,Hangup()
 """,
         expect={"outcome": "answered", "ring": 1.0, "talk": 3.0, "findings": set()},
@@ -362,7 +433,11 @@ def _reload_drive(lab: Lab, sc: Scenario) -> None:
     mark = lab.ami.mark()
     uid = lab.originate("reload-call", sc.caller, 60)
     lab.ami.wait_for(
-        lambda m: m.get("Event") == "DialEnd" and m.get("DialStatus") == "ANSWER" and m.get("Linkedid") == uid,
+        lambda m: (
+            m.get("Event") == "DialEnd"
+            and m.get("DialStatus") == "ANSWER"
+            and m.get("Linkedid") == uid
+        ),
         15,
         mark,
     )
@@ -380,7 +455,8 @@ SCENARIOS.append(
 [callers]
 exten => reload-call,1,Dial(Local/rl-agent@agents,20)
  same => n,Hangup()
-""" + _agent("rl-agent", 1, 8),
+"""
+        + _agent("rl-agent", 1, 8),
         expect={"outcome": "answered", "ring": 1.0, "talk": 8.0, "findings": set()},
     )
 )
@@ -427,7 +503,9 @@ def _atxfer_drive(lab: Lab, sc: Scenario) -> None:
     then hangs up, which completes the transfer."""
     mark = lab.ami.mark()
     uid = lab.originate("q-at", sc.caller, 90)
-    connect = lab.ami.wait_for(lambda m: m.get("Event") == "AgentConnect" and m.get("Linkedid") == uid, 20, mark)
+    connect = lab.ami.wait_for(
+        lambda m: m.get("Event") == "AgentConnect" and m.get("Linkedid") == uid, 20, mark
+    )
     agent = connect.get("DestChannel") or ""
     time.sleep(3.0)  # the script's talk time before the transfer (not a wait for an event)
     mark = lab.ami.mark()
@@ -456,13 +534,24 @@ SCENARIOS.append(
 exten => q-at,1,Answer()
  same => n,Queue(q-at,t,,,60)
  same => n,Hangup()
-""" + _agent("at-agent", 1, 60) + _agent("302", 1, 12),
+"""
+        + _agent("at-agent", 1, 60)
+        + _agent("302", 1, 12),
         queues=_queue("q-at", "ringall", [("Local/at-agent@agents/n", "Frank")]),
         # Asterisk holds the caller during the consultation (Hold on the agent's channel, no
         # Unhold: the hold ends with that channel); talk is the agent's part (as TalkTime)
-        expect={"outcome": "answered", "agent": "Frank", "ring": 1.0, "wait": 1.0, "transfers": 1,
-                "hold_count": 1, "holds": [3.2], "talk": 6.4, "ast_talk": 7,
-                "findings": set()},  # fmt: skip
+        expect={
+            "outcome": "answered",
+            "agent": "Frank",
+            "ring": 1.0,
+            "wait": 1.0,
+            "transfers": 1,
+            "hold_count": 1,
+            "holds": [3.2],
+            "talk": 6.4,
+            "ast_talk": 7,
+            "findings": set(),
+        },
     )
 )
 

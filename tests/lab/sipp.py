@@ -5,6 +5,7 @@ Each instance runs one call (``-m 1``) on its own loopback UDP port; branches an
 fixed strings, so a CANCEL or an ACK for a non-2xx response carries the INVITE's branch.
 """
 
+# ruff: noqa: E501  (SIP message templates read best one header line per source line)
 from __future__ import annotations
 
 import subprocess
@@ -39,7 +40,9 @@ def _send(text: str, retrans: bool = False, next_label: str | None = None) -> st
 # ---- caller (UAC) ------------------------------------------------------------------------
 
 
-def uac(caller: str, target: str, steps: list[tuple[str, object]], *, cancel_after_ms: int | None = None) -> str:
+def uac(
+    caller: str, target: str, steps: list[tuple[str, object]], *, cancel_after_ms: int | None = None
+) -> str:
     """A caller: INVITE ``target`` from ``caller``; when answered run ``steps``:
     ``("talk", ms)``, ``("hold", None)`` (re-INVITE sendonly), ``("unhold", None)``
     (re-INVITE sendrecv), ``("refer", exten)`` (blind transfer of the other party; Asterisk
@@ -173,7 +176,8 @@ def uas_answer(ring_ms: int) -> str:
     body += _send(
         "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]" + _TAG + "\n[last_Call-ID:]\n"
         "[last_CSeq:]\nContact: <sip:[local_ip]:[local_port];transport=[transport]>\n"
-        "Content-Type: application/sdp\nContent-Length: [len]\n\n" + _SDP.format(version=1, direction="sendrecv"),
+        "Content-Type: application/sdp\nContent-Length: [len]\n\n"
+        + _SDP.format(version=1, direction="sendrecv"),
         retrans=True,
     )
     body += '<recv request="ACK" crlf="true"/>\n'
@@ -185,7 +189,8 @@ def uas_answer(ring_ms: int) -> str:
     body += _send(
         "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n[last_CSeq:]\n"
         "Contact: <sip:[local_ip]:[local_port];transport=[transport]>\n"
-        "Content-Type: application/sdp\nContent-Length: [len]\n\n" + _SDP.format(version=2, direction="sendrecv"),
+        "Content-Type: application/sdp\nContent-Length: [len]\n\n"
+        + _SDP.format(version=2, direction="sendrecv"),
     )
     body += '<recv request="ACK" next="wait"/>\n'
     body += '<label id="done"/>\n<pause milliseconds="200"/>\n'
@@ -209,7 +214,9 @@ def uas_busy() -> str:
     """A phone that answers 486 Busy Here."""
     body = _uas_invite()
     body += _send(
-        "SIP/2.0 486 Busy Here\n[last_Via:]\n[last_From:]\n[last_To:]" + _TAG + "\n[last_Call-ID:]\n"
+        "SIP/2.0 486 Busy Here\n[last_Via:]\n[last_From:]\n[last_To:]"
+        + _TAG
+        + "\n[last_Call-ID:]\n"
         "[last_CSeq:]\nContent-Length: 0"
     )
     body += '<recv request="ACK"/>\n'
@@ -236,7 +243,9 @@ class Sipp:
         if self.remote is not None:
             cmd.append(self.remote)
         log = (self.workdir / f"{self.name}.out").open("wb")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir
+        )
         return self
 
     def wait(self, timeout: float) -> int:

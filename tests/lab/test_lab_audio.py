@@ -53,7 +53,9 @@ def test_recording_greeting_and_dead_air(lab_run: LabRun) -> None:
     silence = (plays["agent-pass"] + pass_on) - (plays["hello-world"] + hello_off)
     facts = analyze_files([path], answer_at=0.0)
     assert facts.greeting_latency_seconds == pytest.approx(greeting, abs=AUDIO_TOL)
-    assert [round(s.seconds(), 1) for s in facts.dead_air] == [pytest.approx(silence, abs=AUDIO_TOL)]
+    assert [round(s.seconds(), 1) for s in facts.dead_air] == [
+        pytest.approx(silence, abs=AUDIO_TOL)
+    ]
 
 
 def test_live_audio_findings(lab_run: LabRun) -> None:

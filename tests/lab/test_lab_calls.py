@@ -112,7 +112,9 @@ def test_scenario_cdr(lab_run: LabRun, name: str) -> None:
     assert record.ended_at is not None
     assert abs((end - start) - (record.ended_at - record.started_at)) <= 1.5, truth.cdr
     if record.outcome == "answered" and truth.answered_by and not record.transfers:
-        answerer = next(m.get("Channel") for m in lab_run.messages if m.get("Uniqueid") == truth.answered_by)
+        answerer = next(
+            m.get("Channel") for m in lab_run.messages if m.get("Uniqueid") == truth.answered_by
+        )
         billed = [c for c in truth.cdr if c.get("DestinationChannel") == answerer]
         assert billed, f"{name}: no CDR to {answerer}"
         assert record.answered_any_at is not None
@@ -139,7 +141,9 @@ def test_queue_log_agrees(lab_run: LabRun) -> None:
         if len(records) != 1 or records[0].queue is None:
             continue
         record = records[0]
-        lines = [r for uid, rs in by_call.items() for r in rs if uid in _uids(lab_run, record.call_id)]
+        lines = [
+            r for uid, rs in by_call.items() for r in rs if uid in _uids(lab_run, record.call_id)
+        ]
         events = {r[4]: r for r in lines}
         if record.outcome == "answered":
             connect = events["CONNECT"]
@@ -152,7 +156,9 @@ def test_queue_log_agrees(lab_run: LabRun) -> None:
             if done is not None:  # COMPLETE*|holdtime|calltime|origposition
                 assert abs(int(done[6]) - record.talk_seconds) <= 1.0, (name, done)
             else:  # ATTENDEDTRANSFER|BRIDGE|bridge|holdtime|calltime|origposition
-                assert moved is not None and abs(int(moved[7]) - record.queue_wait_seconds) <= 1.0, (name, moved)
+                assert (
+                    moved is not None and abs(int(moved[7]) - record.queue_wait_seconds) <= 1.0
+                ), (name, moved)
         elif record.outcome == "abandoned":
             abandon = events["ABANDON"]
             assert record.queue_wait_seconds is not None
@@ -167,24 +173,40 @@ def _uids(run: LabRun, call_id: str) -> set[str]:
     return {m.get("Uniqueid") or "" for m in run.messages if m.get("Linkedid") == call_id}
 
 
-def test_queue_summary_agrees(lab_run: LabRun) -> None:
-    """QueueSummary (Asterisk's live counters) and ringwatch agree on the answered and
-    abandoned counts per queue of the batch."""
-    assert lab_run.queue_summary
-    for ev in lab_run.queue_summary:
-        queue = ev.get("Queue")
+def test_queue_status_agrees(lab_run: LabRun) -> None:
+    """app_queue's own counters after the batch (QueueStatus ``QueueParams``): Completed and
+    Abandoned per queue equal ringwatch's answered and abandoned calls of that queue, and
+    its service level (answered within ``servicelevel = 20`` s) agrees."""
+    params = [m for m in lab_run.queue_status if m.get("Event") == "QueueParams"]
+    assert params
+    checked = 0
+    for p in params:
+        queue = p.get("Queue")
         ours = [r for r in lab_run.result.records if r.queue == queue]
-        assert int(ev.get("Callers") or 0) == 0
-        assert int(ev.get("Available") or 0) >= 0
-        # QueueSummary has no completed counter: QueueStatus' QueueParams does
-        assert ours or queue not in {"q-ringall", "q-linear", "q-rr", "q-pj", "q-ab"}
+        if not ours:
+            continue
+        answered = [r for r in ours if r.outcome == "answered"]
+        abandoned = [r for r in ours if r.outcome == "abandoned"]
+        assert int(p.get("Completed") or 0) == len(answered), (queue, dict(p.items))
+        assert int(p.get("Abandoned") or 0) == len(abandoned), (queue, dict(p.items))
+        within = [r for r in answered if (r.queue_wait_seconds or 0.0) <= 20.0]
+        perf = float(p.get("ServicelevelPerf") or 0.0)
+        if answered:
+            assert perf == pytest.approx(100.0 * len(within) / len(answered), abs=0.1), (
+                queue,
+                perf,
+            )
+        checked += 1
+    assert checked >= min(3, len(lab_run.scenarios))
 
 
 def test_nothing_unexpected(lab_run: LabRun) -> None:
     """No illegal state transitions, and no call record that no scenario made."""
     assert lab_run.result.illegal == {}
     callers = {sc.caller for sc in lab_run.scenarios.values()}
-    strays = [r for r in lab_run.result.records if r.caller not in callers and r.direction != "outbound"]
+    strays = [
+        r for r in lab_run.result.records if r.caller not in callers and r.direction != "outbound"
+    ]
     assert strays == []
 
 

@@ -54,8 +54,12 @@ KNOWN: dict[str, set[str]] = {
 }
 
 PAIRS: dict[str, Callable[[], ContactCentre]] = {
-    "queue_ringall": lambda: scripted.queue_answered_with_hold(ivr=0.0, ring=3, talk=20, hold=0, agent_hangs_up=True),
-    "queue_linear_rona": lambda: scripted.queue_rona_then_answer(ring_timeout=4, retry=1, ring=2, talk=10),
+    "queue_ringall": lambda: scripted.queue_answered_with_hold(
+        ivr=0.0, ring=3, talk=20, hold=0, agent_hangs_up=True
+    ),
+    "queue_linear_rona": lambda: scripted.queue_rona_then_answer(
+        ring_timeout=4, retry=1, ring=2, talk=10
+    ),
     "abandon_long": lambda: scripted.queue_abandoned(patience=25, ivr=0.0),
     "direct_pjsip_answered": lambda: scripted.direct_answered(ring=3, talk=10),
     "caller_cancel_sip": lambda: scripted.direct_unanswered(ring=4),
@@ -95,24 +99,53 @@ def test_simulator_speaks_like_asterisk(lab_run: LabRun, name: str) -> None:
     lab_h, sim_h = _headers(lab_msgs), _headers(sim_msgs)
     for event in sorted(set(lab_h) & set(sim_h)):
         known = KNOWN.get(event, set())
-        assert lab_h[event] - sim_h[event] <= known, (event, "missing in the simulator", lab_h[event] - sim_h[event])
-        assert sim_h[event] - lab_h[event] <= known, (event, "only in the simulator", sim_h[event] - lab_h[event])
+        assert lab_h[event] - sim_h[event] <= known, (
+            event,
+            "missing in the simulator",
+            lab_h[event] - sim_h[event],
+        )
+        assert sim_h[event] - lab_h[event] <= known, (
+            event,
+            "only in the simulator",
+            sim_h[event] - lab_h[event],
+        )
     # the values the translator turns into facts: statuses, causes, units
     for header in ("DialStatus", "Cause"):
-        lab_v = {m.get(header) for m in lab_msgs if m.get("Event") in ("DialEnd", "Hangup") and m.get(header)}
-        sim_v = {m.get(header) for m in sim_msgs if m.get("Event") in ("DialEnd", "Hangup") and m.get(header)}
+        lab_v = {
+            m.get(header)
+            for m in lab_msgs
+            if m.get("Event") in ("DialEnd", "Hangup") and m.get(header)
+        }
+        sim_v = {
+            m.get(header)
+            for m in sim_msgs
+            if m.get("Event") in ("DialEnd", "Hangup") and m.get(header)
+        }
         # a Local member the queue stops ringing hangs up with Cause 0 in both; the lab's
         # Local caller/phone pair adds nothing else
         assert sim_v <= lab_v | {"0"}, (header, sim_v, lab_v)
-    lab_rna = [int(m.get("RingTime") or 0) for m in lab_msgs if m.get("Event") == "AgentRingNoAnswer"]
-    sim_rna = [int(m.get("RingTime") or 0) for m in sim_msgs if m.get("Event") == "AgentRingNoAnswer"]
+    lab_rna = [
+        int(m.get("RingTime") or 0) for m in lab_msgs if m.get("Event") == "AgentRingNoAnswer"
+    ]
+    sim_rna = [
+        int(m.get("RingTime") or 0) for m in sim_msgs if m.get("Event") == "AgentRingNoAnswer"
+    ]
     assert sim_rna == lab_rna  # milliseconds in both
     # record by record
     (sim_record,) = _records(sim_msgs)
-    for key in ("outcome", "agent_ring_no_answer", "hangup_cause", "hold_count", "transfers", "direction"):
+    for key in (
+        "outcome",
+        "agent_ring_no_answer",
+        "hangup_cause",
+        "hold_count",
+        "transfers",
+        "direction",
+    ):
         assert getattr(sim_record, key) == getattr(lab_record, key), key
     for key in ("ring_seconds", "queue_wait_seconds", "talk_seconds"):
         lab_v, sim_v = getattr(lab_record, key), getattr(sim_record, key)
         assert (lab_v is None) == (sim_v is None), key
         if lab_v is not None:
-            assert abs(lab_v - sim_v) <= SIM_TOLERANCE + (1.0 if name == "queue_linear_rona" else 0.0), (key, lab_v, sim_v)
+            assert abs(lab_v - sim_v) <= SIM_TOLERANCE + (
+                1.0 if name == "queue_linear_rona" else 0.0
+            ), (key, lab_v, sim_v)

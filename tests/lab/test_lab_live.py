@@ -34,7 +34,9 @@ def test_live_calls_match_the_replay(lab_run: LabRun) -> None:
     # (the audio findings come from the recordings, which the replay does not analyse:
     # tests/lab/test_lab_audio.py)
     audio = {"greet-within-3s", "no-dead-air-over-10s"}
-    findings = {(str(f["call_id"]), str(f["rule"])) for f in live.rows("findings") if f["rule"] not in audio}
+    findings = {
+        (str(f["call_id"]), str(f["rule"])) for f in live.rows("findings") if f["rule"] not in audio
+    }
     assert findings == {(r.call_id, f.rule) for r in want.values() for f in r.findings}
 
 
@@ -61,11 +63,17 @@ def test_restart_mid_call_reconnects_and_closes_the_cut_call_once(lab_run: LabRu
     mark = lab.ami.mark()
     uid = lab.originate("restart-call", "4155550190", 150)
     lab.ami.wait_for(
-        lambda m: m.get("Event") == "DialEnd" and m.get("DialStatus") == "ANSWER" and m.get("Linkedid") == uid,
+        lambda m: (
+            m.get("Event") == "DialEnd"
+            and m.get("DialStatus") == "ANSWER"
+            and m.get("Linkedid") == uid
+        ),
         15,
         mark,
     )
-    until("the live call to be seen", lambda: metric(live.metrics(), "ringwatch_active_calls") >= 1, 5)
+    until(
+        "the live call to be seen", lambda: metric(live.metrics(), "ringwatch_active_calls") >= 1, 5
+    )
     old = lab.ami
     cut = time.time()
     old.send("Command", Command="core restart now")
@@ -74,7 +82,11 @@ def test_restart_mid_call_reconnects_and_closes_the_cut_call_once(lab_run: LabRu
     back = time.time()
     up = until("ringwatch run to reconnect", live.ami_up, 60)
     assert up - back <= 2.0, f"ringwatch reconnected {up - back:.1f} s after Asterisk was back"
-    until("the cut call to be stored", lambda: any(r["call_id"] == uid for r in live.rows("calls")), 20)
+    until(
+        "the cut call to be stored",
+        lambda: any(r["call_id"] == uid for r in live.rows("calls")),
+        20,
+    )
     rows = [r for r in live.rows("calls") if r["call_id"] == uid]
     # Asterisk hangs its channels up before it restarts and says so (Hangup events): the
     # call was answered and ended at the restart, and is recorded once as such

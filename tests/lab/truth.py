@@ -119,5 +119,7 @@ def truth_for(messages: list[AmiMessage], call_id: str) -> CallTruth:
             t.transfers += 1
     # CDRs carry no Linkedid header in every version: match them by the call's channels
     uids = {m.get("Uniqueid") for m in mine}
-    t.cdr = [dict(m.items) for m in messages if m.get("Event") == "Cdr" and m.get("UniqueID") in uids]
+    t.cdr = [
+        dict(m.items) for m in messages if m.get("Event") == "Cdr" and m.get("UniqueID") in uids
+    ]
     return t
