@@ -22,7 +22,7 @@ from tests.lab.lab import Lab
 __all__ = ["Live", "metric", "until"]
 
 RINGWATCH = [sys.executable, "-m", "monitor.cli.main"]
-QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab"]
+QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab", "q-at", "q-slow"]
 
 
 def until(what: str, check: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> float:

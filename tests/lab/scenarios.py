@@ -555,6 +555,26 @@ exten => q-at,1,Answer()
     )
 )
 
+
+SCENARIOS.append(
+    Scenario(
+        "queue_slow_answer",
+        "4155550121",
+        _orig("q-slow", 90),
+        extensions=_caller_queue("q-slow", "q-slow") + _agent("slow-ans", 22, 3),
+        queues=_queue("q-slow", "ringall", [("Local/slow-ans@agents/n", "Grace")], timeout=30),
+        # 22 s is past three US rings (18 s) and the 20 s service level
+        expect={
+            "outcome": "answered",
+            "agent": "Grace",
+            "ring": 22.0,
+            "wait": 22.0,
+            "talk": 3.0,
+            "findings": {"answer-within-three-rings"},
+        },
+    )
+)
+
 # RINGWATCH_LAB_ONLY=name,name runs only those scenarios (while writing one; never in CI)
 _ONLY = {n for n in os.environ.get("RINGWATCH_LAB_ONLY", "").split(",") if n}
 if _ONLY:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import time
 
+from monitor.rules import load_rules
+from tests.lab.asterisk import REPO
 from tests.lab.conftest import LabRun
 from tests.lab.live import metric, until
 
@@ -96,3 +98,28 @@ def test_restart_mid_call_reconnects_and_closes_the_cut_call_once(lab_run: LabRu
     assert cut - 0.5 <= float(row["ended_at"]) <= back, (cut, row["ended_at"], back)  # type: ignore[arg-type]
     assert metric(live.metrics(), "ringwatch_calls_total") == before + 1
     assert metric(live.metrics(), "ringwatch_ami_reconnects_total") >= 1
+
+
+def test_live_flags_the_breaching_calls(lab_run: LabRun) -> None:
+    """The QA queue: exactly the calls with a finding of a ``flag: true`` rule are flagged
+    (RONA, the slow answer, and the dead air that only the recording shows), with those
+    rules."""
+    live = lab_run.live
+    flagging = {r.id for r in load_rules(REPO / "rules").rules if r.flag}
+    want = {
+        r.call_id: {f.rule for f in r.findings if f.rule in flagging}
+        for r in lab_run.result.records
+        if any(f.rule in flagging for f in r.findings)
+    }
+    dead = lab_run.result.by_caller(lab_run.scenarios["mixmonitor_greeting_dead_air"].caller)[0]
+    want.setdefault(dead.call_id, set()).add("no-dead-air-over-10s")
+    assert len(want) >= 3
+
+    def all_flagged() -> bool:
+        return {str(f["call_id"]) for f in live.rows("flags")} >= set(want)
+
+    until("the breaching calls to be flagged", all_flagged, 30)
+    flags = {str(f["call_id"]): str(f["rules"]) for f in live.rows("flags")}
+    assert set(flags) == set(want), flags
+    for call_id, rules in want.items():
+        assert all(rule in flags[call_id] for rule in rules), (call_id, flags[call_id])
