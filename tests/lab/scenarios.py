@@ -20,7 +20,9 @@ import time
 from collections.abc import Callable
 
 from tests.lab import sipp
+from tests.lab.asterisk import SOUNDS
 from tests.lab.lab import Lab, Scenario
+from tests.lab.rtp import wav_to_pcap
 
 __all__ = ["PHONES", "SCENARIOS", "common_config", "phones_config"]
 
@@ -574,6 +576,46 @@ SCENARIOS.append(
         },
     )
 )
+
+
+def _speech_drive(lab: Lab, sc: Scenario) -> None:
+    """A SIPp caller who speaks: tt-weasels (Asterisk's prompt) as RTP from a pcap, 3 s
+    after the answer; the agent greets with hello-world 1 s after answering."""
+    pcap = lab.dir / "caller-speech.pcap"
+    wav_to_pcap(SOUNDS / "sounds/en/tt-weasels.wav", pcap, lead_silence=3.0)
+    _phone_free_sip(lab, sc, "rec-sip", [("play", str(pcap)), ("talk", 9000), ("bye", None)])
+
+
+def _phone_free_sip(lab: Lab, sc: Scenario, exten: str, steps: list[tuple[str, object]]) -> None:
+    lab.sipp_call(sc, "caller", sipp.uac(sc.caller, exten, steps))
+
+
+# MixMonitor with one file per leg (r: the caller's voice, t: what the caller hears)
+SCENARIOS.append(
+    Scenario(
+        "sipp_caller_speech_recording",
+        "4155550122",
+        _speech_drive,
+        extensions="""
+[from-pstn]
+exten => rec-sip,1,Set(BASE=${ASTSPOOLDIR}/monitor/lab-${CHANNEL(linkedid)})
+ same => n,Set(RINGWATCH_RECORDING=${BASE}.wav)
+ same => n,MixMonitor(${RINGWATCH_RECORDING},br(${BASE}-caller.wav)t(${BASE}-agent.wav))
+ same => n,Dial(Local/rec-sip-agent@agents/n,20)
+ same => n,Hangup()
+
+[agents]
+exten => rec-sip-agent,1,Wait(1)
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Playback(hello-world)
+ same => n,Wait(30)
+ same => n,Hangup()
+""",
+        expect={"outcome": "answered", "ring": 1.0, "talk": 9.0, "findings": set()},
+    )
+)
+
 
 # RINGWATCH_LAB_ONLY=name,name runs only those scenarios (while writing one; never in CI)
 _ONLY = {n for n in os.environ.get("RINGWATCH_LAB_ONLY", "").split(",") if n}

@@ -44,7 +44,7 @@ def uac(
     caller: str, target: str, steps: list[tuple[str, object]], *, cancel_after_ms: int | None = None
 ) -> str:
     """A caller: INVITE ``target`` from ``caller``; when answered run ``steps``:
-    ``("talk", ms)``, ``("hold", None)`` (re-INVITE sendonly), ``("unhold", None)``
+    ``("talk", ms)``, ``("play", pcap)`` (start sending that RTP), ``("hold", None)`` (re-INVITE sendonly), ``("unhold", None)``
     (re-INVITE sendrecv), ``("refer", exten)`` (blind transfer of the other party; Asterisk
     then hangs the caller up), ``("bye", None)``, ``("wait_bye", None)`` (the far end hangs
     up). ``cancel_after_ms``: CANCEL that long after the first ringing response instead."""
@@ -85,6 +85,8 @@ def uac(
         via = f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]s{n};rport"
         if kind == "talk":
             body += f'<pause milliseconds="{arg}"/>\n'
+        elif kind == "play":  # RTP from a pcap (tests/lab/rtp.py), while the script goes on
+            body += f'<nop><action><exec play_pcap_audio="{arg}"/></action></nop>\n'
         elif kind in ("hold", "unhold"):
             cseq += 1
             version += 1

@@ -74,3 +74,26 @@ def test_live_audio_findings(lab_run: LabRun) -> None:
     until("the live dead-air finding", found, 30)
     rules = {str(f["rule"]) for f in live.rows("findings") if f["call_id"] == record.call_id}
     assert rules == {"no-dead-air-over-10s"}
+
+
+def test_sipp_caller_speech_in_leg_recordings(lab_run: LabRun) -> None:
+    """A SIPp caller plays tt-weasels as RTP (pcap written by tests/lab/rtp.py) 3 s after the
+    answer; the agent says hello-world 1 s after answering. MixMonitor's leg files (r: the
+    caller, t: the agent) put each party's speech where it was said."""
+    sc = lab_run.scenarios["sipp_caller_speech_recording"]
+    (record,) = lab_run.result.by_caller(sc.caller)
+    truth = truth_for(lab_run.messages, record.call_id)
+    assert truth.answered is not None
+    base = Path(str(record.recording)).with_suffix("")
+    caller_leg, agent_leg = Path(f"{base}-caller.wav"), Path(f"{base}-agent.wav")
+    assert caller_leg.exists() and agent_leg.exists()
+    facts = analyze_files([caller_leg, agent_leg], answer_at=0.0)
+    speech = dict(facts.speech)
+    hello_on, _ = _speech_edges(SOUNDS / "sounds/en/hello-world.wav")
+    weasels_on, _ = _speech_edges(SOUNDS / "sounds/en/tt-weasels.wav")
+    greeting = _playbacks(lab_run, record.call_id)["hello-world"] + hello_on - truth.answered
+    assert facts.greeting_latency_seconds == pytest.approx(greeting, abs=AUDIO_TOL)
+    assert speech["agent"][0].start == pytest.approx(greeting, abs=AUDIO_TOL)
+    # SIPp starts the RTP when it sends the ACK, a few ms after the answer
+    assert speech["caller"][0].start == pytest.approx(3.0 + weasels_on, abs=AUDIO_TOL)
+    assert facts.dead_air == ()
