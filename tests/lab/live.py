@@ -3,6 +3,7 @@ config written by the test (the README's AMI user), its store and /metrics read 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from tests.lab.asterisk import REPO, free_port
 from tests.lab.lab import Lab
 
-__all__ = ["Live", "metric", "until"]
+__all__ = ["Live", "figure", "metric", "until"]
 
 RINGWATCH = [sys.executable, "-m", "monitor.cli.main"]
 QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab", "q-at", "q-slow"]
@@ -33,6 +34,15 @@ def until(what: str, check: Callable[[], bool], timeout: float = 30.0, step: flo
             return time.time()
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def figure(name: str, value: object) -> None:
+    """Keep a measured figure in tests/artifacts/lab/figures.json (for the record)."""
+    path = REPO / "tests/artifacts/lab/figures.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = value
+    path.write_text(json.dumps(figures, indent=1, default=str))
 
 
 def metric(text: str, name: str, **labels: str) -> float:

@@ -65,8 +65,7 @@ def wav_to_pcap(
         frame = b"\x00" * 12 + b"\x08\x00" + _ipv4(udp, src, dst, n)
         at = n * ptime_ms / 1000.0
         frames.append(
-            struct.pack("<IIII", int(at), round((at % 1) * 1e6), len(frame), len(frame))
-            + frame
+            struct.pack("<IIII", int(at), round((at % 1) * 1e6), len(frame), len(frame)) + frame
         )
     out.write_bytes(b"".join(frames))
     return len(payload) / 8000.0

@@ -13,7 +13,7 @@ import pytest
 from collectors.audio.analysis import analyze_files
 from tests.lab.asterisk import SOUNDS
 from tests.lab.conftest import LabRun
-from tests.lab.live import until
+from tests.lab.live import figure, until
 from tests.lab.truth import truth_for
 
 NAME = "mixmonitor_greeting_dead_air"
@@ -52,6 +52,8 @@ def test_recording_greeting_and_dead_air(lab_run: LabRun) -> None:
     greeting = plays["hello-world"] + hello_on - truth.answered
     silence = (plays["agent-pass"] + pass_on) - (plays["hello-world"] + hello_off)
     facts = analyze_files([path], answer_at=0.0)
+    figure("greeting", {"ringwatch": facts.greeting_latency_seconds, "truth": greeting})
+    figure("dead_air", {"ringwatch": [s.seconds() for s in facts.dead_air], "truth": silence})
     assert facts.greeting_latency_seconds == pytest.approx(greeting, abs=AUDIO_TOL)
     assert [round(s.seconds(), 1) for s in facts.dead_air] == [
         pytest.approx(silence, abs=AUDIO_TOL)
@@ -95,5 +97,10 @@ def test_sipp_caller_speech_in_leg_recordings(lab_run: LabRun) -> None:
     assert facts.greeting_latency_seconds == pytest.approx(greeting, abs=AUDIO_TOL)
     assert speech["agent"][0].start == pytest.approx(greeting, abs=AUDIO_TOL)
     # SIPp starts the RTP when it sends the ACK, a few ms after the answer
+    figure(
+        "sipp_speech",
+        {"greeting": (facts.greeting_latency_seconds, greeting),
+         "caller_first_speech": (speech["caller"][0].start, 3.0 + weasels_on)},
+    )  # fmt: skip
     assert speech["caller"][0].start == pytest.approx(3.0 + weasels_on, abs=AUDIO_TOL)
     assert facts.dead_air == ()

@@ -11,7 +11,7 @@ import time
 from monitor.rules import load_rules
 from tests.lab.asterisk import REPO
 from tests.lab.conftest import LabRun
-from tests.lab.live import metric, until
+from tests.lab.live import figure, metric, until
 
 EXACT = 0.050
 
@@ -83,6 +83,7 @@ def test_restart_mid_call_reconnects_and_closes_the_cut_call_once(lab_run: LabRu
     lab.ami = lab.ast.connect("lab", lab.ast.secret, 90)  # returns on FullyBooted
     back = time.time()
     up = until("ringwatch run to reconnect", live.ami_up, 60)
+    figure("reconnect_after_asterisk_back_seconds", round(up - back, 3))
     assert up - back <= 2.0, f"ringwatch reconnected {up - back:.1f} s after Asterisk was back"
     until(
         "the cut call to be stored",
