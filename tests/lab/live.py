@@ -143,6 +143,8 @@ audio:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        shutil.copy(self.log, REPO / "tests/artifacts/lab/ringwatch-run.log") if (
+        artifacts = REPO / "tests/artifacts/lab"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.log, artifacts / "ringwatch-run.log")
             REPO / "tests/artifacts/lab"
         ).exists() else None
