@@ -146,5 +146,3 @@ audio:
         artifacts = REPO / "tests/artifacts/lab"
         artifacts.mkdir(parents=True, exist_ok=True)
         shutil.copy(self.log, artifacts / "ringwatch-run.log")
-            REPO / "tests/artifacts/lab"
-        ).exists() else None
