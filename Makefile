@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSSTAMP := .ci/.system-deps-done
 
-.PHONY: demo test lint typecheck unit system-deps venv bench clean dashboards alerts
+.PHONY: demo test lint typecheck unit system-deps venv asterisk bench clean dashboards alerts
 
 demo: venv
 	$(BIN)/ringwatch demo
 
-test: system-deps venv lint typecheck unit
+test: system-deps venv asterisk lint typecheck unit
 
 # Debian packages the suite uses for real (prometheus, promtool, chromium, sox, espeak-ng,
 # Asterisk sound files with the `en` link, portaudio, postgresql). Installs only what is missing.
@@ -19,6 +19,12 @@ system-deps:
 	@bash .ci/system-deps.sh
 
 venv: $(STAMP)
+
+# Asterisk 22.10.1 with chan_pjsip for the contact-centre lab (tests/lab, docs/testing.md):
+# built once from ../shared/asterisk (or $$RINGWATCH_ASTERISK_SRC) into
+# $${RINGWATCH_CACHE:-~/.cache/ringwatch}/asterisk-<key>; cached runs take seconds.
+asterisk:
+	@bash .ci/build-asterisk.sh >/dev/null
 
 # the compiled hot path (mypyc, docs/decisions/0007-mypyc-hot-path.md): editing one of its
 # modules makes the install (and so its compiled copy) out of date

@@ -61,6 +61,7 @@ class Call:
         "caller_leg",
         "caller_name",
         "caller_num",
+        "cancelled",
         "context",
         "dial_failed",
         "dialed",
@@ -122,6 +123,7 @@ class Call:
         self.voicemail = False
         self.busy = False
         self.dial_failed = False
+        self.cancelled = False  # a Dial ended CANCEL: the caller hung up while it rang
         self.recording: str | None = None
         self.rna = 0
         self.ast_wait: float | None = None
@@ -175,6 +177,8 @@ class Call:
             return Outcome.ABANDONED
         if self.busy or self.hangup_cause == 17:
             return Outcome.BUSY
+        if self.cancelled:
+            return Outcome.UNANSWERED  # Cause 127 here is the cancel, not a failure
         if self.dial_failed or (self.hangup_cause in _FAILED_CAUSES):
             return Outcome.FAILED
         return Outcome.UNANSWERED

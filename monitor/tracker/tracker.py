@@ -24,6 +24,7 @@ __all__ = ["Tracker", "TrackerStats"]
 _S = CallState
 _BUSY = frozenset({"BUSY"})
 _FAILED = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
+_CANCEL = frozenset({"CANCEL"})
 
 
 class Tracker(TrackerBase):
@@ -196,13 +197,32 @@ class Tracker(TrackerBase):
         call = self._call_for(e.caller or e.dest, e.at, e.exact)
         status = e.status.upper()
         if status == "ANSWER":
-            if e.dest.uniqueid and self._is_person(e.dest):
+            if e.dest.uniqueid and self._answered_by_person(call, e):
                 agent = None if call.queue is not None else e.dest.channel.rsplit("-", 1)[0]
                 self._person_answered(call, e.dest, e.at, agent)
         elif status in _BUSY:
             call.busy = True
         elif status in _FAILED:
             call.dial_failed = True
+        elif status in _CANCEL:
+            # the caller gave up while the callee rang (Asterisk 22: Hangup Cause 127)
+            call.cancelled = True
+
+    def _answered_by_person(self, call: Call, e: ev.DialEnded) -> bool:
+        """A dialled phone answered, or a Local channel the dialplan dialled
+        (``Dial(Local/104@agents)``, FreePBX ring groups and follow-me): whatever answers
+        behind it is the callee (a phone behind it answers first, and the earliest answer
+        counts). Not an AMI Originate's own DialEnd (no caller: it starts the call), not a
+        voicemail Local channel."""
+        dest = e.dest
+        if self._is_person(dest):
+            return True
+        return (
+            e.caller is not None
+            and dest.channel.startswith("Local/")
+            and dest.uniqueid != call.caller_leg
+            and not any(dest.channel.startswith(p) for p in self.settings.voicemail_prefixes)
+        )
 
     def _on_bridge_enter(self, e: ev.BridgeEntered) -> None:
         self._call_for(e.chan, e.at, e.exact)
