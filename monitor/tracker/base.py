@@ -56,6 +56,10 @@ class TrackerBase:
     def _call_for(self, chan: ChannelRef, at: float, exact: bool) -> Call:
         """The call this channel belongs to; creates the call/leg when first seen."""
         call_id = self._leg_call.get(chan.uniqueid)
+        if call_id is not None and call_id not in self.calls:
+            # never expected (every pointer goes when its call closes): heal, do not raise
+            del self._leg_call[chan.uniqueid]
+            call_id = None
         if call_id is not None and chan.linkedid != call_id and chan.linkedid in self.calls:
             self._move_leg(chan.uniqueid, call_id, chan.linkedid)
             call_id = chan.linkedid
@@ -88,7 +92,10 @@ class TrackerBase:
     def _add_leg(self, call: Call, chan: ChannelRef, at: float) -> Leg:
         leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten)
         call.legs[chan.uniqueid] = leg
-        self._leg_call[chan.uniqueid] = call.call_id
+        if not call.ghost:
+            # a ghost (a late event of a closed call) is not in ``calls``: a pointer to it
+            # would dangle. Its new legs stay ghosts: their events are absorbed the same way.
+            self._leg_call[chan.uniqueid] = call.call_id
         if call.caller_leg is None:
             call.caller_leg = chan.uniqueid
             call.started_at = min(call.started_at, at)
@@ -101,8 +108,8 @@ class TrackerBase:
         return leg
 
     def _move_leg(self, uniqueid: str, src_id: str, dst_id: str) -> None:
-        src, dst = self.calls.get(src_id), self.calls[dst_id]
-        if src is None:
+        src, dst = self.calls.get(src_id), self.calls.get(dst_id)
+        if src is None or dst is None:
             return
         leg = src.legs.pop(uniqueid, None)
         if leg is None:
@@ -173,7 +180,6 @@ class TrackerBase:
         leg = call.legs.get(dest.uniqueid)
         if leg is None:
             leg = self._add_leg(call, dest, at)
-            self._leg_call[dest.uniqueid] = call.call_id
         if not leg.person:
             leg.person = True
         if leg.ended_at is None:
