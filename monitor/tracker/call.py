@@ -87,6 +87,7 @@ class Call:
         "transfer_times",
         "transfers",
         "voicemail",
+        "voicemail_at",
         "withheld",
     )
 
@@ -120,6 +121,7 @@ class Call:
         self.transfer_times: list[float] = []
         self.hangup_cause: int | None = None
         self.voicemail = False
+        self.voicemail_at: float | None = None
         self.busy = False
         self.dial_failed = False
         self.recording: str | None = None
@@ -151,6 +153,7 @@ class Call:
             self.answered_at,
             self.answered_any_at,
             self.ended_at,
+            self.voicemail_at,
             self.ast_wait,
             tuple(self.open_holds.values()) if self.open_holds else None,
         )
@@ -217,6 +220,7 @@ class Call:
             self.queue_wait(),
             holds,
             self.ended_at,
+            self.voicemail_at,
         )
 
     def to_record(
@@ -268,6 +272,7 @@ class Call:
             first_ring_at=self.first_ring_at,
             queue_joined_at=self.queue_joined_at,
             answered_any_at=self.answered_any_at,
+            voicemail_at=self.voicemail_at,
             holds=tuple(holds),
             agent_ring_no_answer=self.rna,
             agents_tried=tuple(self.agents_tried),

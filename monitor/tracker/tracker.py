@@ -317,6 +317,8 @@ class Tracker(TrackerBase):
     def _on_voicemail(self, e: ev.VoicemailStarted) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
         call.voicemail = True
+        if call.voicemail_at is None:
+            call.voicemail_at = e.at
         if call.answered_any_at is None:
             call.answered_any_at = e.at
         if call.queue is not None and call.queue_left_at is None:
