@@ -38,7 +38,7 @@ from monitor.promises.model import Change
 from monitor.promises.settings import PromiseSettings
 from monitor.record import CallRecord
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
-from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
+from monitor.sinks import MetricsSink, PromiseSink, StoreSink
 from monitor.store.store import Store
 from monitor.tracker import Tracker, TrackerSettings
 
@@ -97,7 +97,6 @@ class Service:
         )
         self.registry.register(QaCollector(self.store))
         self.metrics.set_rules_loaded(len(ruleset.rules))
-        self.breaches = LiveBreaches()
         self.pipelines: dict[str, Pipeline] = {}
         self.promise_sinks: dict[str, PromiseSink] = {}
         site = Site(cfg.country.lower())
@@ -108,7 +107,6 @@ class Service:
             timezone=cfg.timezone,
             rules=lambda: self.rules.current,
             promise_counts=self._promise_counts,
-            breaches=self.breaches,
         )
         for pbx in cfg.pbxs:
             settings = TrackerSettings(
