@@ -114,6 +114,7 @@ class LiveState:
                     longest_hold_seconds=longest_hold,
                     live_breaches=pipeline.breaching_counts(),
                     promises=promises,
+                    clock_offset_seconds=pipeline.clock.offset_seconds,
                 )
             )
         return out

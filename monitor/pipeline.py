@@ -21,6 +21,7 @@ from typing import Protocol
 from collectors.ami.parser import AmiMessage
 from collectors.ami.translate import Translator
 from monitor import events as ev
+from monitor.clock import PbxClock
 from monitor.frozen import replacer
 from monitor.record import CallRecord, Finding
 from monitor.rules import (
@@ -91,6 +92,7 @@ class Pipeline:
         self.sinks = list(sinks)
         self.on_promise = on_promise
         self.stats = PipelineStats()
+        self.clock = PbxClock()  # the PBX's event time and offset (fed by the collector)
         self._heap: list[_Deadline] = []
         self._generation: dict[str, int] = {}
         self._watch_state: dict[str, tuple[object, ...]] = {}
@@ -243,10 +245,14 @@ class Pipeline:
                 for rr in results
                 if rr.result.status is CheckStatus.BREACHED
             ]
-        # a live finding stands for its rule when the final evaluation did not breach it
-        # (e.g. the caller hung up before the end-of-call check could see it)
+        # The end-of-call evaluation is the record's word on every rule it could judge (met or
+        # breached, on the call's own event times: a replay of the same bytes gives the same
+        # findings). A live finding stands only where it could not judge (not evaluated: the
+        # call never finished) or the rule is gone: a live finding dated by a quiet-line clock
+        # that ran ahead of late events must not outlive the facts.
+        judged = {rr.rule.id for rr in results if rr.result.status is not CheckStatus.NOT_EVALUATED}
         seen = {f.rule for f in findings}
-        findings.extend(f for f in live if f.rule not in seen)
+        findings.extend(f for f in live if f.rule not in seen and f.rule not in judged)
         done = _with_findings(record, tuple(findings))
         self.stats.calls += 1
         self.stats.findings += len(findings)

@@ -36,7 +36,7 @@ from monitor.pipeline import CallSink, Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
 from monitor.promises.settings import PromiseSettings
-from monitor.record import CallRecord
+from monitor.record import CallRecord, iso
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import MetricsSink, PromiseSink, StoreSink
 from monitor.store.store import Store
@@ -174,13 +174,28 @@ class Service:
             self.metrics.set_rules_loaded(len(self.rules.current.rules))
             log.info("rules reloaded: %d rules", len(self.rules.current.rules))
 
-    async def tick(self, stop: asyncio.Event) -> None:
-        """Event time moves on a quiet line too: live deadlines, promise due times, expiry."""
-        while not stop.is_set():
-            now = self.clock()
-            for name, pipeline in self.pipelines.items():
+    def advance_clocks(self) -> None:
+        """Event time moves on a quiet line too (live deadlines, promise due times, expiry),
+        on each PBX's own clock (design.md §6): its last event time plus the host time since,
+        never the host time itself. A PBX whose collector still has events waiting is not
+        quiet: its time moves with those events."""
+        host = self.clock()
+        for name, pipeline in self.pipelines.items():
+            if self._events_waiting(name):
+                continue
+            now = pipeline.clock.now(host)
+            if now is not None:
                 pipeline.advance(now)
-                self.promise_sinks[name].advance(now)
+            # before the PBX's first event its time is unknown: the host's, offset 0
+            self.promise_sinks[name].advance(host if now is None else now)
+
+    def _events_waiting(self, pbx: str) -> bool:
+        return any(c.pbx.name == pbx and c.stats.queue_depth > 0 for c in self._clients)
+
+    async def tick(self, stop: asyncio.Event) -> None:
+        """``advance_clocks`` every TICK_SECONDS, and the rules watcher."""
+        while not stop.is_set():
+            self.advance_clocks()
             changed = self.rules_watcher.poll()
             if changed:
                 log.error("rules changed on disk but are invalid:\n%s", "\n".join(changed))
@@ -233,7 +248,11 @@ class Service:
             for pbx in self.cfg.pbxs:
                 pipeline = self.pipelines[pbx.name]
                 feeder = TrackerFeeder[CallRecord](
-                    pipeline, pipeline.translator, lambda _records: None
+                    pipeline,
+                    pipeline.translator,
+                    lambda _records: None,
+                    clock=pipeline.clock,
+                    host_clock=self.clock,
                 )
                 self._clients.append(
                     AmiClient(pbx, feeder, listener=self.metrics, clock=self.clock)
@@ -243,6 +262,9 @@ class Service:
     def health_report(self) -> dict[str, Any]:
         for client in self._clients:
             info = client.health()
+            clock = self.pipelines[client.pbx.name].clock
+            info["pbx_clock_offset_seconds"] = clock.offset_seconds
+            info["event_time"] = iso(clock.now(self.clock()))
             self.health.components[info["component"]] = info
         if self.audio is not None:
             st = self.audio.stats
