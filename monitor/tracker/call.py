@@ -170,7 +170,9 @@ class Call:
     def outcome(self) -> Outcome:
         if self.answered_at is not None:
             return Outcome.ANSWERED
-        if self.midway:
+        if self.midway and not (self.abandoned and self.queue_joined_at is not None):
+            # first seen mid-call: what happened before is unknown. A caller seen waiting in
+            # a queue (a resync's QueueEntry) and seen hanging up unanswered abandoned it.
             return Outcome.INCOMPLETE
         if self.voicemail:
             return Outcome.VOICEMAIL

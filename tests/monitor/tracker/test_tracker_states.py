@@ -305,4 +305,9 @@ def test_call_found_queued_in_a_resync_then_answered_is_answered() -> None:
 def test_events_before_a_calls_newchannel_make_it_midway() -> None:
     s = Script()(ev.QueueJoined(T0, CALLER, "support", 1, 1))  # joined ringwatch mid-call
     s.hangup(20)
+    # seen queued and seen hanging up unanswered: it abandoned the queue, whatever came
+    # before (issue 20 item 4: a missed-call promise must open)
+    assert s.done[0].outcome is Outcome.ABANDONED
+    s = Script()(ev.ChannelStateChanged(T0, CALLER))  # mid-call, never seen queued
+    s.hangup(20)
     assert s.done[0].outcome is Outcome.INCOMPLETE
