@@ -171,8 +171,18 @@ class Tracker(TrackerBase):
             ):
                 call.abandoned = True
                 call.queue_left_at = e.at
-        if all(lg.ended_at is not None for lg in call.legs.values()):
+        if all(lg.ended_at is not None for lg in call.legs.values()) or self._caller_left(call):
             self._close(call, None, e.at)
+
+    @staticmethod
+    def _caller_left(call: Call) -> bool:
+        """A queue call whose caller hung up with no person still on the line is over, even
+        when member legs of earlier ring rounds were never seen to hang up (their Hangup comes
+        later, or never: filtered, Local channels); their late events are absorbed."""
+        if call.queue is None or call.persons_up or call.caller_leg is None:
+            return False
+        caller = call.legs.get(call.caller_leg)
+        return caller is not None and caller.ended_at is not None
 
     def _on_dial_start(self, e: ev.DialStarted) -> None:
         if e.caller is None:
