@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.record import CallClocks, CallRecord, Outcome, Span, rings_for
+from monitor.record import CallClocks, CallRecord, Outcome, Span, Timing, rings_for
 from monitor.rules.cadence import cadence_for
 from monitor.rules.model import CheckResult, PromiseResult, Site
 
@@ -79,6 +79,8 @@ def rings_to_answer(rec: CallRecord, params: Params, ctx: Context) -> CheckResul
         return CheckResult.not_applicable(f"the call has no {clock} time")
     person = params.get("answer", "person") == "person"
     answered = rec.answered_at if person else (rec.answered_any_at or rec.answered_at)
+    if rec.timing is Timing.APPROXIMATE and rec.ring_seconds is None and rec.answered_at:
+        return CheckResult.not_evaluated("the answer time is not known (no Timestamp headers)")
     deadline = start + limit_rings * cadence
     evidence: list[tuple[str, float]] = [(clock, _off(rec, start))]
     if answered is not None:
@@ -110,6 +112,8 @@ def queue_wait(rec: CallRecord, params: Params, ctx: Context) -> CheckResult:
     if joined is None:
         return CheckResult.not_applicable("the call never joined a queue")
     wait = rec.queue_wait_seconds
+    if wait is None and rec.timing is Timing.APPROXIMATE:
+        return CheckResult.not_evaluated("the queue wait is not known (no Timestamp headers)")
     if wait is None:
         end = rec.answered_at or rec.ended_at
         if end is None:

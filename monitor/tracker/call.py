@@ -51,6 +51,7 @@ class Call:
         "abandoned",
         "agent",
         "agents_tried",
+        "answer_by_durations",
         "answered_any_at",
         "answered_at",
         "ast_ring",
@@ -112,6 +113,9 @@ class Call:
         self.first_ring_at: float | None = None
         self.answered_at: float | None = None
         self.answered_any_at: float | None = None
+        # without timestamps, the answer time is known (to the second) only from Asterisk's
+        # own durations (AgentConnect RingTime/HoldTime); else the replay clock gives a bound
+        self.answer_by_durations = False
         self.talk_end_at: float | None = None
         self.persons_up: set[str] = set()
         self.ended_at: float | None = None
@@ -197,8 +201,8 @@ class Call:
         HoldTime for a replay without timestamps); None outside a queue or while waiting."""
         if self.queue_joined_at is None:
             return None
-        if not self.exact and self.ast_wait is not None:
-            return self.ast_wait
+        if not self.exact:
+            return self.ast_wait  # unknown without Asterisk's HoldTime: not a clock difference
         stop = self.answered_at if self.answered_at is not None else self.queue_left_at
         if stop is None:
             stop = self.ended_at
@@ -225,6 +229,25 @@ class Call:
             self.voicemail_at,
         )
 
+    def _approximate_ring_end(self, ring: float | None) -> tuple[float | None, float | None]:
+        """Without ``Timestamp:`` headers the replay clock only moves when a channel is
+        created: an event's time is a lower bound, not its time (docs/call-record.md). Known
+        to the second: the start (the Uniqueid's creation second) and what Asterisk's own
+        durations give. The ring time needs an answer dated by AgentConnect; the end needs
+        TalkTime after such an answer, or HoldTime of an abandon."""
+        if not self.answer_by_durations:
+            ring = None
+        if self.answer_by_durations and self.answered_at is not None and self.ast_talk is not None:
+            return ring, self.answered_at + self.ast_talk
+        if (
+            self.answered_at is None
+            and self.abandoned
+            and self.ast_wait is not None
+            and self.queue_joined_at is not None
+        ):
+            return ring, self.queue_joined_at + self.ast_wait
+        return ring, None
+
     def to_record(
         self, settings: TrackerSettings, *, outcome: Outcome | None = None, live: bool = False
     ) -> CallRecord:
@@ -237,11 +260,14 @@ class Call:
         wait = self.queue_wait()
         talk: float | None = None
         if answered is not None:
-            if not self.exact and self.ast_talk is not None:
+            if not self.exact:
                 talk = self.ast_talk
             else:
                 end = self.talk_end_at if self.talk_end_at is not None else ended
                 talk = None if end is None else max(0.0, end - answered)
+        if not self.exact:
+            ring, known_end = self._approximate_ring_end(ring)
+            ended = None if ended is None else known_end
         holds = list(self.holds)
         if live:
             holds.extend(Span(start) for start in self.open_holds.values())

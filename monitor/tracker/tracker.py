@@ -284,6 +284,7 @@ class Tracker(TrackerBase):
             answered = max(answered, dest_leg.created_at + e.ring_seconds)
         call.answered_at = None
         self._person_answered(call, e.dest, answered, e.member_name)
+        call.answer_by_durations = True
         call.ast_wait = e.wait_seconds
         call.ast_ring = e.ring_seconds
         call.queue_joined_at = answered - e.wait_seconds
