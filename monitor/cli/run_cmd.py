@@ -16,6 +16,7 @@ import click
 
 from monitor.config import Config, PbxConfig, Secret, load_config
 from monitor.errors import StoreError
+from monitor.rules.seed import SEED_RULES
 from monitor.service import Service
 from monitor.simulator import SimulatorServer
 
@@ -45,6 +46,8 @@ def _free_port(host: str, preferred: int) -> int:
 def build_demo_config(data_dir: Path, sim_port: int, secret: str, web_port: int) -> Config:
     """Embedded defaults for the demo: one PBX (the simulator) on loopback, SQLite, UK site."""
     rules = Path(__file__).resolve().parents[2] / "rules"
+    if not rules.is_dir():  # installed from a wheel: the seed standards in the package
+        rules = SEED_RULES
     return Config(
         country="GB",
         timezone="Europe/London",
