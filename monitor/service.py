@@ -35,7 +35,7 @@ from monitor.metrics.qa import QaCollector
 from monitor.pipeline import CallSink, Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
-from monitor.promises.settings import PromiseSettings
+from monitor.promises.settings import PromiseRule, PromiseSettings
 from monitor.record import CallRecord, iso
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import MetricsSink, PromiseSink, StoreSink
@@ -158,6 +158,14 @@ class Service:
         pbx = self.cfg.pbxs[0].name
         if change.outcome is not None:
             self.metrics.promise_outcome(pbx, change.outcome, change.callback_seconds)
+            if change.outcome in ("kept", "broken"):
+                # the promise's own rule (implicit or explicit) is checked: met or breached
+                self.metrics.promise_check(
+                    pbx,
+                    change.promise.rule,
+                    change.outcome == "kept",
+                    change.promise.source_call_id,
+                )
         if change.finding is not None and change.promise.source_call_id:
             try:
                 self.store.add_finding(change.promise.source_call_id, change.finding)
@@ -332,8 +340,21 @@ def _Server(config: Any) -> Any:
 
 
 def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
-    """The implicit-promise policy from the ``callback_kept`` rule with ``policy: implicit``."""
+    """The promise policy from the ``callback_kept`` rules: ``policy: implicit`` for missed
+    calls, ``policy: explicit`` for promises made by a person (each keeps its rule id)."""
     country = "GB" if cfg.country == "UK" else cfg.country
+    explicit: PromiseRule | None = None
+    for rule in ruleset.rules:
+        if rule.check == "callback_kept" and rule.params.get("policy") == "explicit":
+            due = rule.params.get("due")
+            explicit = PromiseRule(
+                rule_id=rule.id,
+                title=rule.title or rule.id,
+                severity=rule.severity,
+                flag=rule.flag,
+                due_seconds=None if due is None else float(due),
+            )
+            break
     for rule in ruleset.rules:
         if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
             return PromiseSettings(
@@ -344,8 +365,9 @@ def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
                 due_seconds=float(rule.params.get("due") or 86400.0),
                 country=country,
                 pbx=cfg.pbxs[0].name,
+                explicit=explicit,
             )
-    return PromiseSettings(country=country, pbx=cfg.pbxs[0].name)
+    return PromiseSettings(country=country, pbx=cfg.pbxs[0].name, explicit=explicit)
 
 
 def _audio_worker_ignores_ctrl_c() -> None:

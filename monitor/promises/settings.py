@@ -21,6 +21,7 @@ __all__ = [
     "AlwaysOpen",
     "BusinessCalendar",
     "KeepMode",
+    "PromiseRule",
     "PromiseSettings",
     "WeeklyHours",
 ]
@@ -108,6 +109,19 @@ def _frozen(values: frozenset[Outcome] | None) -> frozenset[Outcome]:
 
 
 @dataclass(frozen=True, slots=True)
+class PromiseRule:
+    """The standard explicit promises (AMI UserEvent, API, CLI: "I will call you back") are
+    judged under: the ``callback_kept`` rule with ``policy: explicit``. ``due_seconds`` None:
+    each promise is due when it says; set (the rule's ``due``): that long after it was made."""
+
+    rule_id: str = "keep-callback-promises"
+    title: str = "Keep every callback promise by its due time"
+    severity: Severity = Severity.WARNING
+    flag: bool = False
+    due_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PromiseSettings:
     """The promise policy. ``country`` is the site's (E.164 normalisation, ISO alpha-2)."""
 
@@ -123,6 +137,9 @@ class PromiseSettings:
     queues: frozenset[str] | None = None
     country: str = "US"
     pbx: str = "default"
+    # the explicit-promise rule; None: explicit promises are kept under ``rule_id`` too (and
+    # merge with an open missed-call promise for the same number)
+    explicit: PromiseRule | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
