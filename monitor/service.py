@@ -116,6 +116,7 @@ class Service:
                 internal_contexts=pbx.internal_contexts,
                 outside_min_digits=cfg.outside_min_digits,
                 stale_after_seconds=cfg.stale_after_seconds,
+                agent_devices=cfg.agent_devices,
             )
             promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
             sinks: list[CallSink] = [

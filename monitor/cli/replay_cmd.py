@@ -94,6 +94,7 @@ def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
         internal_contexts=first.internal_contexts,
         outside_min_digits=cfg.outside_min_digits,
         stale_after_seconds=cfg.stale_after_seconds,
+        agent_devices=cfg.agent_devices,
     )
 
 

@@ -160,7 +160,8 @@ class PromiseEngine(PromiseQueries):
 
     def _returned(self, conn: Connection, cb: Callback) -> list[Change]:
         changes: list[Change] = []
-        actor = f"call:{cb.call_id}"
+        # the credit goes to the person who called back (the call's agent), else the call
+        actor = f"agent:{cb.agent}" if cb.agent else f"call:{cb.call_id}"
         for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
             if p.made_at > cb.at:
                 continue  # promised after this call: it cannot have returned it

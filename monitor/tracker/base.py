@@ -90,7 +90,7 @@ class TrackerBase:
         return call
 
     def _add_leg(self, call: Call, chan: ChannelRef, at: float) -> Leg:
-        leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten)
+        leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten, chan.caller_name)
         call.legs[chan.uniqueid] = leg
         if not call.ghost:
             # a ghost (a late event of a closed call) is not in ``calls``: a pointer to it
@@ -187,6 +187,7 @@ class TrackerBase:
             call.talk_end_at = None
         if call.answered_at is None or at < call.answered_at:
             call.answered_at = at
+            call.answer_leg = dest.uniqueid
         if call.answered_any_at is None or at < call.answered_any_at:
             call.answered_any_at = at
         if agent and call.agent is None:

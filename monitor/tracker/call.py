@@ -17,6 +17,7 @@ class Leg:
     """One channel of a call (one Uniqueid)."""
 
     __slots__ = (
+        "caller_name",
         "channel",
         "context",
         "created_at",
@@ -28,9 +29,16 @@ class Leg:
     )
 
     def __init__(
-        self, uniqueid: str, channel: str, created_at: float, context: str, exten: str
+        self,
+        uniqueid: str,
+        channel: str,
+        created_at: float,
+        context: str,
+        exten: str,
+        caller_name: str | None = None,
     ) -> None:
         self.uniqueid = uniqueid
+        self.caller_name = caller_name  # the channel's own caller-ID name (its user)
         self.channel = channel
         self.created_at = created_at
         self.context = context
@@ -52,6 +60,7 @@ class Call:
         "agent",
         "agents_tried",
         "answer_by_durations",
+        "answer_leg",
         "answered_any_at",
         "answered_at",
         "ast_ring",
@@ -116,6 +125,7 @@ class Call:
         # without timestamps, the answer time is known (to the second) only from Asterisk's
         # own durations (AgentConnect RingTime/HoldTime); else the replay clock gives a bound
         self.answer_by_durations = False
+        self.answer_leg: str | None = None  # the first person's leg that answered
         self.talk_end_at: float | None = None
         self.persons_up: set[str] = set()
         self.ended_at: float | None = None
@@ -248,6 +258,26 @@ class Call:
             return ring, self.queue_joined_at + self.ast_wait
         return ring, None
 
+    def _agent(self, settings: TrackerSettings, direction: Direction) -> str | None:
+        """The agent is a person, never a trunk: the internal party (whoever answered an
+        inbound or internal call; the caller of an outbound one, which went out on a trunk),
+        named by the ``agents:`` map of its device, else its caller-ID name, else its device."""
+        uid = self.caller_leg if direction is Direction.OUTBOUND else self.answer_leg
+        leg = None if uid is None else self.legs.get(uid)
+        if leg is None or (direction is Direction.OUTBOUND and self.answered_at is None):
+            return None
+        device = leg.device
+        caller = None if self.caller_leg is None else self.legs.get(self.caller_leg)
+        if uid != self.caller_leg and caller is not None and caller.device == device:
+            return None  # answered on the trunk the call came in on: not a person of ours
+        mapped = settings.agent_for_device(device)
+        if mapped is not None:
+            return mapped
+        name = self.caller_name if uid == self.caller_leg else leg.caller_name
+        if name and name.lower() not in _WITHHELD and any(ch.isalpha() for ch in name):
+            return name
+        return device
+
     def to_record(
         self, settings: TrackerSettings, *, outcome: Outcome | None = None, live: bool = False
     ) -> CallRecord:
@@ -273,14 +303,15 @@ class Call:
             holds.extend(Span(start) for start in self.open_holds.values())
         closed = [h.seconds() for h in holds if h.end is not None]
         caller = self.caller_num if not self.withheld else None
+        direction = self.direction(settings)
         return CallRecord(
             call_id=self.call_id,
             pbx=settings.pbx,
-            direction=self.direction(settings),
+            direction=direction,
             caller=caller,
             dialed=self.dialed,
             queue=self.queue,
-            agent=self.agent,
+            agent=self.agent if self.agent is not None else self._agent(settings, direction),
             started_at=self.started_at,
             answered_at=answered,
             ended_at=ended,

@@ -207,8 +207,8 @@ class Tracker(TrackerBase):
         status = e.status.upper()
         if status == "ANSWER":
             if e.dest.uniqueid and self._is_person(e.dest):
-                agent = None if call.queue is not None else e.dest.channel.rsplit("-", 1)[0]
-                self._person_answered(call, e.dest, e.at, agent)
+                # the agent is named at the end (Call._agent): member name, map, caller ID
+                self._person_answered(call, e.dest, e.at, None)
         elif status in _BUSY:
             call.busy = True
         elif status in _FAILED:

@@ -32,7 +32,8 @@ def test_ispbx_22_direct_call_answered() -> None:
     assert rec.timing is Timing.EXACT  # every event has Timestamp:
     # Caller PJSIP/101 dials 100 from context "internal": an internal call.
     assert rec.direction is Direction.INTERNAL
-    assert (rec.caller, rec.dialed, rec.agent) == ("101", "100", "PJSIP/100")
+    # the agent is the person who answered: PJSIP/100's own caller-ID name (DestCallerIDName)
+    assert (rec.caller, rec.dialed, rec.agent) == ("101", "100", "user100")
     # Newchannel(caller) 1741614725.335807 -> callee Newstate Up 1741614736.235014.
     assert rec.started_at == pytest.approx(1741614725.335807)
     assert rec.answered_at == pytest.approx(1741614736.235014)
