@@ -110,6 +110,8 @@ class Tracker(TrackerBase):
     def _on_state(self, e: ev.ChannelStateChanged) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
         uid = e.chan.uniqueid
+        if not call.voicemail and self._in_voicemail(e.chan):
+            self._reached_voicemail(call, e.at)
         if e.chan.state is ChannelState.RINGING and uid != call.caller_leg:
             self._ringing(call, e.chan, e.at)
         elif e.chan.state is ChannelState.UP:
@@ -156,6 +158,15 @@ class Tracker(TrackerBase):
     def _on_hangup(self, e: ev.ChannelHungUp) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
         uid = e.chan.uniqueid
+        if not call.voicemail and self._in_voicemail(e.chan):
+            # seen only at the hang-up: voicemail began earlier (the queue left to it, or
+            # the caller's channel answered by it), else we only know it by the hang-up
+            began = e.at
+            if call.queue is not None and call.queue_left_at is not None:
+                began = call.queue_left_at
+            elif call.queue is None and call.answered_any_at is not None:
+                began = call.answered_any_at
+            self._reached_voicemail(call, began)
         leg = call.legs.get(uid)
         if leg is not None and leg.ended_at is None:
             leg.ended_at = e.at
@@ -326,14 +337,27 @@ class Tracker(TrackerBase):
         call.recording = e.path
 
     def _on_voicemail(self, e: ev.VoicemailStarted) -> None:
-        call = self._call_for(e.chan, e.at, e.exact)
+        self._reached_voicemail(self._call_for(e.chan, e.at, e.exact), e.at)
+
+    def _in_voicemail(self, chan: ChannelRef) -> bool:
+        """The channel is in the voicemail dialplan: a voicemail context, or Up on a
+        voicemail extension (docs/call-record.md, "Events ringwatch reads")."""
+        s = self.settings
+        if chan.context in s.voicemail_contexts:
+            return True
+        if chan.state is not ChannelState.UP:
+            return False
+        exten = chan.exten
+        return any(exten.startswith(p) and exten[len(p) :].isdigit() for p in s.voicemail_extens)
+
+    def _reached_voicemail(self, call: Call, at: float) -> None:
         call.voicemail = True
-        if call.voicemail_at is None:
-            call.voicemail_at = e.at
+        if call.voicemail_at is None or at < call.voicemail_at:
+            call.voicemail_at = at
         if call.answered_any_at is None:
-            call.answered_any_at = e.at
+            call.answered_any_at = at
         if call.queue is not None and call.queue_left_at is None:
-            call.queue_left_at = e.at
+            call.queue_left_at = at
         if call.answered_at is None:
             self._move(call, _S.IVR, "voicemail")
 
