@@ -83,7 +83,10 @@ class Service:
         self.rules = RuleSetHolder(cfg.rules_dir)
         self.rules_watcher = RulesWatcher(self.rules)
         ruleset = self.rules.current
-        self.store = Store.open(cfg.store_url)
+        # bookkeeping times (reviews, audit, sessions, overdue views) read the service's
+        # clock: the wall clock for ``ringwatch run``, the simulator's in the demo (one
+        # timeline, docs/simulator.md)
+        self.store = Store.open(cfg.store_url, clock=clock)
         self.health.set("store", "ok", backend=self.store.backend)
         self.promises = PromiseEngine(
             self.store.engine, _promise_settings(ruleset, cfg), refresh_seconds=1.0
@@ -295,7 +298,9 @@ class Service:
         app = create_app(self.store, settings, live=self.live, registry=self.registry)
         app.state.health = self.health_report
         app.state.promise_engine = self.promises
-        app.include_router(promises_router(self.promises, current_user=require_api_user))
+        app.include_router(
+            promises_router(self.promises, current_user=require_api_user, clock=self.clock)
+        )
         return app
 
     def _web_server(self) -> Any:
