@@ -86,6 +86,7 @@ class TrackerBase:
             call.last_event_at = at
         if not exact:
             call.exact = False
+            call.replay_clock = True
         self.last_call_id = call_id
         return call
 

@@ -90,6 +90,7 @@ class Call:
         "queue_joined_at",
         "queue_left_at",
         "recording",
+        "replay_clock",
         "rna",
         "started_at",
         "state",
@@ -149,6 +150,10 @@ class Call:
         # first seen mid-call (a resync after a reconnect, or events before its Newchannel):
         # what happened before is unknown, so without an observed answer it is incomplete
         self.midway = False
+        # some event had no clock of its own (a replay without Timestamp: the replay clock's
+        # bound): times are then known only from Asterisk's durations (docs/call-record.md).
+        # Not the same as ``exact`` False, which a resync's start (known to the second) sets.
+        self.replay_clock = False
 
     # ---- derived facts ---------------------------------------------------------------------
 
@@ -211,8 +216,10 @@ class Call:
         HoldTime for a replay without timestamps); None outside a queue or while waiting."""
         if self.queue_joined_at is None:
             return None
-        if not self.exact:
+        if self.replay_clock:
             return self.ast_wait  # unknown without Asterisk's HoldTime: not a clock difference
+        if not self.exact and self.ast_wait is not None:
+            return self.ast_wait
         stop = self.answered_at if self.answered_at is not None else self.queue_left_at
         if stop is None:
             stop = self.ended_at
@@ -290,12 +297,12 @@ class Call:
         wait = self.queue_wait()
         talk: float | None = None
         if answered is not None:
-            if not self.exact:
+            if self.replay_clock or (not self.exact and self.ast_talk is not None):
                 talk = self.ast_talk
             else:
                 end = self.talk_end_at if self.talk_end_at is not None else ended
                 talk = None if end is None else max(0.0, end - answered)
-        if not self.exact:
+        if self.replay_clock:
             ring, known_end = self._approximate_ring_end(ring)
             ended = None if ended is None else known_end
         holds = list(self.holds)
