@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 
-from monitor.events import ChannelRef
+from monitor.events import ChannelRef, ChannelState
 from monitor.record import CallRecord, Outcome, Span
 from monitor.tracker.call import Call, Leg, is_withheld
 from monitor.tracker.settings import TrackerSettings
@@ -203,3 +203,35 @@ class TrackerBase:
                 call.talk_end_at = at
         elif uniqueid == call.caller_leg and call.talk_end_at is None and call.answered_at:
             call.talk_end_at = at
+
+    def _in_voicemail(self, chan: ChannelRef) -> bool:
+        """The channel is in the voicemail dialplan: a voicemail context, or Up on a
+        voicemail extension (docs/call-record.md, "Events ringwatch reads")."""
+        s = self.settings
+        if chan.context in s.voicemail_contexts:
+            return True
+        if chan.state is not ChannelState.UP:
+            return False
+        exten = chan.exten
+        return any(exten.startswith(p) and exten[len(p) :].isdigit() for p in s.voicemail_extens)
+
+    def _reached_voicemail(self, call: Call, at: float) -> None:
+        call.voicemail = True
+        if call.voicemail_at is None or at < call.voicemail_at:
+            call.voicemail_at = at
+        if call.answered_any_at is None:
+            call.answered_any_at = at
+        if call.queue is not None and call.queue_left_at is None:
+            call.queue_left_at = at
+        if call.answered_at is None:
+            self._move(call, _S.IVR, "voicemail")
+
+    @staticmethod
+    def _caller_left(call: Call) -> bool:
+        """A queue call whose caller hung up with no person still on the line is over, even
+        when member legs of earlier ring rounds were never seen to hang up (their Hangup comes
+        later, or never: filtered, Local channels); their late events are absorbed."""
+        if call.queue is None or call.persons_up or call.caller_leg is None:
+            return False
+        caller = call.legs.get(call.caller_leg)
+        return caller is not None and caller.ended_at is not None

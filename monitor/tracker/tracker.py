@@ -185,16 +185,6 @@ class Tracker(TrackerBase):
         if all(lg.ended_at is not None for lg in call.legs.values()) or self._caller_left(call):
             self._close(call, None, e.at)
 
-    @staticmethod
-    def _caller_left(call: Call) -> bool:
-        """A queue call whose caller hung up with no person still on the line is over, even
-        when member legs of earlier ring rounds were never seen to hang up (their Hangup comes
-        later, or never: filtered, Local channels); their late events are absorbed."""
-        if call.queue is None or call.persons_up or call.caller_leg is None:
-            return False
-        caller = call.legs.get(call.caller_leg)
-        return caller is not None and caller.ended_at is not None
-
     def _on_dial_start(self, e: ev.DialStarted) -> None:
         if e.caller is None:
             call = self._call_for(e.dest, e.at, e.exact)
@@ -338,28 +328,6 @@ class Tracker(TrackerBase):
 
     def _on_voicemail(self, e: ev.VoicemailStarted) -> None:
         self._reached_voicemail(self._call_for(e.chan, e.at, e.exact), e.at)
-
-    def _in_voicemail(self, chan: ChannelRef) -> bool:
-        """The channel is in the voicemail dialplan: a voicemail context, or Up on a
-        voicemail extension (docs/call-record.md, "Events ringwatch reads")."""
-        s = self.settings
-        if chan.context in s.voicemail_contexts:
-            return True
-        if chan.state is not ChannelState.UP:
-            return False
-        exten = chan.exten
-        return any(exten.startswith(p) and exten[len(p) :].isdigit() for p in s.voicemail_extens)
-
-    def _reached_voicemail(self, call: Call, at: float) -> None:
-        call.voicemail = True
-        if call.voicemail_at is None or at < call.voicemail_at:
-            call.voicemail_at = at
-        if call.answered_any_at is None:
-            call.answered_any_at = at
-        if call.queue is not None and call.queue_left_at is None:
-            call.queue_left_at = at
-        if call.answered_at is None:
-            self._move(call, _S.IVR, "voicemail")
 
     def _on_booted(self, e: ev.PbxBooted) -> None:
         if e.started_at is None:
