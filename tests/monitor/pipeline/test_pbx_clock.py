@@ -180,3 +180,24 @@ def test_quiet_line_time_is_the_last_event_plus_host_time_since() -> None:
     assert clock.pbx_time(800.0) == 680.0
     clock.observe(1200.0, received_at=1300.0, handled_at=1300.0)  # the window moved on
     assert clock.offset_seconds == 100.0
+
+
+def test_a_pbx_with_events_waiting_is_not_quiet(tmp_path: Path) -> None:
+    host = [1_750_000_000.0]
+    service, feeder, _ = _service(tmp_path, host)
+    try:
+        msg = AmiMessage.from_pairs(
+            [("Event", "FullyBooted"), ("Timestamp", "1749999880.000000"), ("Uptime", "100")]
+        )
+        feeder.on_event(host[0], msg)  # the PBX is 120 s behind
+        pipeline = service.pipelines["p"]
+        (client,) = service.clients()
+        client.stats.queue_depth = 3  # a burst is still queued behind the collector
+        host[0] += 30.0
+        service.advance_clocks()
+        assert pipeline.now == 1749999880.0  # not moved past events still waiting
+        client.stats.queue_depth = 0
+        service.advance_clocks()
+        assert pipeline.now == 1749999910.0  # its last event + 30 s of host time
+    finally:
+        service.close()
