@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 
 from collectors.ami.parser import AmiMessage, AmiParser
 from collectors.ami.translate import Translator
+from monitor.pipeline import Pipeline
 from monitor.replay import ReplayStats, replay
+from monitor.rules import load_rules
 from monitor.tracker import Tracker, TrackerSettings
 
 AMI = Path(__file__).parents[2] / "fixtures" / "ami"
+RULES = load_rules(Path(__file__).parents[3] / "rules")
 CAPTURES = (
     "ispbx-ast22.1-direct-call-answered.events.txt",
     "ispbx-ast22.1-direct-call-unanswered.events.txt",
@@ -117,3 +120,17 @@ def test_the_tracker_never_raises_on_damaged_streams(
     tracker.flush()
     assert tracker.calls == {}
     _assert_consistent(tracker)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_OPS, st.integers(min_value=0, max_value=len(MESSAGES) - 1), st.booleans())
+def test_the_pipeline_with_live_checks_never_raises_on_damaged_streams(
+    ops: list[tuple[str, int]], start: int, stamped: bool
+) -> None:
+    pipeline = Pipeline(Tracker(TrackerSettings(stale_after_seconds=60.0)), RULES)
+    for n, msg in enumerate(_damage(ops, start)):
+        pipeline.feed_message(msg, None if stamped else 1_750_000_000.0 + n)
+        if n % 5 == 0:
+            pipeline.advance(pipeline.now + 30.0)  # quiet-line ticks fire live deadlines
+    pipeline.finish()
+    assert pipeline.tracker.calls == {} and pipeline.breaching == {}
