@@ -35,7 +35,7 @@ from monitor.metrics.qa import QaCollector
 from monitor.pipeline import CallSink, Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
-from monitor.promises.settings import PromiseRule, PromiseSettings
+from monitor.promises.settings import PromiseSettings, settings_from_rules
 from monitor.record import CallRecord, iso
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import MetricsSink, PromiseSink, StoreSink
@@ -346,34 +346,9 @@ def _Server(config: Any) -> Any:
 
 
 def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
-    """The promise policy from the ``callback_kept`` rules: ``policy: implicit`` for missed
-    calls, ``policy: explicit`` for promises made by a person (each keeps its rule id)."""
+    """The promise policy of the loaded rules, for the site's country and first PBX."""
     country = "GB" if cfg.country == "UK" else cfg.country
-    explicit: PromiseRule | None = None
-    for rule in ruleset.rules:
-        if rule.check == "callback_kept" and rule.params.get("policy") == "explicit":
-            due = rule.params.get("due")
-            explicit = PromiseRule(
-                rule_id=rule.id,
-                title=rule.title or rule.id,
-                severity=rule.severity,
-                flag=rule.flag,
-                due_seconds=None if due is None else float(due),
-            )
-            break
-    for rule in ruleset.rules:
-        if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
-            return PromiseSettings(
-                rule_id=rule.id,
-                title=rule.title or rule.id,
-                severity=rule.severity,
-                flag=rule.flag,
-                due_seconds=float(rule.params.get("due") or 86400.0),
-                country=country,
-                pbx=cfg.pbxs[0].name,
-                explicit=explicit,
-            )
-    return PromiseSettings(country=country, pbx=cfg.pbxs[0].name, explicit=explicit)
+    return settings_from_rules(ruleset.rules, country=country, pbx=cfg.pbxs[0].name)
 
 
 def _audio_worker_ignores_ctrl_c() -> None:

@@ -7,10 +7,11 @@ defaults here are "return every missed call within 24 hours by an answered outbo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError
@@ -24,6 +25,7 @@ __all__ = [
     "PromiseRule",
     "PromiseSettings",
     "WeeklyHours",
+    "settings_from_rules",
 ]
 
 
@@ -161,3 +163,53 @@ class PromiseSettings:
             problems.append(f"country: {self.country!r} is not an ISO 3166 alpha-2 code (GB, US)")
         if problems:
             raise ConfigError("invalid callback promise settings", problems)
+
+
+class _CallbackRule(Protocol):
+    """What is read of a ``monitor.rules`` Rule (kept structural: no import of the rules)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def flag(self) -> bool: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+def settings_from_rules(
+    rules: Iterable[_CallbackRule], *, country: str, pbx: str
+) -> PromiseSettings:
+    """The promise policy from the ``callback_kept`` rules: ``policy: implicit`` for missed
+    calls, ``policy: explicit`` for promises a person made (each promise keeps its rule id)."""
+    items = list(rules)
+    explicit: PromiseRule | None = None
+    for rule in items:
+        if rule.check == "callback_kept" and rule.params.get("policy") == "explicit":
+            due = rule.params.get("due")
+            explicit = PromiseRule(
+                rule_id=rule.id,
+                title=rule.title or rule.id,
+                severity=rule.severity,
+                flag=rule.flag,
+                due_seconds=None if due is None else float(due),
+            )
+            break
+    for rule in items:
+        if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
+            return PromiseSettings(
+                rule_id=rule.id,
+                title=rule.title or rule.id,
+                severity=rule.severity,
+                flag=rule.flag,
+                due_seconds=float(rule.params.get("due") or 86400.0),
+                country=country,
+                pbx=pbx,
+                explicit=explicit,
+            )
+    return PromiseSettings(country=country, pbx=pbx, explicit=explicit)
