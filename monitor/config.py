@@ -116,6 +116,8 @@ class Config:
     pbx_recordings_dir: str = "/var/spool/asterisk/monitor"
     recording_start: str = "answer"
     audio_parties: tuple[str, ...] = ("caller", "agent")
+    # ``agents:``: device -> agent (person) name, e.g. ("PJSIP/300", "Carol Clark")
+    agent_devices: tuple[tuple[str, str], ...] = ()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -123,7 +125,9 @@ class Config:
         return CADENCES[self.country]
 
 
-_TOP = {"site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "queues"}
+_TOP = {
+    "site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "queues", "agents",
+}  # fmt: skip
 _SITE = {"country", "timezone"}
 _PBX = {
     "name", "host", "port", "username", "secret_env", "secret_file", "tls", "tls_verify",
@@ -216,6 +220,37 @@ def _secret(c: _Checker, path: str, data: dict[str, Any], base: Path) -> Secret 
         except OSError as exc:
             c.problems.append(f"{path}.secret_file: cannot read {target}: {exc.strerror}")
     return None
+
+
+def _agents(c: _Checker, value: object) -> tuple[tuple[str, str], ...]:
+    """``agents:`` maps a device (the channel name without its -suffix: ``PJSIP/300``,
+    ``SIP/alice``) to the person who uses it (docs/configuration.md)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        c.problems.append(
+            f"agents: expected a mapping of device to agent name (PJSIP/300: Carol Clark), "
+            f"got {type(value).__name__}"
+        )
+        return ()
+    out: list[tuple[str, str]] = []
+    for device, name in value.items():
+        path = f"agents.{device}"
+        if (
+            not isinstance(device, str)
+            or "/" not in device
+            or device.endswith("/")
+            or re.search(r"-[0-9a-f]{8}$", device) is not None
+        ):
+            c.problems.append(
+                f"{path}: the key must be a device as in a channel name, TECH/resource "
+                "(PJSIP/300, SIP/alice), without the channel's -00000012 suffix"
+            )
+        elif not isinstance(name, str) or not name.strip():
+            c.problems.append(f"{path}: expected the agent's name (a non-empty text), got {name!r}")
+        else:
+            out.append((device, name.strip()))
+    return tuple(out)
 
 
 def build_config(raw: object, base: Path = Path("."), source: Path | None = None) -> Config:
@@ -330,6 +365,7 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         ),
         recording_start=rec_start,
         audio_parties=parties,
+        agent_devices=_agents(c, top.get("agents")),
         source=source,
     )
     if c.problems:

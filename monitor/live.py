@@ -15,7 +15,6 @@ from monitor.metrics.live import LiveSnapshot
 from monitor.pipeline import Pipeline
 from monitor.record import CallRecord, Finding, Outcome
 from monitor.rules import RuleResult, RuleSet, WindowEvaluator
-from monitor.sinks import LiveBreaches
 from monitor.tracker import CallState
 from monitor.web.live import LiveNumbers
 
@@ -41,13 +40,11 @@ class LiveState:
         timezone: str = "UTC",
         rules: Callable[[], RuleSet | None] = lambda: None,
         promise_counts: Callable[[], Mapping[str, int]] = dict,
-        breaches: LiveBreaches | None = None,
     ) -> None:
         self.pipelines = pipelines
         self.tz = ZoneInfo(timezone)
         self.rules = rules
         self.promise_counts = promise_counts
-        self.breaches = breaches or LiveBreaches()
         self._day: str | None = None
         self._answered_today = 0
         self._within_three_today = 0
@@ -57,7 +54,6 @@ class LiveState:
     # ---- sink --------------------------------------------------------------------------------
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        self.breaches.call_completed(record, results)
         when = record.ended_at or record.started_at
         day = datetime.fromtimestamp(when, self.tz).date().isoformat()
         if day != self._day:
@@ -71,7 +67,7 @@ class LiveState:
             window.prune(when - window.window - 60)
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
-        self.breaches.live_finding(call_id, finding)
+        return None  # breaching-now is read from each pipeline (Pipeline.breaching)
 
     def _window_evaluators(self) -> dict[str, WindowEvaluator]:
         rules = self.rules()
@@ -94,7 +90,6 @@ class LiveState:
                 yield pbx, call
 
     def live_snapshots(self) -> list[LiveSnapshot]:
-        breaches = self.breaches.counts()
         promises = dict(self.promise_counts())
         out = []
         for pbx, pipeline in self.pipelines.items():
@@ -117,8 +112,9 @@ class LiveState:
                     active_calls=active,
                     longest_wait_seconds=waits,
                     longest_hold_seconds=longest_hold,
-                    live_breaches=breaches,
+                    live_breaches=pipeline.breaching_counts(),
                     promises=promises,
+                    clock_offset_seconds=pipeline.clock.offset_seconds,
                 )
             )
         return out

@@ -35,10 +35,10 @@ from monitor.metrics.qa import QaCollector
 from monitor.pipeline import CallSink, Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
-from monitor.promises.settings import PromiseSettings
-from monitor.record import CallRecord
+from monitor.promises.settings import PromiseSettings, settings_from_rules
+from monitor.record import CallRecord, iso
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
-from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
+from monitor.sinks import MetricsSink, PromiseSink, StoreSink
 from monitor.store.store import Store
 from monitor.tracker import Tracker, TrackerSettings
 
@@ -83,7 +83,10 @@ class Service:
         self.rules = RuleSetHolder(cfg.rules_dir)
         self.rules_watcher = RulesWatcher(self.rules)
         ruleset = self.rules.current
-        self.store = Store.open(cfg.store_url)
+        # bookkeeping times (reviews, audit, sessions, overdue views) read the service's
+        # clock: the wall clock for ``ringwatch run``, the simulator's in the demo (one
+        # timeline, docs/simulator.md)
+        self.store = Store.open(cfg.store_url, clock=clock)
         self.health.set("store", "ok", backend=self.store.backend)
         self.promises = PromiseEngine(
             self.store.engine, _promise_settings(ruleset, cfg), refresh_seconds=1.0
@@ -97,7 +100,6 @@ class Service:
         )
         self.registry.register(QaCollector(self.store))
         self.metrics.set_rules_loaded(len(ruleset.rules))
-        self.breaches = LiveBreaches()
         self.pipelines: dict[str, Pipeline] = {}
         self.promise_sinks: dict[str, PromiseSink] = {}
         site = Site(cfg.country.lower())
@@ -108,7 +110,6 @@ class Service:
             timezone=cfg.timezone,
             rules=lambda: self.rules.current,
             promise_counts=self._promise_counts,
-            breaches=self.breaches,
         )
         for pbx in cfg.pbxs:
             settings = TrackerSettings(
@@ -118,6 +119,7 @@ class Service:
                 internal_contexts=pbx.internal_contexts,
                 outside_min_digits=cfg.outside_min_digits,
                 stale_after_seconds=cfg.stale_after_seconds,
+                agent_devices=cfg.agent_devices,
             )
             promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
             sinks: list[CallSink] = [
@@ -160,6 +162,14 @@ class Service:
         pbx = self.cfg.pbxs[0].name
         if change.outcome is not None:
             self.metrics.promise_outcome(pbx, change.outcome, change.callback_seconds)
+            if change.outcome in ("kept", "broken"):
+                # the promise's own rule (implicit or explicit) is checked: met or breached
+                self.metrics.promise_check(
+                    pbx,
+                    change.promise.rule,
+                    change.outcome == "kept",
+                    change.promise.source_call_id,
+                )
         if change.finding is not None and change.promise.source_call_id:
             try:
                 self.store.add_finding(change.promise.source_call_id, change.finding)
@@ -176,13 +186,28 @@ class Service:
             self.metrics.set_rules_loaded(len(self.rules.current.rules))
             log.info("rules reloaded: %d rules", len(self.rules.current.rules))
 
-    async def tick(self, stop: asyncio.Event) -> None:
-        """Event time moves on a quiet line too: live deadlines, promise due times, expiry."""
-        while not stop.is_set():
-            now = self.clock()
-            for name, pipeline in self.pipelines.items():
+    def advance_clocks(self) -> None:
+        """Event time moves on a quiet line too (live deadlines, promise due times, expiry),
+        on each PBX's own clock (design.md §6): its last event time plus the host time since,
+        never the host time itself. A PBX whose collector still has events waiting is not
+        quiet: its time moves with those events."""
+        host = self.clock()
+        for name, pipeline in self.pipelines.items():
+            if self._events_waiting(name):
+                continue
+            now = pipeline.clock.now(host)
+            if now is not None:
                 pipeline.advance(now)
-                self.promise_sinks[name].advance(now)
+            # before the PBX's first event its time is unknown: the host's, offset 0
+            self.promise_sinks[name].advance(host if now is None else now)
+
+    def _events_waiting(self, pbx: str) -> bool:
+        return any(c.pbx.name == pbx and c.stats.queue_depth > 0 for c in self._clients)
+
+    async def tick(self, stop: asyncio.Event) -> None:
+        """``advance_clocks`` every TICK_SECONDS, and the rules watcher."""
+        while not stop.is_set():
+            self.advance_clocks()
             changed = self.rules_watcher.poll()
             if changed:
                 log.error("rules changed on disk but are invalid:\n%s", "\n".join(changed))
@@ -235,7 +260,11 @@ class Service:
             for pbx in self.cfg.pbxs:
                 pipeline = self.pipelines[pbx.name]
                 feeder = TrackerFeeder[CallRecord](
-                    pipeline, pipeline.translator, lambda _records: None
+                    pipeline,
+                    pipeline.translator,
+                    lambda _records: None,
+                    clock=pipeline.clock,
+                    host_clock=self.clock,
                 )
                 self._clients.append(
                     AmiClient(pbx, feeder, listener=self.metrics, clock=self.clock)
@@ -245,6 +274,9 @@ class Service:
     def health_report(self) -> dict[str, Any]:
         for client in self._clients:
             info = client.health()
+            clock = self.pipelines[client.pbx.name].clock
+            info["pbx_clock_offset_seconds"] = clock.offset_seconds
+            info["event_time"] = iso(clock.now(self.clock()))
             self.health.components[info["component"]] = info
         if self.audio is not None:
             st = self.audio.stats
@@ -264,7 +296,12 @@ class Service:
             trust_forwarded_proto=self.cfg.trust_forwarded_proto,
         )
         app = create_app(
-            self.store, settings, live=self.live, registry=self.registry, promises=self.promises
+            self.store,
+            settings,
+            live=self.live,
+            registry=self.registry,
+            promises=self.promises,
+            clock=self.clock,
         )
         app.state.health = self.health_report
         return app
@@ -312,20 +349,9 @@ def _Server(config: Any) -> Any:
 
 
 def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
-    """The implicit-promise policy from the ``callback_kept`` rule with ``policy: implicit``."""
+    """The promise policy of the loaded rules, for the site's country and first PBX."""
     country = "GB" if cfg.country == "UK" else cfg.country
-    for rule in ruleset.rules:
-        if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
-            return PromiseSettings(
-                rule_id=rule.id,
-                title=rule.title or rule.id,
-                severity=rule.severity,
-                flag=rule.flag,
-                due_seconds=float(rule.params.get("due") or 86400.0),
-                country=country,
-                pbx=cfg.pbxs[0].name,
-            )
-    return PromiseSettings(country=country, pbx=cfg.pbxs[0].name)
+    return settings_from_rules(ruleset.rules, country=country, pbx=cfg.pbxs[0].name)
 
 
 def _audio_worker_ignores_ctrl_c() -> None:

@@ -19,7 +19,7 @@ from monitor.rules import RuleResult
 from monitor.rules.model import CheckStatus
 from monitor.store.store import Store
 
-__all__ = ["LiveBreaches", "MetricsSink", "PromiseSink", "StoreSink"]
+__all__ = ["MetricsSink", "PromiseSink", "StoreSink"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class MetricsSink:
         ]
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
-        return None  # live breaches are scrape-time gauges (LiveBreaches), not counters
+        return None  # live breaches are scrape-time gauges (Pipeline.breaching), not counters
 
 
 class StoreSink:
@@ -114,23 +114,3 @@ class PromiseSink:
             return
         for change in changes:
             self.on_change(change)
-
-
-class LiveBreaches:
-    """Counts calls currently breaching each live rule (for the scrape-time gauge)."""
-
-    def __init__(self) -> None:
-        self.by_call: dict[str, set[str]] = {}
-
-    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        self.by_call.pop(record.call_id, None)
-
-    def live_finding(self, call_id: str, finding: Finding) -> None:
-        self.by_call.setdefault(call_id, set()).add(finding.rule)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for rules in self.by_call.values():
-            for rule in rules:
-                out[rule] = out.get(rule, 0) + 1
-        return out

@@ -15,6 +15,7 @@ from monitor.pipeline import Pipeline
 from monitor.record import CONTRACT_FIELDS, CallRecord
 from monitor.replay import ReplayStats, replay
 from monitor.rules import RuleSet, Site, load_rules
+from monitor.rules.seed import SEED_RULES
 from monitor.tracker import Tracker, TrackerSettings
 
 __all__ = ["register"]
@@ -93,14 +94,22 @@ def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
         internal_contexts=first.internal_contexts,
         outside_min_digits=cfg.outside_min_digits,
         stale_after_seconds=cfg.stale_after_seconds,
+        agent_devices=cfg.agent_devices,
     )
 
 
 def replay_records(
-    files: list[Path], cfg: Config, rules_dir: Path | None, pbx: str | None, stats: ReplayStats
+    files: list[Path],
+    cfg: Config,
+    rules_dir: Path | None,
+    pbx: str | None,
+    stats: ReplayStats,
+    ruleset: RuleSet | None = None,
 ) -> list[CallRecord]:
-    """Replay ``files`` with the rules of ``rules_dir`` (none: calls without findings)."""
-    ruleset: RuleSet | None = load_rules(rules_dir) if rules_dir is not None else None
+    """Replay ``files`` with ``ruleset``, else the rules of ``rules_dir`` (none: calls without
+    findings)."""
+    if ruleset is None and rules_dir is not None:
+        ruleset = load_rules(rules_dir)
     pipeline = Pipeline(
         Tracker(tracker_settings(cfg, pbx)), ruleset, site=Site(cfg.country.lower())
     )
@@ -139,13 +148,25 @@ def register(group: click.Group) -> None:
         Several files are read in time order. A summary line goes to stderr.
         """
         cfg = load_config(config_path)
+        rules_dir: Path | None
         if no_rules:
-            rules_dir = None
+            rules_dir, why = None, "none (--no-rules)"
         elif rules is not None:
-            rules_dir = rules
+            rules_dir, why = rules, "--rules"
+        elif cfg.rules_dir.is_dir():
+            rules_dir, why = cfg.rules_dir, "rules.dir" if cfg.source else "./rules"
         else:
-            rules_dir = cfg.rules_dir if cfg.rules_dir.is_dir() else None
+            rules_dir = SEED_RULES
+            why = (
+                f"the seed standards shipped with ringwatch (no rules directory at {cfg.rules_dir})"
+            )
+        ruleset = load_rules(rules_dir) if rules_dir is not None else None
         stats = ReplayStats()
-        records = replay_records(list(files), cfg, rules_dir, pbx, stats)
+        records = replay_records(list(files), cfg, rules_dir, pbx, stats, ruleset)
         write_records(records, fmt, sys.stdout)
         click.echo(f"ringwatch replay: {stats.summary()}", err=True)
+        if ruleset is None:
+            click.echo(f"ringwatch replay: rules: {why}: no findings", err=True)
+        else:
+            count = len(ruleset.rules)
+            click.echo(f"ringwatch replay: rules: {rules_dir} ({count} rules; {why})", err=True)

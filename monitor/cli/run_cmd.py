@@ -16,6 +16,7 @@ import click
 
 from monitor.config import Config, PbxConfig, Secret, load_config
 from monitor.errors import StoreError
+from monitor.rules.seed import SEED_RULES
 from monitor.service import Service
 from monitor.simulator import SimulatorServer
 
@@ -45,6 +46,8 @@ def _free_port(host: str, preferred: int) -> int:
 def build_demo_config(data_dir: Path, sim_port: int, secret: str, web_port: int) -> Config:
     """Embedded defaults for the demo: one PBX (the simulator) on loopback, SQLite, UK site."""
     rules = Path(__file__).resolve().parents[2] / "rules"
+    if not rules.is_dir():  # installed from a wheel: the seed standards in the package
+        rules = SEED_RULES
     return Config(
         country="GB",
         timezone="Europe/London",
@@ -67,6 +70,47 @@ def build_demo_config(data_dir: Path, sim_port: int, secret: str, web_port: int)
     )
 
 
+# a restarted demo starts this long after the newest time it stored (never before it)
+_RESTART_GAP = 60.0
+
+
+def demo_start(store_url: str, now: float) -> float:
+    """Where a demo's simulated clock starts: real ``now``, unless an earlier run of this demo
+    (same data directory) already stored later times (its clock ran ``speed`` times faster):
+    then just after the newest of them, so time never moves backwards and promises made in
+    the earlier run keep their place on the timeline."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from monitor.promises.tables import promise_events, promises
+    from monitor.store.schema import audit_log, calls, reviews
+
+    columns = (
+        calls.c.started_at,
+        calls.c.ended_at,
+        promises.c.made_at,
+        promise_events.c.at,
+        reviews.c.created_at,
+        audit_log.c.at,
+    )
+    newest = 0.0
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            for col in columns:
+                try:
+                    value = conn.execute(select(func.max(col))).scalar()
+                except SQLAlchemyError:  # a table this store does not have (yet)
+                    continue
+                if value is not None:
+                    newest = max(newest, float(value))
+    except SQLAlchemyError:
+        return now  # no store yet: a first run
+    finally:
+        engine.dispose()
+    return max(now, newest + _RESTART_GAP) if newest else now
+
+
 async def run_demo(
     data_dir: Path,
     *,
@@ -83,16 +127,20 @@ async def run_demo(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(16)
+    # One timeline (docs/simulator.md): the simulator's clock starts at real now (or after
+    # what an earlier run of this demo stored) and runs ``speed`` times faster; the service's
+    # clock, hence event time, reviews, sessions and promises, reads it.
+    start = demo_start(f"sqlite:///{data_dir / 'demo.sqlite'}", time.time())
     # the simulator writes each answered call's recording there; the service analyses it
     engine = ContactCentre(
-        default_config(), seed=seed, start=time.time(), recordings_dir=data_dir / "recordings"
+        default_config(), seed=seed, start=start, recordings_dir=data_dir / "recordings"
     )
     sim_cfg = ServerConfig(port=0, secret=secret, failed_login_delay=0.0, keep_recordings=300)
     sim = SimulatorServer(engine, sim_cfg)
     await sim.start()
     port = _free_port("127.0.0.1", web_port)
     cfg = build_demo_config(data_dir, sim.port, secret, port)
-    # event time is the simulator's clock, which runs ``speed`` times faster than ours
+    # the demo's one clock is the simulator's, which runs ``speed`` times faster than ours
     service = Service(cfg, clock=lambda: engine.now)
     password = password or secrets.token_urlsafe(9)
     try:

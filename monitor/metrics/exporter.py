@@ -288,6 +288,17 @@ class RingwatchMetrics:
         with self._lock:
             self._checks(record, record.queue or "", agent, ((r, None, met) for r, met in results))
 
+    def promise_check(self, pbx: str, rule: str, met: bool, call_id: str | None = None) -> None:
+        """A callback promise settled under ``rule`` (kept: met, broken: breached), counted in
+        ``ringwatch_standard_checks_total`` like a per-call check (queue ``""``); a breach
+        carries the promise's call id as an exemplar when it has one."""
+        agent: tuple[str, ...] = ("",) if self.agent_label else ()
+        sev = self._severity.get(rule, "warning")
+        ex = None if met or not call_id else {"call_id": call_id[:_EXEMPLAR_MAX]}
+        with self._lock:
+            result = "met" if met else "breached"
+            self.checks.inc((pbx, "", rule, sev, result, *agent), 1.0, ex)
+
     # ---- promises ---------------------------------------------------------------------------
     def promise_outcome(
         self, pbx: str, outcome: str, seconds_to_callback: float | None = None

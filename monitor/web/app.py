@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,10 +83,12 @@ def create_app(
     live: LiveProvider | None = None,
     registry: CollectorRegistry | None = None,
     promises: PromiseEngine | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The web tier over ``store``. ``live`` gives the wallboard numbers (an empty
     ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
-    engine) adds ``/api/promises``."""
+    engine) adds ``/api/promises``, whose explicit promises are dated by ``clock`` (the demo's
+    simulator clock, else wall time)."""
     from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
     from monitor.web.errors import install_error_handlers
     from monitor.web.permissions import authorize, signed_in
@@ -127,7 +131,9 @@ def create_app(
         def audit(actor: str, action: str, detail: dict[str, Any]) -> None:
             store.audit(actor, action, None, detail)
 
-        app.include_router(promises_router(promises, current_user=signed_in, audit=audit))
+        app.include_router(
+            promises_router(promises, current_user=signed_in, audit=audit, clock=clock)
+        )
     app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
     app.add_middleware(
         SecurityHeaders,
