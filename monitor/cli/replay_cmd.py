@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -65,8 +66,8 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> None:
-    assert isinstance(records, list)
+def write_records(records: Iterable[CallRecord], fmt: str, out: TextIO) -> None:
+    """Write records as they come (a replay streams: nothing is held in memory)."""
     if fmt == "jsonl":
         for r in records:
             out.write(json.dumps(r.to_contract(), separators=(",", ":")) + "\n")
@@ -98,13 +99,13 @@ def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
 
 def replay_records(
     files: list[Path], cfg: Config, rules_dir: Path | None, pbx: str | None, stats: ReplayStats
-) -> list[CallRecord]:
+) -> Iterator[CallRecord]:
     """Replay ``files`` with the rules of ``rules_dir`` (none: calls without findings)."""
     ruleset: RuleSet | None = load_rules(rules_dir) if rules_dir is not None else None
     pipeline = Pipeline(
         Tracker(tracker_settings(cfg, pbx)), ruleset, site=Site(cfg.country.lower())
     )
-    return list(replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline))
+    return replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline)
 
 
 def register(group: click.Group) -> None:
@@ -136,7 +137,8 @@ def register(group: click.Group) -> None:
     ) -> None:
         """Replay recorded AMI transcripts (.ami/.txt, optionally .gz) and print call records.
 
-        Several files are read in time order. A summary line goes to stderr.
+        Files are streamed and merged by event time; '-' reads standard input. Records are
+        printed as calls end; a summary line goes to stderr.
         """
         cfg = load_config(config_path)
         if no_rules:
