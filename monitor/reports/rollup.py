@@ -1,0 +1,187 @@
+"""15-minute rollups of the calls, kept in step with the ``calls`` table.
+
+Every call written (live, import, audio re-save) gets a new ``stored_at``. A refresh finds
+the 15-minute buckets touched by calls stored since the watermark (less a margin, for writers
+whose transactions commit out of order), and rebuilds exactly those buckets from the calls
+with one ``INSERT ... SELECT ... GROUP BY`` per run of buckets. Rebuilding rather than adding
+makes it idempotent: an upserted call is never counted twice. Reports call it before they read,
+and ``ringwatch import`` after it writes; the rollups hold every figure a standards report
+needs (docs/reports.md), so a month of reports reads a few thousand rows, not a million calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+
+from monitor.store.history_schema import (
+    BUCKET_SECONDS,
+    WAIT_EDGES,
+    call_checks,
+    ensure_history_schema,
+    report_rollups,
+    rollup_checks,
+    rollup_state,
+)
+from monitor.store.schema import calls
+
+__all__ = ["DEFAULT_SHORT_ABANDON", "bucket_expr", "refresh_rollups", "wait_expr"]
+
+DEFAULT_SHORT_ABANDON = 5.0
+_MARGIN = 120.0  # seconds of stored_at re-read on each refresh
+_STATE = "calls"
+
+
+def bucket_expr(conn: Connection, column: Any) -> Any:
+    """``floor(column / 900) * 900`` in the connection's SQL dialect."""
+    if conn.dialect.name == "postgresql":
+        return func.floor(column / BUCKET_SECONDS) * BUCKET_SECONDS
+    return cast(column / BUCKET_SECONDS, Integer) * BUCKET_SECONDS
+
+
+def wait_expr() -> Any:
+    """Wait to answer: the queue wait when the call queued, else the ring time."""
+    return func.coalesce(calls.c.queue_wait_seconds, calls.c.ring_seconds)
+
+
+def _count(cond: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _sum(value: Any, cond: Any = None) -> Any:
+    expr = value if cond is None else case((cond, value), else_=0.0)
+    return func.coalesce(func.sum(expr), 0.0)
+
+
+def _max(value: Any, cond: Any) -> Any:
+    return func.coalesce(func.max(case((cond, value), else_=None)), 0.0)
+
+
+def refresh_rollups(engine: Engine, short_abandon_seconds: float = DEFAULT_SHORT_ABANDON) -> int:
+    """Bring the rollups up to date; returns how many 15-minute buckets were rebuilt. A new
+    short-abandon threshold rebuilds everything."""
+    ensure_history_schema(engine)
+    with engine.begin() as conn:
+        state = conn.execute(select(rollup_state).where(rollup_state.c.name == _STATE)).first()
+        full = state is None or float(state.short_abandon_seconds) != short_abandon_seconds
+        since = None if full or state is None else float(state.watermark) - _MARGIN
+        top = conn.execute(select(func.max(calls.c.stored_at))).scalar()
+        if top is None:
+            return 0
+        bucket = bucket_expr(conn, calls.c.started_at)
+        q = select(bucket.label("b")).distinct()
+        if since is not None:
+            q = q.where(calls.c.stored_at > since)
+        buckets = sorted(float(r[0]) for r in conn.execute(q))
+        if full:
+            conn.execute(delete(report_rollups))
+            conn.execute(delete(rollup_checks))
+        for lo, hi in _runs(buckets):
+            _rebuild(conn, lo, hi, short_abandon_seconds, clear=not full)
+        values = {"watermark": float(top), "short_abandon_seconds": short_abandon_seconds}
+        if state is None:
+            conn.execute(insert(rollup_state).values(name=_STATE, **values))
+        else:
+            conn.execute(
+                rollup_state.update().where(rollup_state.c.name == _STATE).values(**values)
+            )
+    return len(buckets)
+
+
+def _runs(buckets: list[float]) -> list[tuple[float, float]]:
+    """Contiguous runs of buckets as [lo, hi) ranges (one statement per run)."""
+    runs: list[tuple[float, float]] = []
+    for b in buckets:
+        if runs and abs(runs[-1][1] - b) < 1e-6:
+            runs[-1] = (runs[-1][0], b + BUCKET_SECONDS)
+        else:
+            runs.append((b, b + BUCKET_SECONDS))
+    return runs
+
+
+def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: bool) -> None:
+    in_range = and_(calls.c.started_at >= lo, calls.c.started_at < hi)
+    if clear:
+        conn.execute(
+            delete(report_rollups).where(
+                report_rollups.c.bucket_start >= lo, report_rollups.c.bucket_start < hi
+            )
+        )
+        conn.execute(
+            delete(rollup_checks).where(
+                rollup_checks.c.bucket_start >= lo, rollup_checks.c.bucket_start < hi
+            )
+        )
+    bucket = bucket_expr(conn, calls.c.started_at)
+    dims = [
+        bucket.label("bucket_start"),
+        calls.c.pbx,
+        func.coalesce(calls.c.queue, literal("")).label("queue"),
+        func.coalesce(calls.c.agent, literal("")).label("agent"),
+        calls.c.direction,
+    ]
+    group = [bucket, calls.c.pbx, calls.c.queue, calls.c.agent, calls.c.direction]
+    o = calls.c.outcome
+    answered = o == "answered"
+    abandoned = o == "abandoned"
+    gone_after = func.coalesce(
+        calls.c.queue_wait_seconds, calls.c.ended_at - calls.c.started_at, literal(0.0)
+    )
+    short_ab = and_(abandoned, gone_after < short)
+    wait = wait_expr()
+    answer = calls.c.ring_seconds
+    hold_known = or_(
+        calls.c.extra["source"].as_string().is_(None),
+        calls.c.extra["source"].as_string() != "queue_log",
+    )
+    measures = [
+        func.count().label("calls"),
+        _count(answered).label("answered"),
+        _count(abandoned).label("abandoned"),
+        _count(short_ab).label("short_abandoned"),
+        _count(o == "unanswered").label("unanswered"),
+        _count(o == "busy").label("busy"),
+        _count(o == "failed").label("failed"),
+        _count(o == "voicemail").label("voicemail"),
+        _count(o == "incomplete").label("incomplete"),
+        _sum(answer, and_(answered, answer.is_not(None))).label("answer_sum"),
+        _max(answer, answered).label("answer_max"),
+        _count(calls.c.queue_wait_seconds.is_not(None)).label("waited"),
+        _sum(calls.c.queue_wait_seconds, calls.c.queue_wait_seconds.is_not(None)).label("wait_sum"),
+        _max(calls.c.queue_wait_seconds, calls.c.queue_wait_seconds.is_not(None)).label("wait_max"),
+        _sum(calls.c.talk_seconds, calls.c.talk_seconds.is_not(None)).label("talk_sum"),
+        _count(calls.c.talk_seconds.is_not(None)).label("talked"),
+        _sum(calls.c.hold_seconds, hold_known).label("hold_sum"),
+        _count(and_(hold_known, calls.c.hold_count > 0)).label("held"),
+        _sum(calls.c.transfers).label("transfers"),
+        *[_count(and_(answered, wait <= edge)).label(f"ans_le_{edge}") for edge in WAIT_EDGES],
+    ]
+    stmt = select(*dims, *measures).where(in_range).group_by(*group)
+    names = [c.name for c in report_rollups.columns]
+    conn.execute(insert(report_rollups).from_select(names, stmt))
+    checks = (
+        select(
+            *dims,
+            call_checks.c.rule,
+            _count(call_checks.c.met.is_(True)).label("met"),
+            _count(call_checks.c.met.is_(False)).label("breached"),
+        )
+        .select_from(calls.join(call_checks, call_checks.c.call_id == calls.c.call_id))
+        .where(in_range)
+        .group_by(*group, call_checks.c.rule)
+    )
+    conn.execute(insert(rollup_checks).from_select([c.name for c in rollup_checks.columns], checks))
