@@ -69,3 +69,29 @@ def run_cli_measured(
     )
     data = json.loads(out.read_text()) if out.exists() else {"vmhwm_kib": 0}
     return proc.returncode, data["vmhwm_kib"] / 1024, proc.stderr.decode("utf-8", "replace")
+
+
+def assert_queue_log_matches_ami(
+    ami_files: Sequence[Path], queue_log_files: Sequence[Path], *, tolerance: float = 1.0
+) -> int:
+    """The cross-check of issue 18 item 2: import the AMI transcripts of some calls and the
+    queue_log the same Asterisk wrote for them into two stores, and assert that every call
+    agrees on what both can know (monitor.history.crosscheck). Returns the calls compared.
+    For the real-Asterisk lab: give it the lab's AMI capture and /var/log/asterisk/queue_log."""
+    import tempfile
+
+    from monitor.config import Config
+    from monitor.history.crosscheck import crosscheck
+    from monitor.history.wiring import build_importer
+    from monitor.store.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        records = []
+        for name, files in (("ami", ami_files), ("queue_log", queue_log_files)):
+            store = Store.open(str(Path(tmp) / f"{name}.sqlite"))
+            build_importer(Config(), store, None).run(list(files))
+            records.append(store.list_calls(limit=1000))
+            store.close()
+    result = crosscheck(records[0], records[1], tolerance)
+    assert result.ok and result.matched > 0, result.report()
+    return result.matched
