@@ -7,7 +7,7 @@ have_bin() { command -v "$1" >/dev/null 2>&1; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for pkg in prometheus prometheus-alertmanager chromium sox espeak-ng \
            asterisk-core-sounds-en-wav asterisk-core-sounds-en asterisk-moh-opsound-wav portaudio19-dev \
-           postgresql pulseaudio; do
+           postgresql pulseaudio poppler-utils; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 # the AMI parser's C step (the suite checks that it is built); the Python headers come with

@@ -37,6 +37,7 @@ from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
 from monitor.promises.settings import PromiseSettings
 from monitor.record import CallRecord
+from monitor.reports.checks import ChecksSink
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
 from monitor.store.store import Store
@@ -123,6 +124,7 @@ class Service:
             sinks: list[CallSink] = [
                 MetricsSink(self.metrics),
                 StoreSink(self.store),
+                ChecksSink(self.store),  # per-rule results for the standards reports
                 promise_sink,
                 self.live,
             ]
@@ -266,6 +268,8 @@ class Service:
         app = create_app(self.store, settings, live=self.live, registry=self.registry)
         app.state.health = self.health_report
         app.state.promise_engine = self.promises
+        app.state.report_rules = lambda: self.rules.current
+        app.state.report_timezone = self.cfg.timezone
         app.include_router(promises_router(self.promises, current_user=require_api_user))
         return app
 

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Connection, delete, insert
-
 from monitor import events as ev
 from monitor.errors import TranscriptError
 from monitor.history.ami_stream import AmiFileEvents
@@ -36,11 +34,11 @@ from monitor.history.source import InputFile
 from monitor.pipeline import Pipeline
 from monitor.promises.model import Change
 from monitor.record import CallRecord, Finding
+from monitor.reports.checks import check_rows, write_checks
 from monitor.rules import RuleResult
-from monitor.rules.model import CheckStatus
 from monitor.sinks import PromiseSink
 from monitor.store.calls_write import existing_call_ids, upsert_call
-from monitor.store.history_schema import call_checks, ensure_history_schema
+from monitor.store.history_schema import ensure_history_schema
 from monitor.store.store import Store
 
 __all__ = ["ImportStats", "Importer", "Stream"]
@@ -262,7 +260,7 @@ class Importer:
                 if extra:
                     record = _with_findings(record, extra)
                 upsert_call(conn, record, now)
-                _write_checks(conn, record.call_id, results)
+                write_checks(conn, record.call_id, check_rows(results))
                 written.add(record.call_id)
                 st.findings += len(record.findings)
         st.calls_new += len(written)
@@ -312,17 +310,6 @@ class Importer:
 
 class _AmiStream(AmiFileEvents):
     format = "ami"
-
-
-def _write_checks(conn: Connection, call_id: str, results: Sequence[RuleResult]) -> None:
-    rows = [
-        {"call_id": call_id, "rule": rr.rule.id, "met": rr.result.status is CheckStatus.MET}
-        for rr in results
-        if rr.result.status in (CheckStatus.MET, CheckStatus.BREACHED)
-    ]
-    conn.execute(delete(call_checks).where(call_checks.c.call_id == call_id))
-    if rows:
-        conn.execute(insert(call_checks), rows)
 
 
 def _with_findings(record: CallRecord, extra: list[Finding]) -> CallRecord:

@@ -158,6 +158,7 @@ def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: boo
         _count(o == "failed").label("failed"),
         _count(o == "voicemail").label("voicemail"),
         _count(o == "incomplete").label("incomplete"),
+        _count(and_(answered, answer.is_not(None))).label("answer_known"),
         _sum(answer, and_(answered, answer.is_not(None))).label("answer_sum"),
         _max(answer, answered).label("answer_max"),
         _count(calls.c.queue_wait_seconds.is_not(None)).label("waited"),

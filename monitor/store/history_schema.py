@@ -100,6 +100,7 @@ report_rollups = Table(
     Column("failed", Integer, nullable=False),
     Column("voicemail", Integer, nullable=False),
     Column("incomplete", Integer, nullable=False),
+    Column("answer_known", Integer, nullable=False),  # answered with a known ring time
     Column("answer_sum", Double, nullable=False),  # ring_seconds of answered calls
     Column("answer_max", Double, nullable=False),
     Column("waited", Integer, nullable=False),  # calls with a queue wait

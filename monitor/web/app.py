@@ -90,7 +90,13 @@ def create_app(
 ) -> FastAPI:
     """The web tier over ``store``. ``live`` gives the wallboard numbers (an empty
     ``StaticLive`` when None); ``registry`` is served at /metrics."""
-    from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
+    from monitor.web import (
+        routes_api,
+        routes_auth,
+        routes_pages,
+        routes_reports,
+        routes_wallboard,
+    )
 
     app = FastAPI(title="ringwatch", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = AppContext(
@@ -129,7 +135,7 @@ def create_app(
         return render(request, "error.html", {"status": 409, "message": str(exc)}, 409)
 
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (routes_auth, routes_pages, routes_wallboard, routes_api):
+    for module in (routes_auth, routes_pages, routes_wallboard, routes_api, routes_reports):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
     return app
