@@ -11,6 +11,8 @@ __all__ = ["register"]
 
 
 def register(group: click.Group) -> None:
+    register_mail(group)
+
     @group.command("report")
     @click.option("--from", "start", default=None, help="First day or time (default: 7 days ago).")
     @click.option("--to", "end", default=None, help="End, exclusive (default: today 00:00).")
@@ -111,3 +113,100 @@ def register(group: click.Group) -> None:
             sys.stdout.write(out)
         else:
             output.write_text(out, encoding="utf-8")
+
+
+def _mail_context(
+    config_path: Path | None, store_url: str | None, rules: Path | None
+) -> tuple[object, object, str]:
+    from monitor.config import load_config
+    from monitor.rules import load_rules
+    from monitor.store.store import Store
+
+    cfg = load_config(config_path)
+    rules_dir = rules or cfg.rules_dir
+    ruleset = load_rules(rules_dir) if rules_dir.is_dir() else None
+    return Store.open(store_url or cfg.store_url), ruleset, cfg.timezone
+
+
+def register_mail(group: click.Group) -> None:
+    @group.command("report-mail")
+    @click.option(
+        "--mail-config",
+        type=click.Path(path_type=Path),
+        required=True,
+        help="reports-mail.yml (docs/reports.md).",
+    )
+    @click.option(
+        "--period", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True
+    )
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
+    @click.option("--store", "store_url", default=None, envvar="RINGWATCH_STORE")
+    @click.option("--rules", type=click.Path(path_type=Path), default=None)
+    def report_mail_cmd(
+        mail_config: Path,
+        period: str,
+        config_path: Path | None,
+        store_url: str | None,
+        rules: Path | None,
+    ) -> None:
+        """Mail the daily (yesterday) or weekly (last week) report now, PDF attached (for
+        cron; `report-schedule` sends them itself)."""
+        import time
+
+        from monitor.reports.mail import load_mail_settings, mail_report
+
+        settings = load_mail_settings(mail_config)
+        store, ruleset, tz = _mail_context(config_path, store_url, rules)
+        try:
+            title = mail_report(store.engine, ruleset, tz, settings, period, time.time())  # type: ignore[attr-defined]
+        finally:
+            store.close()  # type: ignore[attr-defined]
+        click.echo(
+            f"ringwatch report-mail: sent {title} to {', '.join(settings.recipients)}", err=True
+        )
+
+    @group.command("report-schedule")
+    @click.option("--mail-config", type=click.Path(path_type=Path), required=True)
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
+    @click.option("--store", "store_url", default=None, envvar="RINGWATCH_STORE")
+    @click.option("--rules", type=click.Path(path_type=Path), default=None)
+    def report_schedule_cmd(
+        mail_config: Path, config_path: Path | None, store_url: str | None, rules: Path | None
+    ) -> None:
+        """Run until stopped, mailing the daily and weekly reports at the times of the mail
+        config (in the site's time zone). A failed send is logged and tried at the next run."""
+        import logging
+        import signal
+        import threading
+        import time
+        from zoneinfo import ZoneInfo
+
+        from monitor.errors import InputError
+        from monitor.reports.mail import load_mail_settings, mail_report
+        from monitor.reports.schedule import Job, run_schedule
+
+        settings = load_mail_settings(mail_config)
+        store, ruleset, tz = _mail_context(config_path, store_url, rules)
+        jobs = [
+            Job(k, at) for k, at in (("daily", settings.daily), ("weekly", settings.weekly)) if at
+        ]
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        log = logging.getLogger("ringwatch.reports")
+
+        def send(job: Job, at: float) -> None:
+            try:
+                title = mail_report(store.engine, ruleset, tz, settings, job.kind, at)  # type: ignore[attr-defined]
+                log.warning("sent %s", title)
+            except InputError as exc:
+                log.error("report mail failed: %s", exc)
+
+        click.echo(
+            f"ringwatch report-schedule: {', '.join(f'{j.kind} at {j.at}' for j in jobs)} ({tz})",
+            err=True,
+        )
+        try:
+            run_schedule(jobs, ZoneInfo(tz), send, time.time, stop)
+        finally:
+            store.close()  # type: ignore[attr-defined]
