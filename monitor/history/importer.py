@@ -34,10 +34,10 @@ from monitor.history.source import InputFile
 from monitor.pipeline import Pipeline
 from monitor.promises.model import Change
 from monitor.record import CallRecord, Finding
-from monitor.reports.checks import check_rows, write_checks
+from monitor.reports.checks import check_rows, write_checks_many
 from monitor.rules import RuleResult
 from monitor.sinks import PromiseSink
-from monitor.store.calls_write import existing_call_ids, upsert_call
+from monitor.store.calls_write import existing_call_ids, insert_new_calls
 from monitor.store.history_schema import ensure_history_schema
 from monitor.store.store import Store
 
@@ -252,17 +252,21 @@ class Importer:
             self.promises.advance(self.pipeline.now)
         now = self.clock()
         written: set[str] = set()
+        new: list[CallRecord] = []
+        checks: list[tuple[str, Sequence[RuleResult]]] = []
+        for record, results in records:
+            if record.call_id in existing or record.call_id in written:
+                continue
+            extra = self._broken.pop(record.call_id, None)
+            if extra:
+                record = _with_findings(record, extra)
+            new.append(record)
+            checks.append((record.call_id, results))
+            written.add(record.call_id)
+            st.findings += len(record.findings)
         with self.store.engine.begin() as conn:
-            for record, results in records:
-                if record.call_id in existing or record.call_id in written:
-                    continue
-                extra = self._broken.pop(record.call_id, None)
-                if extra:
-                    record = _with_findings(record, extra)
-                upsert_call(conn, record, now)
-                write_checks(conn, record.call_id, check_rows(results))
-                written.add(record.call_id)
-                st.findings += len(record.findings)
+            insert_new_calls(conn, new, now)
+            write_checks_many(conn, [(cid, check_rows(res)) for cid, res in checks])
         st.calls_new += len(written)
         broken, self._broken = self._broken, {}
         for call_id, found in broken.items():

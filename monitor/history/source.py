@@ -87,12 +87,13 @@ class InputFile:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         *,
         chunk_bytes: int = CHUNK_BYTES,
         max_line_bytes: int = MAX_LINE_BYTES,
         stdin: BinaryIO | None = None,
     ) -> None:
+        path = Path(path)
         self.path = path
         self.name = str(path)
         self.chunk_bytes = chunk_bytes

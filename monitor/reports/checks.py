@@ -15,7 +15,7 @@ from monitor.rules.model import CheckStatus
 from monitor.store.history_schema import call_checks, ensure_history_schema
 from monitor.store.store import Store
 
-__all__ = ["ChecksSink", "check_rows", "write_checks"]
+__all__ = ["ChecksSink", "check_rows", "write_checks", "write_checks_many"]
 
 
 def check_rows(results: Sequence[RuleResult]) -> list[tuple[str, bool]]:
@@ -35,6 +35,18 @@ def write_checks(conn: Connection, call_id: str, rows: Sequence[tuple[str, bool]
         conn.execute(
             insert(call_checks), [{"call_id": call_id, "rule": r, "met": m} for r, m in rows]
         )
+
+
+def write_checks_many(
+    conn: Connection, calls: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
+) -> None:
+    """The results of calls not stored before (an import): one multi-row INSERT."""
+    rows = [{"call_id": cid, "rule": r, "met": m} for cid, pairs in calls for r, m in pairs]
+    ids = [cid for cid, _ in calls]
+    for i in range(0, len(ids), 500):  # left over by a live write whose call was not stored
+        conn.execute(delete(call_checks).where(call_checks.c.call_id.in_(ids[i : i + 500])))
+    if rows:
+        conn.execute(insert(call_checks), rows)
 
 
 class ChecksSink:
