@@ -24,6 +24,8 @@ def _load(name: str) -> ModuleType:
 
 
 _kit = _load("report_testkit")
+_pg = _load("pg_fixture")
+pg_cluster = _pg.pg_cluster
 _load("history_testkit")
 
 
