@@ -9,10 +9,10 @@ same length; callback promises kept/broken/open; QA review scores for agents.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
@@ -23,8 +23,15 @@ from monitor.record import iso
 from monitor.reports.figures import COUNTERS, MAXIMA, Figures, StandardFigure
 from monitor.reports.periods import BREAKDOWNS, INTERVALS, WEEKDAYS, interval_start
 from monitor.reports.rollup import DEFAULT_SHORT_ABANDON, refresh_rollups
+from monitor.reports.units import Units
 from monitor.rules import RuleSet
-from monitor.store.history_schema import WAIT_EDGES, report_rollups, rollup_checks
+from monitor.store.history_schema import (
+    WAIT_EDGES,
+    report_rollups,
+    report_rollups_queue,
+    rollup_checks,
+    rollup_checks_queue,
+)
 from monitor.store.schema import calls, reviews
 
 __all__ = ["ReportRequest", "build_report", "standard_targets"]
@@ -92,14 +99,15 @@ class _Keyer:
         self.zone = ZoneInfo(req.timezone)
         self._cache: dict[float, tuple[float, str, str, str]] = {}
 
-    def column(self) -> Any:
-        b = self.req.breakdown
-        return {
-            "site": report_rollups.c.pbx,
-            "pbx": report_rollups.c.pbx,
-            "queue": report_rollups.c.queue,
-            "agent": report_rollups.c.agent,
-        }.get(b)
+    def tables(self) -> tuple[Any, Any]:
+        """The rollups to read: per agent only when the report needs agents."""
+        if self.req.breakdown == "agent" or self.req.agent is not None:
+            return report_rollups, rollup_checks
+        return report_rollups_queue, rollup_checks_queue
+
+    def column(self, table: Any) -> Any:
+        name = {"site": "pbx", "pbx": "pbx", "queue": "queue", "agent": "agent"}
+        return None if self.req.breakdown not in name else table.c[name[self.req.breakdown]]
 
     def bucket(self, b: float) -> tuple[float, str, str, str]:
         hit = self._cache.get(b)
@@ -131,7 +139,7 @@ def _where(table: Any, req: ReportRequest, lo: float, hi: float) -> list[Any]:
     conds.append(table.c.direction.in_(req.directions))
     for name in ("queue", "agent", "pbx"):
         value = getattr(req, name)
-        if value is not None:
+        if value is not None:  # (an agent filter reads the per-agent rollups)
             conds.append(table.c[name] == value)
     return conds
 
@@ -141,25 +149,30 @@ def build_report(engine: Engine, req: ReportRequest, rules: RuleSet | None) -> d
     refresh_rollups(engine, req.short_abandon_seconds)
     keyer = _Keyer(req)
     prev_lo, _ = req.previous
-    dim = keyer.column()
-    dims = [report_rollups.c.bucket_start] + ([dim] if dim is not None else [])
-    sums = [func.sum(report_rollups.c[n]).label(n) for n in COUNTERS]
-    maxes = [func.max(report_rollups.c[n]).label(n) for n in MAXIMA]
-    q = select(*dims, *sums, *maxes).where(*_where(report_rollups, req, prev_lo, req.end))
-    cdim = None if dim is None else rollup_checks.c[dim.name]
-    cq = select(
-        rollup_checks.c.bucket_start,
-        *([cdim] if cdim is not None else []),
-        rollup_checks.c.rule,
-        func.sum(rollup_checks.c.met).label("met"),
-        func.sum(rollup_checks.c.breached).label("breached"),
-    ).where(*_where(rollup_checks, req, prev_lo, req.end))
+    rt, ct = keyer.tables()
+    dim = keyer.column(rt)
     with engine.connect() as conn:
-        rows = conn.execute(q.group_by(*dims)).mappings().all()
-        group_c = [rollup_checks.c.bucket_start, rollup_checks.c.rule] + (
-            [cdim] if cdim is not None else []
-        )
-        crows = conn.execute(cq.group_by(*group_c)).mappings().all()
+        units = Units(req, prev_lo, conn.dialect.name)
+        unit = units.expr(rt.c.bucket_start)
+        dims = [unit] + ([dim] if dim is not None else [])
+        sums = [func.sum(rt.c[n]).label(n) for n in COUNTERS]
+        maxes = [func.max(rt.c[n]).label(n) for n in MAXIMA]
+        q = select(*dims, *sums, *maxes).where(*_where(rt, req, prev_lo, req.end))
+        cdim = keyer.column(ct)
+        cunit = units.expr(ct.c.bucket_start)
+        cq = select(
+            cunit.label("bucket_start"),
+            *([cdim] if cdim is not None else []),
+            ct.c.rule,
+            func.sum(ct.c.met).label("met"),
+            func.sum(ct.c.breached).label("breached"),
+        ).where(*_where(ct, req, prev_lo, req.end))
+        rows = [(units.start_of(r[0]), *r[1:]) for r in conn.execute(q.group_by(*dims)).all()]
+        group_c = [cunit, ct.c.rule] + ([cdim] if cdim is not None else [])
+        crows = [
+            {**r, "bucket_start": units.start_of(r["bucket_start"])}
+            for r in conn.execute(cq.group_by(*group_c)).mappings().all()
+        ]
         promise_rows = _promises(conn, req, prev_lo)
         qa = _qa(conn, req) if req.breakdown == "agent" else {}
     return _assemble(req, keyer, rows, crows, promise_rows, qa, rules, dim)
@@ -168,7 +181,7 @@ def build_report(engine: Engine, req: ReportRequest, rules: RuleSet | None) -> d
 def _assemble(
     req: ReportRequest,
     keyer: _Keyer,
-    rows: Iterable[Mapping[Any, Any]],
+    rows: Sequence[Sequence[Any]],
     crows: Iterable[Mapping[Any, Any]],
     promise_rows: list[tuple[float, str, str]],
     qa: dict[str, dict[str, Any]],
@@ -176,51 +189,59 @@ def _assemble(
     dim: Any,
 ) -> dict[str, Any]:
     name = None if dim is None else dim.name
-    cells: dict[tuple[float, str], Figures] = defaultdict(Figures)
-    totals: dict[str, Figures] = defaultdict(Figures)
-    before: dict[str, Figures] = defaultdict(Figures)
+    skip = 2 if name else 1  # bucket_start [, breakdown column], then the measures
+    cell_rows: dict[tuple[float, str], list[Sequence[Any]]] = defaultdict(list)
+    total_rows: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    before_rows: dict[str, list[Sequence[Any]]] = defaultdict(list)
     labels: dict[float, str] = {}
     first = keyer.bucket(req.start)[0]
     for row in rows:
-        b = float(row["bucket_start"])
-        key = keyer.key(b, row[name] if name else None)
+        b = float(row[0])
+        key = keyer.key(b, row[1] if name else None)
         start, label = keyer.bucket(b)[:2]
+        measures = row[skip:]
         if b < req.start:
-            before[key].add(row)
+            before_rows[key].append(measures)
             if start < first:  # the intervals before the first, for its trend
-                cells[(start, key)].add(row)
+                cell_rows[(start, key)].append(measures)
                 labels.setdefault(start, label)
             continue
         labels[start] = label
-        cells[(start, key)].add(row)
-        totals[key].add(row)
+        cell_rows[(start, key)].append(measures)
+        total_rows[key].append(measures)
+    cells = {k: _figures(v) for k, v in cell_rows.items()}
+    totals = {k: _figures(v) for k, v in total_rows.items()}
+    before = {k: _figures(v) for k, v in before_rows.items()}
     checks: dict[tuple[float, str], dict[str, list[int]]] = defaultdict(
         lambda: defaultdict(lambda: [0, 0])
     )
     check_totals: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     check_before: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for row in crows:
-        b = float(row["bucket_start"])
-        key = keyer.key(b, row[name] if name else None)
+    for crow in crows:
+        b = float(crow["bucket_start"])
+        key = keyer.key(b, crow[name] if name else None)
         start = keyer.bucket(b)[0]
         places = [check_before[key] if b < req.start else check_totals[key]]
         if b >= req.start or start < first:
             places.append(checks[(start, key)])
         for target in places:
-            pair = target[row["rule"]]
-            pair[0] += int(row["met"] or 0)
-            pair[1] += int(row["breached"] or 0)
+            pair = target[crow["rule"]]
+            pair[0] += int(crow["met"] or 0)
+            pair[1] += int(crow["breached"] or 0)
     targets = standard_targets(rules)
     for by_rule in (*check_totals.values(), *check_before.values()):
         for rule in by_rule:
             targets.setdefault(rule, (rule, None))
     starts = sorted(s for s in labels if s >= first)
     previous_of = {s: p for p, s in zip(sorted(labels), sorted(labels)[1:], strict=False)}
+    keys_at: dict[float, list[str]] = defaultdict(list)
+    for s_start, s_key in cells:
+        keys_at[s_start].append(s_key)
     out_rows = []
     for start in starts:
         if start >= req.end:
             continue
-        for key in sorted({k for (s, k) in cells if s == start}):
+        for key in sorted(keys_at[start]):
             prev_start = previous_of.get(start)
             prev_checks = checks.get((prev_start, key), {}) if prev_start is not None else {}
             out_rows.append(
@@ -235,7 +256,7 @@ def _assemble(
                     targets,
                 )
             )
-    total_rows = [
+    total_out = [
         _row(
             req,
             "total",
@@ -249,11 +270,11 @@ def _assemble(
         )
         for key in sorted(totals)
     ]
-    for row in total_rows:
-        prev = before.get(row["key"])
-        row["previous_figures"] = None if prev is None else prev.to_json(req.sl_threshold)
-        if row["key"] in qa:
-            row["qa"] = qa[row["key"]]
+    for out in total_out:
+        prev = before.get(out["key"])
+        out["previous_figures"] = None if prev is None else prev.to_json(req.sl_threshold)
+        if out["key"] in qa:
+            out["qa"] = qa[out["key"]]
     return {
         "from": iso(req.start),
         "to": iso(req.end),
@@ -265,7 +286,7 @@ def _assemble(
         "short_abandon_seconds": req.short_abandon_seconds,
         "formulas": FORMULAS,
         "rows": out_rows,
-        "totals": total_rows,
+        "totals": total_out,
         "promises": _promise_counts(req, promise_rows),
     }
 
@@ -299,7 +320,7 @@ def _row(
         pm, pb = prev_checks.get(rule, [0, 0])
         previous = None if pm + pb == 0 else pm / (pm + pb)
         fig = StandardFigure(rule, title, target, met, breached, previous).to_json()
-        fig["calls_url"] = _calls_url(req, lo, hi, key, rule=rule, status="breached")
+        fig["calls_url"] = _calls_url(req, lo, hi, key, rule)
         standards.append(fig)
     return {
         "interval": label,
@@ -311,6 +332,12 @@ def _row(
     }
 
 
+def _figures(rows: Sequence[Sequence[Any]]) -> Figures:
+    figs = Figures()
+    figs.add_rows(rows)
+    return figs
+
+
 def _end_of(req: ReportRequest, start: float) -> float:
     """The start of the interval after the one starting at ``start`` (capped at the range)."""
     step = {"15m": 900.0, "hour": 3600.0}.get(req.interval)
@@ -320,20 +347,30 @@ def _end_of(req: ReportRequest, start: float) -> float:
     return min(interval_start(start + ahead, req.interval, ZoneInfo(req.timezone))[0], req.end)
 
 
-def _calls_url(req: ReportRequest, lo: float, hi: float, key: str, **extra: str) -> str:
-    params: dict[str, str] = {
-        "from": str(lo),
-        "to": str(hi),
-        "breakdown": req.breakdown,
-        "key": key,
-        "direction": ",".join(req.directions),
-    }
+_BASES: dict[int, tuple[ReportRequest, str]] = {}
+
+
+def _url_base(req: ReportRequest) -> str:
+    """The query string every calls link of ``req`` shares (built once per report)."""
+    hit = _BASES.get(id(req))
+    if hit is not None and hit[0] is req:
+        return hit[1]
+    params: dict[str, str] = {"breakdown": req.breakdown, "direction": ",".join(req.directions)}
     for name in ("queue", "agent", "pbx"):
         value = getattr(req, name)
         if value is not None:
             params[name] = value
-    params.update(extra)
-    return "/reports/calls?" + urlencode(params)
+    if req.sites:
+        params["sites"] = ",".join(f"{k}={v}" for k, v in req.sites.items())
+    base = "/reports/calls?" + urlencode(params)
+    _BASES.clear()
+    _BASES[id(req)] = (req, base)
+    return base
+
+
+def _calls_url(req: ReportRequest, lo: float, hi: float, key: str, rule: str = "") -> str:
+    url = f"{_url_base(req)}&from={lo!r}&to={hi!r}&key={quote_plus(key)}"
+    return url + (f"&rule={quote_plus(rule)}&status=breached" if rule else "")
 
 
 def _promises(conn: Any, req: ReportRequest, lo: float) -> list[tuple[float, str, str]]:

@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Double,
     Engine,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -30,11 +32,14 @@ from sqlalchemy import (
 
 from monitor.store.history_schema import (
     BUCKET_SECONDS,
+    ROLLUP_MEASURES,
     WAIT_EDGES,
     call_checks,
     ensure_history_schema,
     report_rollups,
+    report_rollups_queue,
     rollup_checks,
+    rollup_checks_queue,
     rollup_state,
 )
 from monitor.store.schema import calls
@@ -44,6 +49,7 @@ __all__ = ["DEFAULT_SHORT_ABANDON", "bucket_expr", "refresh_rollups", "wait_expr
 DEFAULT_SHORT_ABANDON = 5.0
 _MARGIN = 120.0  # seconds of stored_at re-read on each refresh
 _STATE = "calls"
+_TABLES = (report_rollups, rollup_checks, report_rollups_queue, rollup_checks_queue)
 
 
 def bucket_expr(conn: Connection, column: Any) -> Any:
@@ -73,25 +79,33 @@ def _max(value: Any, cond: Any) -> Any:
 
 def refresh_rollups(engine: Engine, short_abandon_seconds: float = DEFAULT_SHORT_ABANDON) -> int:
     """Bring the rollups up to date; returns how many 15-minute buckets were rebuilt. A new
-    short-abandon threshold rebuilds everything."""
+    short-abandon threshold rebuilds everything; nothing stored since the last refresh costs
+    two small queries."""
     ensure_history_schema(engine)
     with engine.begin() as conn:
         state = conn.execute(select(rollup_state).where(rollup_state.c.name == _STATE)).first()
         full = state is None or float(state.short_abandon_seconds) != short_abandon_seconds
-        since = None if full or state is None else float(state.watermark) - _MARGIN
         top = conn.execute(select(func.max(calls.c.stored_at))).scalar()
         if top is None:
             return 0
+        if not full and state is not None and float(top) <= float(state.watermark):
+            return 0
+        since = None if full or state is None else float(state.watermark) - _MARGIN
         bucket = bucket_expr(conn, calls.c.started_at)
         q = select(bucket.label("b")).distinct()
         if since is not None:
             q = q.where(calls.c.stored_at > since)
         buckets = sorted(float(r[0]) for r in conn.execute(q))
+        statements = _statements(conn, short_abandon_seconds)
         if full:
-            conn.execute(delete(report_rollups))
-            conn.execute(delete(rollup_checks))
-        for lo, hi in _runs(buckets):
-            _rebuild(conn, lo, hi, short_abandon_seconds, clear=not full)
+            for table in _TABLES:
+                conn.execute(delete(table))
+            runs = [(buckets[0], buckets[-1] + BUCKET_SECONDS)] if buckets else []
+        else:
+            runs = _runs(buckets)
+        for lo, hi in runs:
+            for stmt in _order(statements, full):
+                conn.execute(stmt, {"lo": lo, "hi": hi})
         values = {"watermark": float(top), "short_abandon_seconds": short_abandon_seconds}
         if state is None:
             conn.execute(insert(rollup_state).values(name=_STATE, **values))
@@ -100,6 +114,11 @@ def refresh_rollups(engine: Engine, short_abandon_seconds: float = DEFAULT_SHORT
                 rollup_state.update().where(rollup_state.c.name == _STATE).values(**values)
             )
     return len(buckets)
+
+
+def _order(statements: tuple[Any, ...], full: bool) -> tuple[Any, ...]:
+    """(the deletes..., the inserts...); a full rebuild has already emptied the tables."""
+    return statements[len(statements) // 2 :] if full else statements
 
 
 def _runs(buckets: list[float]) -> list[tuple[float, float]]:
@@ -113,19 +132,23 @@ def _runs(buckets: list[float]) -> list[tuple[float, float]]:
     return runs
 
 
-def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: bool) -> None:
+def _statements(conn: Connection, short: float) -> tuple[Any, ...]:
+    """The four statements of a rebuild of [:lo, :hi), built once per refresh (building the
+    aggregate SELECT costs more than running it on a few buckets)."""
+    lo, hi = bindparam("lo", type_=Double), bindparam("hi", type_=Double)
     in_range = and_(calls.c.started_at >= lo, calls.c.started_at < hi)
-    if clear:
-        conn.execute(
-            delete(report_rollups).where(
-                report_rollups.c.bucket_start >= lo, report_rollups.c.bucket_start < hi
-            )
-        )
-        conn.execute(
-            delete(rollup_checks).where(
-                rollup_checks.c.bucket_start >= lo, rollup_checks.c.bucket_start < hi
-            )
-        )
+    clear_rollups = delete(report_rollups).where(
+        report_rollups.c.bucket_start >= lo, report_rollups.c.bucket_start < hi
+    )
+    clear_checks = delete(rollup_checks).where(
+        rollup_checks.c.bucket_start >= lo, rollup_checks.c.bucket_start < hi
+    )
+    clear_q = delete(report_rollups_queue).where(
+        report_rollups_queue.c.bucket_start >= lo, report_rollups_queue.c.bucket_start < hi
+    )
+    clear_qc = delete(rollup_checks_queue).where(
+        rollup_checks_queue.c.bucket_start >= lo, rollup_checks_queue.c.bucket_start < hi
+    )
     bucket = bucket_expr(conn, calls.c.started_at)
     dims = [
         bucket.label("bucket_start"),
@@ -148,6 +171,7 @@ def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: boo
         calls.c.extra["source"].as_string().is_(None),
         calls.c.extra["source"].as_string() != "queue_log",
     )
+    waited = calls.c.queue_wait_seconds.is_not(None)
     measures = [
         func.count().label("calls"),
         _count(answered).label("answered"),
@@ -161,9 +185,9 @@ def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: boo
         _count(and_(answered, answer.is_not(None))).label("answer_known"),
         _sum(answer, and_(answered, answer.is_not(None))).label("answer_sum"),
         _max(answer, answered).label("answer_max"),
-        _count(calls.c.queue_wait_seconds.is_not(None)).label("waited"),
-        _sum(calls.c.queue_wait_seconds, calls.c.queue_wait_seconds.is_not(None)).label("wait_sum"),
-        _max(calls.c.queue_wait_seconds, calls.c.queue_wait_seconds.is_not(None)).label("wait_max"),
+        _count(waited).label("waited"),
+        _sum(calls.c.queue_wait_seconds, waited).label("wait_sum"),
+        _max(calls.c.queue_wait_seconds, waited).label("wait_max"),
         _sum(calls.c.talk_seconds, calls.c.talk_seconds.is_not(None)).label("talk_sum"),
         _count(calls.c.talk_seconds.is_not(None)).label("talked"),
         _sum(calls.c.hold_seconds, hold_known).label("hold_sum"),
@@ -173,7 +197,7 @@ def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: boo
     ]
     stmt = select(*dims, *measures).where(in_range).group_by(*group)
     names = [c.name for c in report_rollups.columns]
-    conn.execute(insert(report_rollups).from_select(names, stmt))
+    fill_rollups = insert(report_rollups).from_select(names, stmt)
     checks = (
         select(
             *dims,
@@ -185,4 +209,35 @@ def _rebuild(conn: Connection, lo: float, hi: float, short: float, *, clear: boo
         .where(in_range)
         .group_by(*group, call_checks.c.rule)
     )
-    conn.execute(insert(rollup_checks).from_select([c.name for c in rollup_checks.columns], checks))
+    fill_checks = insert(rollup_checks).from_select([c.name for c in rollup_checks.columns], checks)
+    return (
+        clear_rollups,
+        clear_checks,
+        clear_q,
+        clear_qc,
+        fill_rollups,
+        fill_checks,
+        *_queue_fills(lo, hi),
+    )
+
+
+def _queue_fills(lo: Any, hi: Any) -> tuple[Any, Any]:
+    """The agent-less rollups, summed from the agent rollups just written."""
+    r, c = report_rollups, rollup_checks
+    keys = [r.c.bucket_start, r.c.pbx, r.c.queue, r.c.direction]
+    agg = [
+        (func.max(r.c[n]) if n.endswith("_max") else func.sum(r.c[n])).label(n)
+        for n in ROLLUP_MEASURES
+    ]
+    rows = select(*keys, *agg).where(r.c.bucket_start >= lo, r.c.bucket_start < hi)
+    fill_q = insert(report_rollups_queue).from_select(
+        [col.name for col in report_rollups_queue.columns], rows.group_by(*keys)
+    )
+    ckeys = [c.c.bucket_start, c.c.pbx, c.c.queue, c.c.direction, c.c.rule]
+    crows = select(*ckeys, func.sum(c.c.met), func.sum(c.c.breached)).where(
+        c.c.bucket_start >= lo, c.c.bucket_start < hi
+    )
+    fill_qc = insert(rollup_checks_queue).from_select(
+        [col.name for col in rollup_checks_queue.columns], crows.group_by(*ckeys)
+    )
+    return fill_q, fill_qc

@@ -34,12 +34,15 @@ from monitor.store.schema import calls, metadata
 __all__ = [
     "BUCKET_SECONDS",
     "HISTORY_TABLES",
+    "ROLLUP_MEASURES",
     "WAIT_EDGES",
     "call_checks",
     "ensure_history_schema",
     "import_checkpoints",
     "report_rollups",
+    "report_rollups_queue",
     "rollup_checks",
+    "rollup_checks_queue",
     "rollup_state",
 ]
 
@@ -83,39 +86,61 @@ _DIMS = (
 )
 
 
-def _dims() -> list[Column[object]]:
-    return [c._copy() for c in _DIMS]
+def _dims(agent: bool = True) -> list[Column[object]]:
+    return [c._copy() for c in _DIMS if agent or c.name != "agent"]
+
+
+def _measures() -> list[Column[object]]:
+    return [
+        Column(name, Double if name.endswith(("_sum", "_max")) else Integer, nullable=False)
+        for name in ROLLUP_MEASURES
+    ]
+
+
+ROLLUP_MEASURES: tuple[str, ...] = (
+    "calls",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "unanswered",
+    "busy",
+    "failed",
+    "voicemail",
+    "incomplete",
+    "answer_known",
+    "answer_sum",
+    "answer_max",
+    "waited",
+    "wait_sum",
+    "wait_max",
+    "talk_sum",
+    "talked",
+    "hold_sum",
+    "held",
+    "transfers",
+    *(f"ans_le_{edge}" for edge in WAIT_EDGES),
+)
 
 
 report_rollups = Table(
     "report_rollups",
     metadata,
     *_dims(),
-    Column("calls", Integer, nullable=False),
-    Column("answered", Integer, nullable=False),
-    Column("abandoned", Integer, nullable=False),
-    Column("short_abandoned", Integer, nullable=False),
-    Column("unanswered", Integer, nullable=False),
-    Column("busy", Integer, nullable=False),
-    Column("failed", Integer, nullable=False),
-    Column("voicemail", Integer, nullable=False),
-    Column("incomplete", Integer, nullable=False),
-    Column("answer_known", Integer, nullable=False),  # answered with a known ring time
-    Column("answer_sum", Double, nullable=False),  # ring_seconds of answered calls
-    Column("answer_max", Double, nullable=False),
-    Column("waited", Integer, nullable=False),  # calls with a queue wait
-    Column("wait_sum", Double, nullable=False),
-    Column("wait_max", Double, nullable=False),
-    Column("talk_sum", Double, nullable=False),
-    Column("talked", Integer, nullable=False),
-    Column("hold_sum", Double, nullable=False),
-    Column("held", Integer, nullable=False),
-    Column("transfers", Integer, nullable=False),
-    *[Column(f"ans_le_{edge}", Integer, nullable=False) for edge in WAIT_EDGES],
+    *_measures(),
     PrimaryKeyConstraint(
         "bucket_start", "pbx", "queue", "agent", "direction", name="pk_report_rollups"
     ),
 )
+
+report_rollups_queue = Table(
+    "report_rollups_queue",
+    metadata,
+    *_dims(agent=False),
+    *_measures(),
+    PrimaryKeyConstraint("bucket_start", "pbx", "queue", "direction", name="pk_rollups_queue"),
+)
+"""The same without the agent: what a report that neither breaks down nor filters by agent
+reads (agents multiply the rows by up to their number)."""
 
 rollup_checks = Table(
     "rollup_checks",
@@ -126,6 +151,18 @@ rollup_checks = Table(
     Column("breached", Integer, nullable=False),
     PrimaryKeyConstraint(
         "bucket_start", "pbx", "queue", "agent", "direction", "rule", name="pk_rollup_checks"
+    ),
+)
+
+rollup_checks_queue = Table(
+    "rollup_checks_queue",
+    metadata,
+    *_dims(agent=False),
+    Column("rule", String(128), nullable=False),
+    Column("met", Integer, nullable=False),
+    Column("breached", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "bucket_start", "pbx", "queue", "direction", "rule", name="pk_rollup_checks_queue"
     ),
 )
 
@@ -144,6 +181,8 @@ HISTORY_TABLES: tuple[Table, ...] = (
     call_checks,
     report_rollups,
     rollup_checks,
+    report_rollups_queue,
+    rollup_checks_queue,
     rollup_state,
 )
 
