@@ -123,8 +123,10 @@ class Service:
             promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
             sinks: list[CallSink] = [
                 MetricsSink(self.metrics),
+                # per-rule results for the standards reports, before the call itself: a
+                # report's rollup refresh then never sees a stored call without its results
+                ChecksSink(self.store),
                 StoreSink(self.store),
-                ChecksSink(self.store),  # per-rule results for the standards reports
                 promise_sink,
                 self.live,
             ]
