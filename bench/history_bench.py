@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "bench" / ".cache"
+CACHE = ROOT / "bench" / "results" / "cache"
 MONTH_START = 1767225600.0  # 2026-01-01T00:00Z
 
 _IMPORT = """
