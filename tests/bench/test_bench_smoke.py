@@ -102,9 +102,12 @@ def test_run_table_and_doc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert fake["machine"]["cpu"] in out
 
 
-def test_history_benches_count_what_they_did() -> None:
+def test_history_benches_count_what_they_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bench import history_bench
 
+    monkeypatch.setattr(history_bench, "CACHE", tmp_path)
     imp = history_bench.run_import(0.1, 1, with_pg=False)
     assert imp["sqlite"]["events"] > 50 and imp["sqlite"]["events_per_s"]["median"] > 0
     rep = history_bench.run_report(500, 1)
