@@ -234,6 +234,7 @@ def _assemble(
             targets.setdefault(rule, (rule, None))
     starts = sorted(s for s in labels if s >= first)
     previous_of = {s: p for p, s in zip(sorted(labels), sorted(labels)[1:], strict=False)}
+    base = _url_base(req)
     keys_at: dict[float, list[str]] = defaultdict(list)
     for s_start, s_key in cells:
         keys_at[s_start].append(s_key)
@@ -254,6 +255,7 @@ def _assemble(
                     checks.get((start, key), {}),
                     prev_checks,
                     targets,
+                    base=base,
                 )
             )
     total_out = [
@@ -267,6 +269,7 @@ def _assemble(
             check_before.get(key, {}),
             targets,
             span=(req.start, req.end),
+            base=base,
         )
         for key in sorted(totals)
     ]
@@ -312,6 +315,7 @@ def _row(
     prev_checks: Mapping[str, list[int]],
     targets: Mapping[str, tuple[str, float | None]],
     span: tuple[float, float] | None = None,
+    base: str = "",
 ) -> dict[str, Any]:
     lo, hi = span if span is not None else (max(start, req.start), _end_of(req, start))
     standards = []
@@ -320,7 +324,7 @@ def _row(
         pm, pb = prev_checks.get(rule, [0, 0])
         previous = None if pm + pb == 0 else pm / (pm + pb)
         fig = StandardFigure(rule, title, target, met, breached, previous).to_json()
-        fig["calls_url"] = _calls_url(req, lo, hi, key, rule)
+        fig["calls_url"] = _calls_url(base, lo, hi, key, rule)
         standards.append(fig)
     return {
         "interval": label,
@@ -328,7 +332,7 @@ def _row(
         "key": key,
         "figures": figs.to_json(req.sl_threshold),
         "standards": standards,
-        "calls_url": _calls_url(req, lo, hi, key),
+        "calls_url": _calls_url(base, lo, hi, key),
     }
 
 
@@ -347,14 +351,8 @@ def _end_of(req: ReportRequest, start: float) -> float:
     return min(interval_start(start + ahead, req.interval, ZoneInfo(req.timezone))[0], req.end)
 
 
-_BASES: dict[int, tuple[ReportRequest, str]] = {}
-
-
 def _url_base(req: ReportRequest) -> str:
     """The query string every calls link of ``req`` shares (built once per report)."""
-    hit = _BASES.get(id(req))
-    if hit is not None and hit[0] is req:
-        return hit[1]
     params: dict[str, str] = {"breakdown": req.breakdown, "direction": ",".join(req.directions)}
     for name in ("queue", "agent", "pbx"):
         value = getattr(req, name)
@@ -362,14 +360,11 @@ def _url_base(req: ReportRequest) -> str:
             params[name] = value
     if req.sites:
         params["sites"] = ",".join(f"{k}={v}" for k, v in req.sites.items())
-    base = "/reports/calls?" + urlencode(params)
-    _BASES.clear()
-    _BASES[id(req)] = (req, base)
-    return base
+    return "/reports/calls?" + urlencode(params)
 
 
-def _calls_url(req: ReportRequest, lo: float, hi: float, key: str, rule: str = "") -> str:
-    url = f"{_url_base(req)}&from={lo!r}&to={hi!r}&key={quote_plus(key)}"
+def _calls_url(base: str, lo: float, hi: float, key: str, rule: str = "") -> str:
+    url = f"{base}&from={lo!r}&to={hi!r}&key={quote_plus(key)}"
     return url + (f"&rule={quote_plus(rule)}&status=breached" if rule else "")
 
 
