@@ -9,7 +9,7 @@ for pkg in prometheus prometheus-alertmanager chromium sox espeak-ng \
            asterisk-core-sounds-en-wav asterisk-core-sounds-en asterisk-moh-opsound-wav portaudio19-dev \
            postgresql pulseaudio \
            build-essential pkg-config libjansson-dev libxml2-dev libsqlite3-dev uuid-dev \
-           libedit-dev libssl-dev bzip2 curl sip-tester; do
+           libedit-dev libssl-dev bzip2 curl sip-tester poppler-utils; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 # (the second line: Asterisk's build deps for the lab, .ci/build-asterisk.sh, and SIPp)

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import audio_bench, ingest_bench, live_bench, parse_bench, scrape_bench
+from bench import (
+    audio_bench,
+    history_bench,
+    ingest_bench,
+    live_bench,
+    parse_bench,
+    scrape_bench,
+)
 from bench.common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +82,44 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 "< 20 ms",
             )
         )
+    if h := r.get("history_import"):
+        for backend in ("sqlite", "postgresql"):
+            if b := h.get(backend):
+                out.append(
+                    (
+                        f"History import into {backend} ({b['events']:,} events, {h['hours']:g} h)",
+                        _mm(b["events_per_s"], "/s"),
+                        f"{b['calls']:,} calls, {b['findings']:,} findings, promises "
+                        f"{sum(b['promises'].values()):,} changes; peak RSS "
+                        f"{b['peak_rss_mib']:.0f} MiB",
+                        "≥ 100k/s",
+                    )
+                )
+    if hm := r.get("history_memory"):
+        small, large = hm["small"], hm["large"]
+        out.append(
+            (
+                f"Import memory, {small['mib']} vs {large['mib']} MiB input",
+                f"{small['peak_rss_mib']:.0f} / {large['peak_rss_mib']:.0f} MiB",
+                "peak RSS of the whole process",
+                "< 150 MiB, flat",
+            )
+        )
+    if hr := r.get("history_report"):
+        for backend, calls_key, goal in (
+            ("sqlite", "calls", "< 1 s"),
+            ("postgresql", "pg_calls", "< 2 s"),
+        ):
+            if b := hr.get(backend):
+                out.append(
+                    (
+                        f"Month standards report, {hr[calls_key]:,} calls, {backend}",
+                        _mm(b["month_by_day_and_queue"], " s"),
+                        f"by agent {_fmt(b['month_by_agent']['median'])} s; rollups built in "
+                        f"{_fmt(b['rollup_build_seconds'])} s",
+                        goal,
+                    )
+                )
     if a := r.get("audio"):
         out.append(
             (
@@ -130,6 +175,14 @@ def _steps(q: bool) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("live", lambda: live_bench.run(2000.0, 0.5 if q else 4.0, 1 if q else 5)),
         ("audio", lambda: audio_bench.run(60.0 if q else 3600.0, 8000, 1 if q else 5)),
         ("scrape", lambda: scrape_bench.run(2 if q else 20, 20 if q else 500, 2 if q else 7)),
+        ("history_import", lambda: history_bench.run_import(0.2 if q else 24.0, 1 if q else 3)),
+        ("history_memory", lambda: history_bench.run_import_memory(1 if q else 260)),
+        (
+            "history_report",
+            lambda: history_bench.run_report(
+                2_000 if q else 1_000_000, 2 if q else 5, 2_000 if q else 10_000_000
+            ),
+        ),
     ]
     return steps
 

@@ -173,6 +173,12 @@ class Pipeline:
                 out[rule] = out.get(rule, 0) + 1
         return out
 
+    def feed_record(self, record: CallRecord) -> CallRecord:
+        """A call built elsewhere (an Asterisk queue_log import): evaluated by the rules and
+        handed to the sinks exactly as a call the tracker completed (``advance`` to its end
+        first, as for an event)."""
+        return self._complete(record)
+
     def finish(self) -> list[CallRecord]:
         """End of input (a replay): the still-open calls close as ``incomplete``."""
         return [self._complete(r) for r in self.tracker.flush()]

@@ -37,6 +37,7 @@ from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
 from monitor.promises.settings import PromiseSettings, settings_from_rules
 from monitor.record import CallRecord, iso
+from monitor.reports.checks import ChecksSink
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import MetricsSink, PromiseSink, StoreSink
 from monitor.store.store import Store
@@ -124,6 +125,9 @@ class Service:
             promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
             sinks: list[CallSink] = [
                 MetricsSink(self.metrics),
+                # per-rule results for the standards reports, before the call itself: a
+                # report's rollup refresh then never sees a stored call without its results
+                ChecksSink(self.store),
                 StoreSink(self.store),
                 promise_sink,
                 self.live,
@@ -304,6 +308,8 @@ class Service:
             clock=self.clock,
         )
         app.state.health = self.health_report
+        app.state.report_rules = lambda: self.rules.current
+        app.state.report_timezone = self.cfg.timezone
         return app
 
     def _web_server(self) -> Any:

@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.cli.users_cmd",
     "monitor.cli.audio_cmd",
     "monitor.cli.replay_cmd",
+    "monitor.cli.import_cmd",
+    "monitor.cli.report_cmd",
     "monitor.cli.run_cmd",
     "monitor.cli.alerts_cmd",
     "monitor.cli.dashboards_cmd",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -66,8 +67,8 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> None:
-    assert isinstance(records, list)
+def write_records(records: Iterable[CallRecord], fmt: str, out: TextIO) -> None:
+    """Write records as they come (a replay streams: nothing is held in memory)."""
     if fmt == "jsonl":
         for r in records:
             out.write(json.dumps(r.to_contract(), separators=(",", ":")) + "\n")
@@ -105,7 +106,7 @@ def replay_records(
     pbx: str | None,
     stats: ReplayStats,
     ruleset: RuleSet | None = None,
-) -> list[CallRecord]:
+) -> Iterator[CallRecord]:
     """Replay ``files`` with ``ruleset``, else the rules of ``rules_dir`` (none: calls without
     findings)."""
     if ruleset is None and rules_dir is not None:
@@ -113,7 +114,7 @@ def replay_records(
     pipeline = Pipeline(
         Tracker(tracker_settings(cfg, pbx)), ruleset, site=Site(cfg.country.lower())
     )
-    return list(replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline))
+    return replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline)
 
 
 def register(group: click.Group) -> None:
@@ -145,7 +146,8 @@ def register(group: click.Group) -> None:
     ) -> None:
         """Replay recorded AMI transcripts (.ami/.txt, optionally .gz) and print call records.
 
-        Several files are read in time order. A summary line goes to stderr.
+        Files are streamed and merged by event time; '-' reads standard input. Records are
+        printed as calls end; a summary line goes to stderr.
         """
         cfg = load_config(config_path)
         rules_dir: Path | None

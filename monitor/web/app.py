@@ -89,7 +89,13 @@ def create_app(
     ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
     engine) adds ``/api/promises``, whose explicit promises are dated by ``clock`` (the demo's
     simulator clock, else wall time)."""
-    from monitor.web import routes_api, routes_auth, routes_pages, routes_wallboard
+    from monitor.web import (
+        routes_api,
+        routes_auth,
+        routes_pages,
+        routes_reports,
+        routes_wallboard,
+    )
     from monitor.web.errors import install_error_handlers
     from monitor.web.permissions import authorize, signed_in
 
@@ -123,7 +129,7 @@ def create_app(
 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (routes_auth, routes_pages, routes_wallboard, routes_api):
+    for module in (routes_auth, routes_pages, routes_wallboard, routes_api, routes_reports):
         app.include_router(module.router)
     if promises is not None:
         from monitor.promises.api import promises_router
