@@ -39,6 +39,10 @@ CADENCES: dict[str, float] = {
     "VE": 5.0, "ZA": 3.0,
 }  # fmt: skip
 
+# Reconnect delays (the same values as collectors.ami.backoff, which monitor does not import).
+DEFAULT_RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
+DEFAULT_RECONNECT_MAX = 15.0
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -90,7 +94,10 @@ class PbxConfig:
     auth: str = "plain"  # plain | md5
     inbound_contexts: tuple[str, ...] = DEFAULT_INBOUND_CONTEXTS
     internal_contexts: tuple[str, ...] = DEFAULT_INTERNAL_CONTEXTS
-    ping_interval: float = 20.0
+    ping_interval: float = 5.0  # Ping every N s; a silent link is found within
+    ping_timeout: float = 3.0  # ping_interval + ping_timeout (8 s by default)
+    reconnect_delays: tuple[float, ...] = DEFAULT_RECONNECT_DELAYS
+    reconnect_max: float = DEFAULT_RECONNECT_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +132,8 @@ _TOP = {"site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "
 _SITE = {"country", "timezone"}
 _PBX = {
     "name", "host", "port", "username", "secret_env", "secret_file", "tls", "tls_verify",
-    "auth", "inbound_contexts", "internal_contexts", "ping_interval",
+    "auth", "inbound_contexts", "internal_contexts", "ping_interval", "ping_timeout",
+    "reconnect_delays", "reconnect_max",
 }  # fmt: skip
 _TRACKER = {"stale_after", "outside_min_digits"}
 _RULES = {"dir"}
@@ -180,6 +188,27 @@ class _Checker:
         except ValueError as exc:
             self.problems.append(f"{path}: {exc}")
             return default
+
+    def positive(self, path: str, value: float, *, low: float = 0.0, high: float | None = None,
+                 unit: str = "s", hint: str = "") -> float:  # fmt: skip
+        """``value`` must be above ``low`` (and at most ``high``); the key path in the error."""
+        if value <= low or (high is not None and value > high):
+            bound = f"more than {low:g} {unit}".rstrip()
+            if high is not None:
+                bound += f" and at most {high:g} {unit}".rstrip()
+            self.problems.append(f"{path}: must be {bound}, got {value:g}{hint}")
+        return value
+
+    def durations(self, path: str, value: object, default: tuple[float, ...]) -> tuple[float, ...]:
+        if value is None:
+            return default
+        if not isinstance(value, list) or not value:
+            self.problems.append(f"{path}: expected a list of durations like [0.5s, 1s, 2s]")
+            return default
+        out = tuple(self.duration(f"{path}[{i}]", v, 1.0) for i, v in enumerate(value))
+        for i, v in enumerate(out):
+            self.positive(f"{path}[{i}]", v)
+        return out
 
     def strings(self, path: str, value: object, default: tuple[str, ...]) -> tuple[str, ...]:
         if value is None:
@@ -269,7 +298,26 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
                     d.get("internal_contexts"),
                     DEFAULT_INTERNAL_CONTEXTS,
                 ),
-                ping_interval=c.duration(f"{path}.ping_interval", d.get("ping_interval"), 20.0),
+                ping_interval=c.positive(
+                    f"{path}.ping_interval",
+                    c.duration(f"{path}.ping_interval", d.get("ping_interval"), 5.0),
+                    low=0.0,
+                    high=3600.0,
+                    hint=" (a Ping every 5s is the default)",
+                ),
+                ping_timeout=c.positive(
+                    f"{path}.ping_timeout",
+                    c.duration(f"{path}.ping_timeout", d.get("ping_timeout"), 3.0),
+                    high=600.0,
+                ),
+                reconnect_delays=c.durations(
+                    f"{path}.reconnect_delays", d.get("reconnect_delays"), DEFAULT_RECONNECT_DELAYS
+                ),
+                reconnect_max=c.positive(
+                    f"{path}.reconnect_max",
+                    c.duration(f"{path}.reconnect_max", d.get("reconnect_max"), 15.0),
+                    high=3600.0,
+                ),
             )
         )
     tracker = c.keys("tracker", top.get("tracker"), _TRACKER)
@@ -295,19 +343,33 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
     listen = c.typed("web.listen", web.get("listen"), str, "127.0.0.1:8080")
     if not re.match(r"^[^:]+:\d+$", listen):
         c.problems.append(f"web.listen: expected HOST:PORT, got {listen!r}")
+    elif not 0 < int(listen.rsplit(":", 1)[1]) < 65536:
+        c.problems.append(f"web.listen: {listen.rsplit(':', 1)[1]} is not a TCP port (1-65535)")
+    stale_after = c.positive(
+        "tracker.stale_after",
+        c.duration("tracker.stale_after", tracker.get("stale_after"), 14400.0),
+        hint=" (how long a call may show no event before it closes as incomplete, e.g. 4h)",
+    )
+    min_digits = c.typed("tracker.outside_min_digits", tracker.get("outside_min_digits"), int, 7)
+    if not 1 <= min_digits <= 32:
+        c.problems.append(f"tracker.outside_min_digits: must be 1 to 32, got {min_digits}")
+    retention = c.typed("store.retention_days", store.get("retention_days"), int, 400)
+    if retention < 1:
+        c.problems.append(
+            f"store.retention_days: must be at least 1 (days kept), got {retention}; "
+            "leave the key out to keep 400 days"
+        )
     cfg = Config(
         country=country,
         timezone=timezone,
         pbxs=tuple(pbxs) or (PbxConfig(),),
-        stale_after_seconds=c.duration("tracker.stale_after", tracker.get("stale_after"), 14400.0),
-        outside_min_digits=c.typed(
-            "tracker.outside_min_digits", tracker.get("outside_min_digits"), int, 7
-        ),
+        stale_after_seconds=stale_after,
+        outside_min_digits=min_digits,
         rules_dir=base / c.typed("rules.dir", rules.get("dir"), str, "rules"),
         store_url=c.typed(
             "store.url", store.get("url"), str, "sqlite:///ringwatch-data/ringwatch.sqlite"
         ),
-        retention_days=c.typed("store.retention_days", store.get("retention_days"), int, 400),
+        retention_days=retention,
         web_listen=listen,
         web_enabled=c.typed("web.enabled", web.get("enabled"), bool, True),
         secure_cookies=c.typed("web.secure_cookies", web.get("secure_cookies"), bool, False),
