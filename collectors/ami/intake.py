@@ -28,6 +28,7 @@ __all__ = ["SHED_REASONS", "EventIntake"]
 
 SHED_REASONS = ("unused", "overflow")
 
+
 class EventIntake:
     """A bounded FIFO of ``Item`` with the shedding policy above. One event loop only."""
 

@@ -153,7 +153,7 @@ class RingwatchMetrics:
         self.ami_parse_errors = st.counter(
             m("ami_parse_errors"), "AMI frames that could not be parsed.", ["pbx"]
         )
-        self.ami_events_shed = st.counter(
+        self.ami_shed = st.counter(
             m("ami_events_shed"),
             "AMI events dropped under overload, by reason (unused: a type ringwatch does not "
             "use; overflow: the queue was full, a resync follows).",
@@ -203,7 +203,7 @@ class RingwatchMetrics:
                 fam.init((pbx,))
             self.ami_parse_errors.init((pbx,))
             for reason in AMI_SHED_REASONS:
-                self.ami_events_shed.init((pbx, reason))
+                self.ami_shed.init((pbx, reason))
             self.event_lag.init((pbx,))
 
     def set_live_provider(self, provider: LiveProvider | None) -> None:
@@ -330,7 +330,7 @@ class RingwatchMetrics:
 
     def ami_events_shed(self, pbx: str, reason: str, count: int = 1) -> None:
         with self._lock:
-            self.ami_events_shed.inc((pbx, reason), count)
+            self.ami_shed.inc((pbx, reason), count)
 
     def event_lag_seconds(self, pbx: str, seconds: float) -> None:
         with self._lock:

@@ -140,8 +140,9 @@ def test_numbers_out_of_range_are_errors_with_their_key_path(raw: dict, message:
 def test_link_settings_and_their_defaults() -> None:
     from monitor.config import build_config
 
-    cfg = build_config({"pbx": [{"name": "a", "ping_interval": "2s", "ping_timeout": "1s",
-                                 "reconnect_delays": ["250ms", 1], "reconnect_max": "30s"}]})  # fmt: skip
+    entry = {"name": "a", "ping_interval": "2s", "ping_timeout": "1s",
+             "reconnect_delays": ["250ms", 1], "reconnect_max": "30s"}  # fmt: skip
+    cfg = build_config({"pbx": [entry]})
     pbx = cfg.pbxs[0]
     assert (pbx.ping_interval, pbx.ping_timeout) == (2.0, 1.0)
     assert (pbx.reconnect_delays, pbx.reconnect_max) == ((0.25, 1.0), 30.0)
