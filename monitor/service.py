@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,11 @@ from collectors.ami.resync import TrackerFeeder
 from collectors.ami.transport import AmiClient
 from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
-from monitor.errors import RingwatchError
 from monitor.live import LiveState
 from monitor.metrics import RingwatchMetrics
 from monitor.metrics.alert_sources import metric_rules
 from monitor.metrics.qa import QaCollector
+from monitor.metrics.store_health import StoreWriteCollector
 from monitor.pipeline import CallSink, Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
@@ -40,6 +41,7 @@ from monitor.record import CallRecord
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
 from monitor.store.store import Store
+from monitor.store.writer import StoreWriter
 from monitor.tracker import Tracker, TrackerSettings
 
 __all__ = ["Health", "Service"]
@@ -75,6 +77,7 @@ class Service:
         *,
         clock: Callable[[], float] = time.time,
         registry: CollectorRegistry | None = None,
+        busy_timeout: float = 5.0,
     ) -> None:
         self.cfg = cfg
         self.clock = clock
@@ -83,7 +86,10 @@ class Service:
         self.rules = RuleSetHolder(cfg.rules_dir)
         self.rules_watcher = RulesWatcher(self.rules)
         ruleset = self.rules.current
-        self.store = Store.open(cfg.store_url)
+        self.store = Store.open(cfg.store_url, busy_timeout=busy_timeout)
+        # completed calls and promise changes are written off the event loop, and retried
+        # while the database is locked (monitor/store/writer.py)
+        self.writer = StoreWriter()
         self.health.set("store", "ok", backend=self.store.backend)
         self.promises = PromiseEngine(
             self.store.engine, _promise_settings(ruleset, cfg), refresh_seconds=1.0
@@ -96,6 +102,7 @@ class Service:
             agent_label=cfg.agent_label,
         )
         self.registry.register(QaCollector(self.store))
+        self.registry.register(StoreWriteCollector(self.writer))
         self.metrics.set_rules_loaded(len(ruleset.rules))
         self.breaches = LiveBreaches()
         self.pipelines: dict[str, Pipeline] = {}
@@ -119,10 +126,12 @@ class Service:
                 outside_min_digits=cfg.outside_min_digits,
                 stale_after_seconds=cfg.stale_after_seconds,
             )
-            promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
+            promise_sink = PromiseSink(
+                self.promises, pbx.name, self._promise_changed, writer=self.writer
+            )
             sinks: list[CallSink] = [
                 MetricsSink(self.metrics),
-                StoreSink(self.store),
+                StoreSink(self.store, self.writer),
                 promise_sink,
                 self.live,
             ]
@@ -161,10 +170,11 @@ class Service:
         if change.outcome is not None:
             self.metrics.promise_outcome(pbx, change.outcome, change.callback_seconds)
         if change.finding is not None and change.promise.source_call_id:
-            try:
-                self.store.add_finding(change.promise.source_call_id, change.finding)
-            except RingwatchError as exc:
-                log.warning("could not store the finding of a broken promise: %s", exc)
+            call_id = change.promise.source_call_id
+            self.writer.submit(
+                f"finding {change.finding.rule} of call {call_id}",
+                partial(self.store.add_finding, call_id, change.finding),
+            )
 
     # ---- loop ------------------------------------------------------------------------------
 
@@ -243,6 +253,13 @@ class Service:
         return self._clients
 
     def health_report(self) -> dict[str, Any]:
+        """Health per component, from memory only (never the database: a locked store must
+        not slow ``/healthz``). ``store`` is ``degraded`` while writes are being retried."""
+        self.health.components["store"] = {
+            "component": "store",
+            "backend": self.store.backend,
+            **self.writer.health(),
+        }
         for client in self._clients:
             info = client.health()
             self.health.components[info["component"]] = info
@@ -291,6 +308,9 @@ class Service:
     def close(self) -> None:
         if self.audio is not None:
             self.audio.executor.shutdown(wait=False, cancel_futures=True)
+        unwritten = self.writer.close()
+        if unwritten:
+            log.error("store: %d writes could not be made before shutdown", unwritten)
         self.store.close()
 
 
@@ -357,7 +377,7 @@ def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | No
         ),
         lambda: service.rules.current,
         site,
-        [MetricsSink(service.metrics), StoreSink(service.store)],
+        [MetricsSink(service.metrics), StoreSink(service.store, service.writer)],
         pool(),
         executor_factory=pool,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,20 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={busy_ms:d}")  # first: WAL below may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` (a SQLite path or URL, or a PostgreSQL URL)."""
+def make_engine(url: str, *, busy_timeout: float = 5.0) -> Engine:
+    """Create an engine for ``url`` (a SQLite path or URL, or a PostgreSQL URL).
+
+    ``busy_timeout``: how long one SQLite statement waits for another connection's lock
+    before failing with ``database is locked`` (the service's ``StoreWriter`` then retries)."""
     full = normalise_url(url)
     try:
         parsed = make_url(full)
@@ -61,8 +65,8 @@ def make_engine(url: str) -> Engine:
                     raise StoreError(
                         f"store file {db!r}: directory {str(parent)!r} does not exist; create it"
                     )
-            engine = create_engine(full, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            engine = create_engine(full, connect_args={"timeout": busy_timeout})
+            event.listen(engine, "connect", partial(_sqlite_pragmas, int(busy_timeout * 1000)))
         else:
             engine = create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10)
     except NoSuchModuleError as exc:
