@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from collectors.ami.resync import TrackerFeeder
 from collectors.ami.transport import AmiClient
 from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
+from monitor.errors import ConfigError
 from monitor.live import LiveState
 from monitor.metrics import RingwatchMetrics
 from monitor.metrics.alert_sources import metric_rules
@@ -40,6 +42,7 @@ from monitor.promises.settings import PromiseSettings
 from monitor.record import CallRecord
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
 from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
+from monitor.store.retention import RETENTION_EVERY, RetentionResult, run_retention
 from monitor.store.store import Store
 from monitor.store.writer import StoreWriter
 from monitor.tracker import Tracker, TrackerSettings
@@ -201,6 +204,24 @@ class Service:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
 
+    async def retention_loop(self, stop: asyncio.Event) -> None:
+        """``store.retention_days``: purge old calls, closed promises and recordings at start
+        and every ``RETENTION_EVERY`` seconds, through the store writer."""
+        while not stop.is_set():
+            self.writer.submit("retention purge", self.purge_old, key="retention")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETENTION_EVERY)
+
+    def purge_old(self) -> RetentionResult:
+        cfg = self.cfg
+        return run_retention(
+            self.store,
+            cfg.retention_days,
+            time.time(),
+            cfg.recordings_dir,
+            cfg.audio_pattern,
+        )
+
     async def run(
         self,
         stop: asyncio.Event,
@@ -210,14 +231,18 @@ class Service:
     ) -> None:
         """Run collectors, the clock tick and the web tier until ``stop`` is set."""
         self._stop = (asyncio.get_running_loop(), stop)
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(self.tick(stop), name="tick")]
+        web_socket = _listen(self.cfg.web_listen) if self.cfg.web_enabled else None
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(self.tick(stop), name="tick"),
+            asyncio.create_task(self.retention_loop(stop), name="retention"),
+        ]
         if collect:
             for client in self.clients():
                 tasks.append(asyncio.create_task(client.run(stop), name=f"ami-{client.pbx.name}"))
         server = None
-        if self.cfg.web_enabled:
+        if web_socket is not None:
             server = self._web_server()
-            tasks.append(asyncio.create_task(server.serve(), name="web"))
+            tasks.append(asyncio.create_task(server.serve(sockets=[web_socket]), name="web"))
             while not server.started:
                 if tasks[-1].done():
                     await tasks[-1]  # raises the bind error (port in use ...)
@@ -312,6 +337,20 @@ class Service:
         if unwritten:
             log.error("store: %d writes could not be made before shutdown", unwritten)
         self.store.close()
+
+
+def _listen(listen: str) -> socket.socket:
+    """The web tier's listening socket, bound before anything starts: a port in use is a
+    one-line ConfigError (exit 2), not a traceback from inside the web server."""
+    host, port = listen.rsplit(":", 1)
+    try:
+        return socket.create_server((host, int(port)), backlog=2048)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"web.listen: cannot listen on {listen}: {reason}; stop what uses that port "
+            "or set web.listen to a free one"
+        ) from None
 
 
 def _server_class() -> type[Any]:
