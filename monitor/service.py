@@ -161,10 +161,7 @@ class Service:
         stamp, counts = self._promise_cache
         now = time.monotonic()
         if now - stamp > 1.0:
-            counts = {
-                "open": int(self.promises.counts_by_state().get("open", 0)),
-                "overdue": len(self.promises.overdue()),
-            }
+            counts = self.promises.outstanding()  # two numbers by one aggregate query
             self._promise_cache = (now, counts)
         return counts
 
