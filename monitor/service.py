@@ -29,7 +29,7 @@ from collectors.ami.resync import TrackerFeeder
 from collectors.ami.transport import AmiClient
 from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, RingwatchError
 from monitor.live import LiveState
 from monitor.metrics import RingwatchMetrics
 from monitor.metrics.alert_sources import metric_rules
@@ -52,6 +52,9 @@ __all__ = ["Health", "Service"]
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+# How long one store statement waits for another connection's lock before it is queued and
+# retried (monitor/store/writer.py): short, because the event loop waits that long.
+STORE_BUSY_TIMEOUT = 0.25
 
 
 @dataclass
@@ -80,7 +83,7 @@ class Service:
         *,
         clock: Callable[[], float] = time.time,
         registry: CollectorRegistry | None = None,
-        busy_timeout: float = 5.0,
+        busy_timeout: float = STORE_BUSY_TIMEOUT,
     ) -> None:
         self.cfg = cfg
         self.clock = clock
@@ -90,8 +93,8 @@ class Service:
         self.rules_watcher = RulesWatcher(self.rules)
         ruleset = self.rules.current
         self.store = Store.open(cfg.store_url, busy_timeout=busy_timeout)
-        # completed calls and promise changes are written off the event loop, and retried
-        # while the database is locked (monitor/store/writer.py)
+        # completed calls and promise changes: written at once, or queued and retried while
+        # the database is locked (monitor/store/writer.py)
         self.writer = StoreWriter()
         self.health.set("store", "ok", backend=self.store.backend)
         self.promises = PromiseEngine(
@@ -203,9 +206,13 @@ class Service:
 
     async def retention_loop(self, stop: asyncio.Event) -> None:
         """``store.retention_days``: purge old calls, closed promises and recordings at start
-        and every ``RETENTION_EVERY`` seconds, through the store writer."""
+        and every ``RETENTION_EVERY`` seconds, in a worker thread (a long purge must not hold
+        the event loop; a failed one, e.g. a locked store, is logged and tried next time)."""
         while not stop.is_set():
-            self.writer.submit("retention purge", self.purge_old, key="retention")
+            try:
+                await asyncio.to_thread(self.purge_old)
+            except RingwatchError as exc:
+                log.warning("retention purge failed, next try in an hour: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETENTION_EVERY)
 
@@ -232,6 +239,7 @@ class Service:
         tasks: list[asyncio.Task[None]] = [
             asyncio.create_task(self.tick(stop), name="tick"),
             asyncio.create_task(self.retention_loop(stop), name="retention"),
+            asyncio.create_task(self.writer.run(stop), name="store-writer"),
         ]
         if collect:
             for client in self.clients():

@@ -20,7 +20,9 @@ from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.errors import StoreError
 from monitor.promises.tables import promise_events, promises
 from monitor.store.store import Store
 
@@ -51,14 +53,17 @@ def purge_promises(engine: Engine, cutoff: float) -> int:
     closed_at = func.coalesce(promises.c.closed_at, promises.c.due_at)
     doomed = select(promises.c.id).where(and_(promises.c.state != "open", closed_at < cutoff))
     total = 0
-    while True:
-        with engine.begin() as conn:
-            ids = [int(r[0]) for r in conn.execute(doomed.limit(_BATCH))]
-            if not ids:
-                return total
-            conn.execute(delete(promise_events).where(promise_events.c.promise_id.in_(ids)))
-            conn.execute(delete(promises).where(promises.c.id.in_(ids)))
-            total += len(ids)
+    try:
+        while True:
+            with engine.begin() as conn:
+                ids = [int(r[0]) for r in conn.execute(doomed.limit(_BATCH))]
+                if not ids:
+                    return total
+                conn.execute(delete(promise_events).where(promise_events.c.promise_id.in_(ids)))
+                conn.execute(delete(promises).where(promises.c.id.in_(ids)))
+                total += len(ids)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"store: purging old promises failed: {exc}") from exc
 
 
 def purge_recordings(directory: Path, pattern: str, cutoff: float) -> tuple[int, int]:

@@ -1,26 +1,31 @@
-"""``StoreWriter``: durable writes off the event loop, retried while the database is busy.
+"""``StoreWriter``: completed calls, findings and promise changes are never lost to a busy store.
 
-Completed calls, their findings and every promise-ledger change go through one writer
-thread, in the order they were submitted. A write that fails because the database is locked
-or unreachable (SQLAlchemy ``OperationalError``: ``database is locked``, a dropped PostgreSQL
-connection) stays at the head of the queue and is retried after 0.1, 0.2, 0.4 ... s (at most
-``retry_max``); meanwhile the writer reports ``degraded`` (``health()``, the
-``ringwatch_store_degraded`` gauge) and the event loop, ``/healthz`` and the scrape carry on.
-Every write is idempotent (upserts keyed by call id, promise keys), so a retry never doubles a
-call. A write that fails for any other reason (a bug, bad data) is logged with what it was
-and dropped, so one bad record cannot stall the queue (``failed`` counts them).
+Every durable write (a call with its findings, a promise-ledger transaction, a late finding)
+is submitted here, on the event loop. While the store is healthy a write is made at once, as
+before. When it fails because the database is locked or unreachable (SQLAlchemy
+``OperationalError``: ``database is locked``, a dropped PostgreSQL connection) it is queued,
+and so is every later write (order is kept); the service's ``run`` task retries the head of
+the queue after 0.1, 0.2, 0.4 ... s (at most ``retry_max``). Each attempt waits at most the
+engine's busy timeout (``Service``: 0.25 s), so the event loop, ``/healthz`` and the scrape
+keep answering; meanwhile ``health()`` says ``degraded`` and ``ringwatch_store_degraded`` is
+1. Writes are idempotent (upserts keyed by call id, promise keys), so a retry never doubles a
+call. A write that fails for any other reason (a bug, bad data) is logged with what it was and
+dropped, so one bad record cannot stall the queue (``failed`` counts them).
 
-The queue is bounded (``max_pending``, 100,000 writes by default: hours of calls). When it is
-full, ``submit`` blocks its caller until there is room: the AMI collector then stops reading
-and TCP pushes back on the PBX; nothing already completed is dropped. ``close`` flushes what
-is queued, waiting up to ``flush_timeout`` for a locked database, and logs how many writes it
-could not make (docs/operations.md).
+The queue is bounded (``max_pending``, 100,000 writes: hours of calls). When it is full,
+``submit`` blocks: it retries the head itself until there is room, so the event loop stops,
+the AMI collector stops reading and TCP pushes back on the PBX; nothing completed is dropped.
+``close`` flushes the queue, waiting up to ``flush_timeout`` for a locked database, and logs
+each write it could not make (docs/operations.md).
+
+Not thread-safe: one event loop owns it (design.md §1).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -55,7 +60,7 @@ class _Write:
 
 
 class StoreWriter:
-    """One writer thread; ``submit`` from any thread (the event loop, or a write itself)."""
+    """Write now, or queue and retry while the store is busy (see the module doc)."""
 
     def __init__(
         self,
@@ -66,6 +71,7 @@ class StoreWriter:
         flush_timeout: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, got {max_pending}")
@@ -75,20 +81,18 @@ class StoreWriter:
         self.flush_timeout = flush_timeout
         self._monotonic = monotonic
         self._wall = wall
+        self._sleep = sleep
         self._queue: deque[_Write] = deque()
         self._keys: set[str] = set()
-        self._cv = threading.Condition()
-        self._closing = False
-        self._busy = False  # a write is running
-        self._deadline: float | None = None  # when close() gives up on a locked database
-        self._thread: threading.Thread | None = None
+        self._delay = retry_first
+        self._next_try = 0.0  # monotonic time of the next attempt at the head
         self.state = "ok"
         self.since = wall()
         self.last_error: str | None = None
         self.written = 0
         self.retries = 0
         self.failed = 0
-        self.blocked = 0  # submits that had to wait for room
+        self.blocked = 0  # submits that found the queue full and waited
 
     def __repr__(self) -> str:
         return f"StoreWriter(state={self.state}, pending={self.pending})"
@@ -101,121 +105,112 @@ class StoreWriter:
     def degraded(self) -> bool:
         return self.state != "ok"
 
-    def start(self) -> StoreWriter:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-            self._thread.start()
-        return self
-
     # ---- submit ----------------------------------------------------------------------------
 
     def submit(self, what: str, run: Callable[[], object], *, key: str | None = None) -> None:
-        """Queue ``run`` (a whole transaction). With ``key``, a write with the same key that
-        is still waiting makes this one redundant (e.g. "advance the promise clock")."""
-        own = threading.current_thread() is self._thread
-        with self._cv:
-            if key is not None and key in self._keys:
+        """Make the write ``run`` (one whole transaction) now, or queue it behind the others.
+        With ``key``, a queued write with the same key makes this one redundant (it reads the
+        latest state when it runs, e.g. "advance the promise clock")."""
+        if key is not None and key in self._keys:
+            return
+        item = _Write(what, run, key, self._monotonic())
+        if not self._queue:
+            if self._attempt(item):
                 return
-            waited = False
-            while not own and len(self._queue) >= self.max_pending and not self._closing:
-                if not waited:
-                    self.blocked += 1
-                    waited = True
-                    log.error("store: %d writes waiting; %s waits for room", self.pending, what)
-                self._cv.wait(1.0)
-            self._queue.append(_Write(what, run, key, self._monotonic()))
-            if key is not None:
-                self._keys.add(key)
-            self._cv.notify_all()
-        if self._thread is None:
-            self.start()
+        else:
+            if len(self._queue) >= self.max_pending:
+                self._wait_for_room(what)
+        self._queue.append(item)
+        if key is not None:
+            self._keys.add(key)
 
-    # ---- the thread ------------------------------------------------------------------------
+    def _wait_for_room(self, what: str) -> None:
+        self.blocked += 1
+        log.error("store: %d writes waiting; %s blocks until one is made", self.pending, what)
+        while len(self._queue) >= self.max_pending:
+            self._sleep(max(0.0, self._next_try - self._monotonic()))
+            self.drain(budget=1.0)
 
-    def _run(self) -> None:
-        delay = self.retry_first
-        while True:
-            with self._cv:
-                while not self._queue and not self._closing:
-                    self._cv.wait()
-                if not self._queue:
-                    return
-                item = self._queue[0]
-                if item.key is not None:
-                    self._keys.discard(item.key)  # a newer submit with this key runs again
-                self._busy = True
-            try:
-                item.run()
-            except Exception as exc:  # the writer must survive anything a write raises
-                if is_transient(exc):
-                    self._retry_later(item, exc, delay)
-                    delay = min(self.retry_max, delay * 2)
-                    continue
-                self.failed += 1
-                log.exception("store: %s failed and was dropped", item.what)
-            with self._cv:
-                self._busy = False
-                if self._queue and self._queue[0] is item:  # close() may have emptied it
-                    self._queue.popleft()
-                self.written += 1
-                if self.state != "ok":
-                    self.state, self.since = "ok", self._wall()
-                    log.warning("store: writable again; %d writes waiting", self.pending)
-                delay = self.retry_first
-                self._cv.notify_all()
+    # ---- retry -----------------------------------------------------------------------------
 
-    def _retry_later(self, item: _Write, exc: BaseException, delay: float) -> None:
-        self.retries += 1
-        self.last_error = f"{item.what}: {exc}"[:500]
-        with self._cv:
-            self._busy = False
+    def _attempt(self, item: _Write) -> bool:
+        """Run one write: True when it is done with (made, or dropped as hopeless)."""
+        try:
+            item.run()
+        except Exception as exc:  # a write must never stop the event loop
+            if is_transient(exc):
+                self.retries += 1
+                self.last_error = f"{item.what}: {exc}"[:500]
+                self._next_try = self._monotonic() + self._delay
+                self._delay = min(self.retry_max, self._delay * 2)
+                if self.state == "ok":
+                    self.state, self.since = "degraded", self._wall()
+                    log.warning("store: %s; queued, retrying (nothing is dropped)", exc)
+                return False
+            self.failed += 1
+            log.exception("store: %s failed and was dropped", item.what)
+            return True
+        self.written += 1
+        return True
+
+    def drain(self, budget: float = 0.05) -> None:
+        """Make queued writes, oldest first, for at most ``budget`` seconds; stop at the first
+        that still fails (its next try is scheduled with back-off)."""
+        end = self._monotonic() + budget
+        while self._queue and self._monotonic() >= self._next_try:
+            item = self._queue[0]
+            if not self._attempt(item):
+                return
+            self._queue.popleft()
             if item.key is not None:
-                self._keys.add(item.key)
-            if self.state == "ok":
-                self.state, self.since = "degraded", self._wall()
-                log.warning("store: %s; retrying (nothing is dropped)", self.last_error)
-            end = self._monotonic() + delay
-            while not self._closing_expired() and self._monotonic() < end:
-                self._cv.wait(max(0.0, end - self._monotonic()))
+                self._keys.discard(item.key)
+            if self._monotonic() > end:
+                break
+        if not self._queue and self.state != "ok":
+            self.state, self.since = "ok", self._wall()
+            self._delay = self.retry_first
+            log.warning("store: writable again; every queued write is made")
+        elif self._queue and self._next_try <= self._monotonic():
+            self._delay = self.retry_first  # progress: the next failure starts short again
 
-    def _closing_expired(self) -> bool:
-        return self._closing and self._deadline is not None and self._monotonic() > self._deadline
+    async def run(self, stop: asyncio.Event) -> None:
+        """The service's retry task: drain while writes are queued, until ``stop``."""
+        while not stop.is_set():
+            if self._queue:
+                self.drain()
+                wait = max(0.01, min(0.5, self._next_try - self._monotonic()))
+            else:
+                wait = 0.5
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
 
     # ---- flush and close -------------------------------------------------------------------
 
     def flush(self, timeout: float) -> bool:
-        """Wait until every write submitted so far is made; False on timeout."""
+        """Make every queued write, retrying for up to ``timeout`` seconds (blocking)."""
         end = self._monotonic() + timeout
-        with self._cv:
-            while self._queue or self._busy:
-                left = end - self._monotonic()
-                if left <= 0:
-                    return False
-                self._cv.wait(min(left, 0.1))
+        while self._queue:
+            left = end - self._monotonic()
+            if left <= 0:
+                return False
+            self._sleep(min(left, max(0.0, self._next_try - self._monotonic())))
+            self.drain(budget=left)
         return True
 
     def close(self, timeout: float | None = None) -> int:
-        """Flush (up to ``timeout``, default ``flush_timeout``), stop the thread; returns how
-        many writes were left unmade (each is logged)."""
-        wait = self.flush_timeout if timeout is None else timeout
-        with self._cv:
-            self._deadline = self._monotonic() + wait
-        self.flush(wait)
-        with self._cv:
-            self._closing = True
-            left = list(self._queue)
-            self._queue.clear()
-            self._cv.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=max(1.0, self.retry_max + 1.0))
+        """Flush (up to ``timeout``, default ``flush_timeout``); log each write that could not
+        be made and return how many."""
+        self.flush(self.flush_timeout if timeout is None else timeout)
+        left = list(self._queue)
+        self._queue.clear()
+        self._keys.clear()
         for item in left:
-            log.error("store: not written at shutdown (store unavailable): %s", item.what)
+            log.error("store: not written at shutdown (%s): %s", self.last_error, item.what)
         return len(left)
 
     def health(self) -> dict[str, Any]:
         """The ``store`` component of the service health: never touches the database."""
-        with self._cv:
-            oldest = self._queue[0].submitted if self._queue else None
+        oldest = self._queue[0].submitted if self._queue else None
         return {
             "state": self.state,
             "since": self.since,

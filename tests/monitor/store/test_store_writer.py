@@ -1,10 +1,8 @@
-"""StoreWriter: transient failures are retried in order, others dropped and counted, keyed
-writes coalesce, a full queue blocks its submitter, close() reports what it could not write."""
+"""StoreWriter: a write is made at once while the store is healthy; a locked store queues it
+and every later one (in order), retried with back-off; other failures are dropped and
+counted; keyed writes coalesce; a full queue blocks; close() reports what it could not write."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -23,86 +21,119 @@ def _locked() -> StoreError:
             return wrapped
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Db:
+    """A fake store: ``locked`` makes every write fail as SQLite does."""
+
+    def __init__(self) -> None:
+        self.locked = False
+        self.rows: list[int] = []
+
+    def write(self, i: int) -> None:
+        if self.locked:
+            raise _locked()
+        self.rows.append(i)
+
+
+def _writer(clock: Clock, **kw: object) -> StoreWriter:
+    return StoreWriter(monotonic=clock, wall=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+
+
 def test_transient_means_locked_or_unreachable() -> None:
     assert is_transient(_locked())
     assert not is_transient(StoreError("NOT NULL constraint failed"))
     assert not is_transient(ValueError("bug"))
 
 
-def test_locked_writes_are_retried_in_order_then_made_once() -> None:
-    done: list[int] = []
-    fails = {"left": 3}
+def test_healthy_store_is_written_at_once() -> None:
+    clock, db = Clock(), Db()
+    writer = _writer(clock)
+    writer.submit("call 1", lambda: db.write(1))
+    assert db.rows == [1] and writer.pending == 0 and writer.state == "ok"
 
-    def write(i: int) -> None:
-        if i == 0 and fails["left"]:
-            fails["left"] -= 1
-            raise _locked()
-        done.append(i)
 
-    writer = StoreWriter(retry_first=0.01, retry_max=0.02)
-    for i in range(5):
-        writer.submit(f"w{i}", lambda i=i: write(i))
+def test_locked_store_queues_in_order_backs_off_and_recovers() -> None:
+    clock, db = Clock(), Db()
+    writer = _writer(clock, retry_first=0.1, retry_max=0.4)
+    db.locked = True
+    for i in range(4):
+        writer.submit(f"call {i}", lambda i=i: db.write(i))
+    assert writer.pending == 4 and writer.state == "degraded" and writer.retries == 1
+    tries = []
+    for _ in range(6):  # the retry task: each attempt waits for its back-off
+        clock.now = writer._next_try
+        writer.drain()
+        tries.append(writer.retries)
+    assert tries == [2, 3, 4, 5, 6, 7]  # one attempt per back-off, never a busy loop
+    assert writer._delay == 0.4  # capped
+    db.locked = False
+    writer.submit("call 4", lambda: db.write(4))  # queued behind the others: order kept
     assert writer.flush(5)
-    assert done == [0, 1, 2, 3, 4]
-    assert writer.retries == 3 and writer.state == "ok" and writer.written == 5
-    writer.close()
+    assert db.rows == [0, 1, 2, 3, 4] and writer.state == "ok" and writer.written == 5
 
 
 def test_a_write_that_can_never_succeed_is_dropped_and_counted() -> None:
-    done: list[str] = []
-    writer = StoreWriter()
+    clock, db = Clock(), Db()
+    writer = _writer(clock)
 
     def bad() -> None:
         raise StoreError("NOT NULL constraint failed")
 
     writer.submit("bad", bad)
-    writer.submit("good", lambda: done.append("good"))
-    assert writer.flush(5)
-    assert done == ["good"] and writer.failed == 1 and writer.state == "ok"
-    writer.close()
+    writer.submit("good", lambda: db.write(1))
+    assert db.rows == [1] and writer.failed == 1 and writer.state == "ok"
 
 
-def test_keyed_writes_coalesce_while_waiting() -> None:
-    gate = threading.Event()
-    ran: list[str] = []
-    writer = StoreWriter()
-    writer.submit("block", gate.wait)
+def test_keyed_writes_coalesce_while_queued() -> None:
+    clock, db = Clock(), Db()
+    writer = _writer(clock)
+    db.locked = True
+    writer.submit("call", lambda: db.write(0))
     for _ in range(10):
-        writer.submit("advance", lambda: ran.append("advance"), key="advance")
+        writer.submit("advance", lambda: db.write(9), key="advance")
     assert writer.pending == 2
-    gate.set()
-    assert writer.flush(5)
-    assert ran == ["advance"]
-    writer.close()
+    db.locked = False
+    assert writer.flush(5) and db.rows == [0, 9]
 
 
 def test_full_queue_blocks_the_submitter_until_there_is_room() -> None:
-    gate = threading.Event()
-    writer = StoreWriter(max_pending=2)
-    writer.submit("block", gate.wait)
-    writer.submit("second", lambda: None)
-    submitted = threading.Event()
-    t = threading.Thread(target=lambda: (writer.submit("third", lambda: None), submitted.set()))
-    t.start()
-    assert not submitted.wait(0.3)  # no room: it waits, nothing is dropped
-    gate.set()
-    assert submitted.wait(5)
-    t.join(5)
-    assert writer.flush(5) and writer.written == 3 and writer.blocked == 1
-    writer.close()
+    clock, db = Clock(), Db()
+    writer = _writer(clock, max_pending=2)
+    db.locked = True
+    writer.submit("1", lambda: db.write(1))
+    writer.submit("2", lambda: db.write(2))
+
+    def unlock_later(seconds: float) -> None:
+        clock.now += seconds
+        if clock.now > 103:
+            db.locked = False
+
+    writer._sleep = unlock_later
+    writer.submit("3", lambda: db.write(3))  # waits (retrying) until the store is back
+    assert writer.blocked == 1 and clock.now > 103
+    assert writer.flush(5) and db.rows == [1, 2, 3]
 
 
 def test_close_gives_up_on_a_store_that_stays_locked_and_says_how_much() -> None:
-    def locked() -> None:
-        raise _locked()
-
-    writer = StoreWriter(retry_first=0.01, retry_max=0.05)
-    writer.submit("call 1", locked)
-    writer.submit("call 2", lambda: None)
-    t0 = time.monotonic()
-    assert writer.close(timeout=0.3) == 2
-    assert time.monotonic() - t0 < 2.0
-    assert writer.health()["state"] == "degraded"
+    clock, db = Clock(), Db()
+    writer = _writer(clock)
+    db.locked = True
+    writer.submit("call 1", lambda: db.write(1))
+    writer.submit("call 2", lambda: db.write(2))
+    start = clock.now
+    assert writer.close(timeout=3.0) == 2
+    assert 3.0 <= clock.now - start < 4.0
+    assert writer.pending == 0 and db.rows == []
 
 
 def test_max_pending_must_be_positive() -> None:
