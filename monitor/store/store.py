@@ -51,6 +51,7 @@ class Store:
         self.engine = engine
         self.hasher = hasher or PasswordHasher()
         self.clock = clock
+        self._upsert_cache: dict[tuple[str, tuple[str, ...]], tuple[Any, Any]] = {}
 
     @classmethod
     def open(
@@ -97,13 +98,8 @@ class Store:
         now = self.clock()
         row = call_row(record, now)
         with self._tx(f"saving call {record.call_id!r}") as conn:
-            ins = self._insert(conn)
-            stmt = ins(calls).values(row)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[calls.c.call_id],
-                set_={k: stmt.excluded[k] for k in row if k != "call_id"},
-            )
-            conn.execute(stmt)
+            call_upsert, flag_upsert = self._upserts(conn.dialect.name, tuple(row))
+            conn.execute(call_upsert, row)
             conn.execute(delete(findings).where(findings.c.call_id == record.call_id))
             frows = finding_rows(record)
             if frows:
@@ -123,22 +119,30 @@ class Store:
                     "created_at": now,
                     "updated_at": now,
                 }
-                fstmt = ins(flags).values(values)
-                fstmt = fstmt.on_conflict_do_update(
-                    index_elements=[flags.c.call_id],
-                    set_={
-                        k: fstmt.excluded[k]
-                        for k in (
-                            "severity",
-                            "severity_rank",
-                            "rules",
-                            "queue",
-                            "agent",
-                            "started_at",
-                        )
-                    },
-                )
-                conn.execute(fstmt)
+                conn.execute(flag_upsert, values)
+
+    def _upserts(self, dialect: str, columns: tuple[str, ...]) -> tuple[Any, Any]:
+        """The call and flag upserts, built once per dialect and row shape (building
+        ``excluded`` costs more than running the statement)."""
+        cached = self._upsert_cache.get((dialect, columns))
+        if cached is not None:
+            return cached
+        ins = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
+        cstmt = ins(calls)
+        cstmt = cstmt.on_conflict_do_update(
+            index_elements=[calls.c.call_id],
+            set_={k: cstmt.excluded[k] for k in columns if k != "call_id"},
+        )
+        fstmt = ins(flags)
+        fstmt = fstmt.on_conflict_do_update(
+            index_elements=[flags.c.call_id],
+            set_={
+                k: fstmt.excluded[k]
+                for k in ("severity", "severity_rank", "rules", "queue", "agent", "started_at")
+            },
+        )
+        self._upsert_cache[(dialect, columns)] = (cstmt, fstmt)
+        return cstmt, fstmt
 
     def add_finding(self, call_id: str, finding: Finding) -> bool:
         """Attach a finding that arrived after the call ended (a broken callback promise).
