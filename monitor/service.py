@@ -278,7 +278,14 @@ class Service:
                     pipeline, pipeline.translator, lambda _records: None
                 )
                 self._clients.append(
-                    AmiClient(pbx, feeder, listener=self.metrics, clock=self.clock)
+                    AmiClient(
+                        pbx,
+                        feeder,
+                        listener=self.metrics,
+                        clock=self.clock,
+                        # under overload, event types the translator does not use go first
+                        needed_events=pipeline.translator.event_names,
+                    )
                 )
         return self._clients
 

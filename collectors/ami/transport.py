@@ -22,6 +22,7 @@ Counters live in ``AmiStats``; a ``listener`` with the metrics exporter's AMI ho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -78,6 +79,7 @@ class AmiClient:
         needed_events: Collection[str] | None = None,
         ping_timeout: float | None = None,
         action_timeout: float = 10.0,
+        probe_interval: float = 1.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if pbx.secret is None:
@@ -99,6 +101,7 @@ class AmiClient:
         self._intake = EventIntake(queue_size, needed_events, self._shed)
         self._ping_timeout = ping_timeout or pbx.ping_timeout
         self._action_timeout = action_timeout
+        self._probe_interval = probe_interval
         self._ssl = ssl_context if ssl_context is not None else None
         self.where = f"{pbx.host}:{pbx.port}"
         self.state = "stopped"
@@ -158,7 +161,10 @@ class AmiClient:
                 delay = self._backoff.delay(self.attempts, self._rng)
                 self.attempts += 1
                 log.info("AMI %s: reconnecting in %.1f s", self.where, delay)
-                await self._pause(delay, stop)
+                if self.state == "backoff" and delay > self._probe_interval:
+                    await self._pause_until_back(delay, stop)
+                else:
+                    await self._pause(delay, stop)
         finally:
             self._set_up(False)
             self._set_state("stopped")
@@ -181,6 +187,31 @@ class AmiClient:
             for task in (sleeper, stopper):
                 task.cancel()
             await asyncio.gather(sleeper, stopper, return_exceptions=True)
+
+    async def _pause_until_back(self, seconds: float, stop: asyncio.Event) -> None:
+        """A long wait after a link failure: every ``probe_interval`` a bare TCP connect
+        checks whether the PBX listens again, and the wait ends as soon as it does, so the
+        collector is back within about ``probe_interval`` of the PBX (not up to 15 s later)."""
+        left = seconds
+        while left > 0 and not stop.is_set():
+            step = min(self._probe_interval, left)
+            await self._pause(step, stop)
+            left -= step
+            if left > 0 and not stop.is_set() and await self._listening():
+                log.info("AMI %s: the PBX listens again; reconnecting now", self.where)
+                return
+
+    async def _listening(self) -> bool:
+        try:
+            async with asyncio.timeout(min(1.0, self._probe_interval)):
+                _, writer = await asyncio.open_connection(self.pbx.host, self.pbx.port)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
+        return True
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         ctx: ssl.SSLContext | None = None
