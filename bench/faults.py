@@ -60,7 +60,7 @@ class Profile:
 
 
 SHORT = Profile()
-LONG = Profile(warm=10.0, down=3.0, lock=15.0, flood=300_000, steady=120.0)
+LONG = Profile(speed=600.0, warm=10.0, down=3.0, lock=15.0, flood=300_000, steady=120.0)
 
 
 @dataclass
@@ -403,6 +403,15 @@ web: {{listen: "127.0.0.1:{self.web_port}"}}
 def run(profile: Profile, workdir: Path) -> Report:
     workdir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(Harness(profile, workdir).run())
+
+
+def as_dict(profile: Profile) -> dict[str, Any]:
+    """The report as JSON data (``bench.run``), in a fresh work directory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ringwatch-faults-") as tmp:
+        report = run(profile, Path(tmp))
+    return {**asdict(report), "lock_seconds": profile.lock}
 
 
 def main() -> None:

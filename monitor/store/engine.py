@@ -17,6 +17,9 @@ from monitor.store.schema import metadata
 __all__ = ["PROMISE_TABLES_MODULE", "create_schema", "make_engine", "normalise_url"]
 
 PROMISE_TABLES_MODULE = "monitor.promises.tables"
+SQLITE_CACHE_KIB = 1024  # page cache per SQLite connection (SQLite's default is 2 MiB)
+SQLITE_POOL_SIZE = 5
+SQLITE_POOL_OVERFLOW = 5  # so at most 10 connections, 10 MiB of page cache
 
 
 def normalise_url(url: str) -> str:
@@ -34,6 +37,7 @@ def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB:d}")  # bounded page cache per connection
     cur.close()
 
 
@@ -65,7 +69,12 @@ def make_engine(url: str, *, busy_timeout: float = 5.0) -> Engine:
                     raise StoreError(
                         f"store file {db!r}: directory {str(parent)!r} does not exist; create it"
                     )
-            engine = create_engine(full, connect_args={"timeout": busy_timeout})
+            # a bounded pool of bounded connections: the page caches cannot grow with the
+            # number of threads that ever touched the store (issue 20 item 8)
+            pool: dict[str, Any] = {}
+            if db and db != ":memory:":
+                pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_OVERFLOW}
+            engine = create_engine(full, connect_args={"timeout": busy_timeout}, **pool)
             event.listen(engine, "connect", partial(_sqlite_pragmas, int(busy_timeout * 1000)))
         else:
             engine = create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10)
