@@ -1,5 +1,7 @@
 """The live AMI collector: connect (TCP or TLS), log in, keep alive with Ping, reconnect fast
-then capped (``collectors.ami.backoff``), resynchronise after every (re)connect.
+then capped (``collectors.ami.backoff``; during a long wait a bare TCP connect every
+``probe_interval`` ends it as soon as the PBX listens again), resynchronise after every
+(re)connect.
 
     client = AmiClient(pbx, TrackerFeeder(tracker, Translator(), on_records))
     await client.run(stop)            # returns soon after ``stop`` is set
