@@ -34,6 +34,7 @@ from random import Random
 from typing import Any
 
 from collectors.ami.backoff import Backoff
+from collectors.ami.connect import describe, tls_context
 from collectors.ami.contracts import AmiConsumer, AmiEndpoint, AmiListener, AmiStats
 from collectors.ami.intake import EventIntake
 from collectors.ami.session import AmiLink, Item, ListResult, Received
@@ -52,16 +53,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RESYNC_ACTIONS = ("CoreShowChannels", "QueueStatus")
-
-
-def tls_context(verify: bool) -> ssl.SSLContext:
-    """The client TLS context: the system trust store; ``verify=False`` accepts any
-    certificate (a self-signed PBX certificate on a trusted network)."""
-    ctx = ssl.create_default_context()
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 class AmiClient:
@@ -157,7 +148,7 @@ class AmiClient:
                 except AmiAuthError as exc:
                     self._failed("auth_failed", str(exc))
                 except (AmiError, OSError, TimeoutError, ssl.SSLError) as exc:
-                    self._failed("backoff", _describe(exc, self.where))
+                    self._failed("backoff", describe(exc, self.where))
                 if stop.is_set():
                     break
                 delay = self._backoff.delay(self.attempts, self._rng)
@@ -382,20 +373,3 @@ class AmiClient:
                 handled += 1
                 if handled % 256 == 0:
                     await asyncio.sleep(0)
-
-
-def _describe(exc: BaseException, where: str) -> str:
-    if isinstance(exc, AmiError):
-        return str(exc)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"TLS certificate of {where} not trusted: {exc.verify_message}; install its CA in "
-            "the system trust store, or set tls_verify: false on a trusted network"
-        )
-    if isinstance(exc, TimeoutError):
-        return f"no answer from {where} in time (TCP connect or TLS handshake)"
-    if isinstance(exc, ConnectionRefusedError):
-        return (
-            f"connection to {where} refused; is the AMI enabled (manager.conf) and the port right?"
-        )
-    return f"cannot reach {where}: {exc}"
