@@ -14,6 +14,7 @@ writer (so it never races a call's write, and waits out a locked database):
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from itertools import chain
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, and_, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.promises.tables import promise_events, promises
+from monitor.store.engine import PROMISE_TABLES_MODULE
 from monitor.store.store import Store
 
 __all__ = [
@@ -49,7 +50,13 @@ class RetentionResult:
 
 
 def purge_promises(engine: Engine, cutoff: float) -> int:
-    """Delete promises closed before ``cutoff`` (epoch s) and their history; never open ones."""
+    """Delete promises closed before ``cutoff`` (epoch s) and their history; never open ones.
+    The ledger's tables are looked up as ``monitor.store.promises_read`` does (0 without it)."""
+    try:
+        tables = importlib.import_module(PROMISE_TABLES_MODULE)
+    except ModuleNotFoundError:
+        return 0
+    promises, promise_events = tables.promises, tables.promise_events
     closed_at = func.coalesce(promises.c.closed_at, promises.c.due_at)
     doomed = select(promises.c.id).where(and_(promises.c.state != "open", closed_at < cutoff))
     total = 0
