@@ -69,7 +69,10 @@ def test_calls_completed_while_the_store_is_locked_are_all_stored_once(
         assert time.monotonic() - started < 3 * BUSY
         for _ in range(3):  # what the retry task does, each after its back-off
             time.sleep(max(0.0, service.writer._next_try - time.monotonic()))
+            t0 = time.monotonic()
             service.writer.drain()
+            assert time.monotonic() - t0 < BUSY + 0.5  # the loop waits one busy timeout
+        assert service.writer.pending == 2 * len(calls)  # each call and its promise sink
         assert service.writer.retries >= 3  # locked for several busy timeouts
         t0 = time.monotonic()
         report = service.health_report()
