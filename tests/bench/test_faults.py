@@ -18,6 +18,7 @@ from bench.faults import SHORT, run  # noqa: E402
 def test_faults_lose_no_call_and_recover_in_time(tmp_path: Path) -> None:
     r = run(SHORT, tmp_path)
     where = f"figures: {r}; logs in {tmp_path}"
+    print(where)  # pytest -s shows the figures
     assert r.reconnect_seconds is not None and r.reconnect_seconds < 2.0, where
     assert r.blackhole_detect_seconds is not None and r.blackhole_detect_seconds < 10.0, where
     assert r.kill9_back_seconds is not None, where
