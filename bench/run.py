@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import (
     audio_bench,
+    faults,
     history_bench,
     ingest_bench,
     live_bench,
@@ -138,7 +139,28 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 "< 100 ms",
             )
         )
+    if f := r.get("faults"):
+        out.extend(fault_rows(f))
     return out
+
+
+def fault_rows(f: dict[str, Any]) -> list[Row]:
+    """The fault harness (bench/faults.py): one row per figure issue 20 asks for."""
+    slope = f.get("rss_slope_mib_per_10min")
+    return [
+        ("Faults: reconnect after a PBX restart", f"{f['reconnect_seconds']} s",
+         f"black hole found in {f['blackhole_detect_seconds']} s", "< 2 s; < 10 s"),
+        ("Faults: calls lost / doubled vs truth",
+         f"{f['lost']} / {f['doubled']} of {f['checkable_calls']}",
+         f"{f['blind_window_calls_missing']} missed in blind windows (restart, black hole, "
+         f"kill -9); store locked {f.get('lock_seconds', '?')} s: {f['lock_window_lost']} lost, "
+         f"/healthz max {f['healthz_max_ms_locked']} ms", "0 / 0"),
+        ("Faults: RSS slope", "n/a" if slope is None else f"{slope} MiB / 10 min",
+         f"RSS {f['rss_mib_start_end']} MiB over the run", "< 1 MiB / 10 min"),
+        ("Faults: scrape with 10k overdue promises", f"{f['scrape_ms_median']} ms",
+         f"overload: {f['overload_reconnects']} reconnects, shed {sum(f['shed'].values()):,.0f}",
+         "< 100 ms"),
+    ]  # fmt: skip
 
 
 def table(r: dict[str, Any]) -> str:
@@ -183,6 +205,7 @@ def _steps(q: bool) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
                 2_000 if q else 1_000_000, 2 if q else 5, 2_000 if q else 10_000_000
             ),
         ),
+        ("faults", lambda: faults.as_dict(faults.SHORT if q else faults.LONG)),
     ]
     return steps
 

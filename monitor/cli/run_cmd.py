@@ -58,7 +58,6 @@ def build_demo_config(data_dir: Path, sim_port: int, secret: str, web_port: int)
                 port=sim_port,
                 username="ringwatch",
                 secret=Secret(secret),
-                ping_interval=20.0,
             ),
         ),
         rules_dir=rules,

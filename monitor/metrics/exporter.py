@@ -29,6 +29,7 @@ from monitor.buckets import (
 from monitor.metrics.live import LiveCollector, LiveProvider
 from monitor.metrics.metric_store import MetricStore
 from monitor.metrics.names import (
+    AMI_SHED_REASONS,
     CALLBACK_BUCKETS,
     CHECK_RESULTS,
     OUTCOMES,
@@ -152,6 +153,12 @@ class RingwatchMetrics:
         self.ami_parse_errors = st.counter(
             m("ami_parse_errors"), "AMI frames that could not be parsed.", ["pbx"]
         )
+        self.ami_shed = st.counter(
+            m("ami_events_shed"),
+            "AMI events dropped under overload, by reason (unused: a type ringwatch does not "
+            "use; overflow: the queue was full, a resync follows).",
+            ["pbx", "reason"],
+        )
         self.event_lag = st.gauge(
             m("event_lag_seconds"),
             "Wall-clock arrival minus the event's Timestamp header, last event.",
@@ -195,6 +202,8 @@ class RingwatchMetrics:
             for fam in (self.ami_up_gauge, self.ami_reconnects, self.ami_events):
                 fam.init((pbx,))
             self.ami_parse_errors.init((pbx,))
+            for reason in AMI_SHED_REASONS:
+                self.ami_shed.init((pbx, reason))
             self.event_lag.init((pbx,))
 
     def set_live_provider(self, provider: LiveProvider | None) -> None:
@@ -329,6 +338,10 @@ class RingwatchMetrics:
     def ami_parse_error(self, pbx: str, count: int = 1) -> None:
         with self._lock:
             self.ami_parse_errors.inc((pbx,), count)
+
+    def ami_events_shed(self, pbx: str, reason: str, count: int = 1) -> None:
+        with self._lock:
+            self.ami_shed.inc((pbx, reason), count)
 
     def event_lag_seconds(self, pbx: str, seconds: float) -> None:
         with self._lock:

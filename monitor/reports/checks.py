@@ -4,6 +4,8 @@ import writes them with its calls, and ``ChecksSink`` does for the live service.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,6 +16,9 @@ from monitor.rules import RuleResult
 from monitor.rules.model import CheckStatus
 from monitor.store.history_schema import call_checks, ensure_history_schema
 from monitor.store.store import Store
+
+if TYPE_CHECKING:
+    from monitor.store.writer import StoreWriter
 
 __all__ = ["ChecksSink", "check_rows", "write_checks", "write_checks_many"]
 
@@ -50,21 +55,30 @@ def write_checks_many(
 
 
 class ChecksSink:
-    """A ``CallSink`` for the live service: stores each call's standard results."""
+    """A ``CallSink`` for the live service: stores each call's standard results. With a
+    ``writer`` (the service) the write is queued and retried while the database is busy, in
+    order with the call's own write (``monitor.store.writer``)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, writer: StoreWriter | None = None) -> None:
         self.store = store
+        self.writer = writer
         ensure_history_schema(store.engine)
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
         rows = check_rows(results)
+        if self.writer is not None:
+            self.writer.submit(
+                f"checks of call {record.call_id}", partial(self._write, record.call_id, rows)
+            )
+            return
+        self._write(record.call_id, rows)
+
+    def _write(self, call_id: str, rows: Sequence[tuple[str, bool]]) -> None:
         try:
             with self.store.engine.begin() as conn:
-                write_checks(conn, record.call_id, rows)
+                write_checks(conn, call_id, rows)
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"store: saving the checks of {record.call_id!r} failed: {exc}"
-            ) from exc
+            raise StoreError(f"store: saving the checks of {call_id!r} failed: {exc}") from exc
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
         return None

@@ -53,10 +53,15 @@ class Store:
 
     @classmethod
     def open(
-        cls, url: str, hasher: PasswordHasher | None = None, clock: Clock = time.time
+        cls,
+        url: str,
+        hasher: PasswordHasher | None = None,
+        clock: Clock = time.time,
+        *,
+        busy_timeout: float = 5.0,
     ) -> Store:
         """Connect to ``url`` (a SQLite path/URL or postgresql://...) and create the schema."""
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout=busy_timeout)
         create_schema(engine)
         try:
             migrations.upgrade(engine, clock())
