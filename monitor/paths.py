@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "data_dir", "default_store_path", "default_store_url"]
+__all__ = ["DATA_ENV", "STORE_FILE", "data_dir", "default_store_path", "default_store_url"]
 
 DATA_ENV = "RINGWATCH_DATA"
 STORE_FILE = "ringwatch.sqlite"

@@ -15,7 +15,6 @@ import sys
 from typing import NamedTuple
 
 import click
-from click.utils import make_default_short_help
 
 from monitor import __version__
 from monitor.errors import RingwatchError
@@ -83,7 +82,7 @@ class LazyGroup(click.Group):
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
         rows = [
-            (name, make_default_short_help(COMMANDS[name].help, limit))
+            (name, click.Command(name, help=COMMANDS[name].help).get_short_help_str(limit))
             if name in COMMANDS
             else (name, self.commands[name].get_short_help_str(limit))
             for name in names

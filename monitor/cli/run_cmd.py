@@ -21,7 +21,7 @@ import click
 
 from monitor.cli.options import check_store, resolve_store, store_option
 from monitor.errors import InputError, StoreError
-from monitor.paths import DATA_ENV, data_dir
+from monitor.paths import DATA_ENV, STORE_FILE, data_dir
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -129,7 +129,7 @@ def build_demo_config(
             ),
         ),
         rules_dir=rules,
-        store_url=store_url or f"sqlite:///{data_dir / 'ringwatch.sqlite'}",
+        store_url=store_url or f"sqlite:///{data_dir / STORE_FILE}",
         web_listen=f"127.0.0.1:{web_port}",
         queues=("sales", "support"),
         recordings_dir=data_dir / "demo-recordings" if audio else None,
@@ -164,7 +164,7 @@ async def run_demo(
             "(the rules/ folder of a ringwatch checkout)"
         )
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = check_store(resolve_store(store_url, str(data_dir / "ringwatch.sqlite")), create=True)
+    store = check_store(resolve_store(store_url, f"sqlite:///{data_dir / STORE_FILE}"), create=True)
     secret = secrets.token_urlsafe(16)
     # the simulator writes each answered call's recording there; the service analyses it
     # without Asterisk's prompts there are no recordings: the audio standards (greeting, dead

@@ -39,7 +39,7 @@ def demo_requirements() -> list[str]:
     match = re.search(r"^DEMO_EXTRAS := (.+)$", make, re.M)
     assert match, "Makefile: DEMO_EXTRAS is gone"
     extras = match.group(1).split(",")
-    assert f"-e '.[$(DEMO_EXTRAS)]'" in make, "the demo install must use DEMO_EXTRAS"
+    assert "-e '.[$(DEMO_EXTRAS)]'" in make, "the demo install must use DEMO_EXTRAS"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     reqs = list(project["dependencies"])
     for extra in extras:
@@ -133,8 +133,9 @@ def test_fresh_venv_installs_from_wheels_without_a_compiler_and_runs_the_demo(
     data = tmp_path / "data"
     demo_env = no_compiler_env(RINGWATCH_DATA=str(data))
     start = time.monotonic()
+    demo = ["demo", "--port", "0", "--ami-port", "0", "--duration", "120"]
     proc = subprocess.Popen(
-        [str(venv / "bin/ringwatch"), "demo", "--port", "0", "--ami-port", "0", "--duration", "120"],
+        [str(venv / "bin/ringwatch"), *demo],
         env=demo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
     )  # fmt: skip
     lines: list[str] = []
@@ -175,6 +176,7 @@ def test_fresh_venv_installs_from_wheels_without_a_compiler_and_runs_the_demo(
     assert "ringwatch demo stopped:" in out, out[-3000:]
     assert "Traceback" not in out, out[-3000:]
     print(
-        f"\nfresh install: dependencies {t_deps - t0:.1f} s, ringwatch {t_installed - t_deps:.1f} s;"
-        f" demo: URLs after {t_urls - start:.1f} s, first flagged call after {t_flag - start:.1f} s"
+        f"\nfresh install: dependencies {t_deps - t0:.1f} s, "
+        f"ringwatch {t_installed - t_deps:.1f} s; demo: URLs after {t_urls - start:.1f} s, "
+        f"first flagged call after {t_flag - start:.1f} s"
     )
