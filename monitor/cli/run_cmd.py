@@ -88,17 +88,19 @@ async def _start_simulator(engine: ContactCentre, secret: str, preferred: int) -
     raise _taken(preferred, "PBX simulator (AMI)", "--ami-port")
 
 
-def recordings_missing() -> str | None:
+def recordings_missing(sounds: Path | None = None, moh: Path | None = None) -> str | None:
     """Why the simulator cannot compose call recordings on this machine (None: it can): they
-    are made of Asterisk's own prompts and music on hold, Debian packages."""
+    are made of Asterisk's own prompts (``sounds``) and music on hold (``moh``), Debian
+    packages; by default where collectors.audio.compose looks for them."""
     try:
         from collectors.audio.compose import DEFAULT_MOH, SOUNDS_DIR
     except ImportError as exc:
         return f"audio analysis is not installed ({exc}): pip install 'ringwatch[audio]'"
-    if SOUNDS_DIR.is_dir() and DEFAULT_MOH.is_file():
+    sounds, moh = sounds or SOUNDS_DIR, moh or DEFAULT_MOH
+    if sounds.is_dir() and moh.is_file():
         return None
     return (
-        f"Asterisk's sound files ({SOUNDS_DIR}, {DEFAULT_MOH}) are not installed: "
+        f"Asterisk's sound files ({sounds}, {moh}) are not installed: "
         "apt-get install asterisk-core-sounds-en-wav asterisk-moh-opsound-wav"
     )
 

@@ -210,3 +210,16 @@ def test_run_creates_its_store_in_the_data_directory_not_in_the_current_one(
         proc.communicate(timeout=30)
     assert (tmp_path / "data/ringwatch.sqlite").is_file()
     assert sorted(p.name for p in work.iterdir()) == ["ringwatch.yml"]
+
+
+def test_demo_without_asterisk_sounds_runs_without_recordings(tmp_path: Path) -> None:
+    moh = tmp_path / "moh.wav"
+    moh.write_bytes(b"RIFF")
+    assert run_cmd.recordings_missing(tmp_path, moh) is None
+    why = run_cmd.recordings_missing(tmp_path / "no-sounds", moh)
+    assert why is not None and "apt-get install asterisk-core-sounds-en-wav" in why
+    cfg = run_cmd.build_demo_config(tmp_path, 5038, "s", 8080, audio=False)
+    assert not cfg.audio_enabled and cfg.recordings_dir is None
+    cfg = run_cmd.build_demo_config(tmp_path, 5038, "s", 8080)
+    assert cfg.audio_enabled and cfg.recordings_dir == tmp_path / "demo-recordings"
+    assert cfg.store_url == f"sqlite:///{tmp_path / 'ringwatch.sqlite'}"
