@@ -29,8 +29,8 @@ F = TypeVar("F", bound=Callable[..., object])
 
 _STORE_HELP = (
     "Store: a SQLite file or postgresql://USER:PASS@HOST/DB (env RINGWATCH_STORE). "
-    "Default: store.url of --config, else ringwatch.sqlite in the data directory "
-    "($RINGWATCH_DATA, else ~/.local/share/ringwatch)."
+    "Default: the configuration's store.url if it has one, else ringwatch.sqlite in the data "
+    "directory ($RINGWATCH_DATA, else $XDG_DATA_HOME/ringwatch or ~/.local/share/ringwatch)."
 )
 
 

@@ -272,8 +272,8 @@ def register(group: click.Group) -> None:
                   "(the next free one if taken; 0: any).")  # fmt: skip
     @click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
                   envvar=DATA_ENV, default=None, show_envvar=True,
-                  help="Data directory: the store and the recordings "
-                  "[default: ~/.local/share/ringwatch]")  # fmt: skip
+                  help="Data directory: the store and the recordings [default: "
+                  "$XDG_DATA_HOME/ringwatch or ~/.local/share/ringwatch]")  # fmt: skip
     @store_option
     @click.option("--rules", type=click.Path(file_okay=False, path_type=Path), default=REPO_RULES,
                   help="The standards [default: the checkout's rules/]")  # fmt: skip
