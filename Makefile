@@ -25,7 +25,12 @@ system-deps:
 
 venv: $(STAMP)
 
+# a venv that `make test` made stays the full one (its compiled modules rebuilt, never stale)
+ifneq ($(wildcard $(STAMP)),)
+demo-venv: venv
+else
 demo-venv: $(DEMO_STAMP)
+endif
 
 # the compiled hot path (mypyc, docs/decisions/0007-mypyc-hot-path.md): editing one of its
 # modules makes the install (and so its compiled copy) out of date
@@ -35,15 +40,13 @@ $(STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[$(DEV_EXTRAS)]'
-	@touch $(STAMP) $(DEMO_STAMP)
+	@touch $(STAMP)
 
 # The demo's install: wheels only and no compile (the hot path runs as plain Python, the same
-# results; `make venv` compiles it), so it takes seconds with pip's cache warm. A venv that
-# `make test` made stays the full one (its compiled modules are rebuilt, never left stale).
+# results; `make venv` compiles it): well under a minute with pip's cache warm.
 $(DEMO_STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
-	@if [ -e $(STAMP) ]; then $(MAKE) --no-print-directory venv; else \
-	  { test -x $(BIN)/python || $(PY) -m venv $(VENV); } && \
-	  RINGWATCH_COMPILE=0 $(BIN)/pip install -q --only-binary=:all: -e '.[$(DEMO_EXTRAS)]'; fi
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	RINGWATCH_COMPILE=0 $(BIN)/pip install -q --only-binary=:all: -e '.[$(DEMO_EXTRAS)]'
 	@touch $(DEMO_STAMP)
 
 lint: venv
