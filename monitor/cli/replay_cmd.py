@@ -1,4 +1,7 @@
-"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv)."""
+"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv).
+
+The pipeline, rules and configuration are imported when the command runs (``--help`` stays
+quick); nothing here imports the web tier or the store."""
 
 from __future__ import annotations
 
@@ -6,16 +9,16 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from monitor.config import Config, load_config
-from monitor.pipeline import Pipeline
-from monitor.record import CONTRACT_FIELDS, CallRecord
-from monitor.replay import ReplayStats, replay
-from monitor.rules import RuleSet, Site, load_rules
-from monitor.tracker import Tracker, TrackerSettings
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.record import CallRecord
+    from monitor.replay import ReplayStats
+    from monitor.rules import RuleSet
+    from monitor.tracker import TrackerSettings
 
 __all__ = ["register"]
 
@@ -66,6 +69,8 @@ def _cell(value: object) -> str:
 
 
 def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> None:
+    from monitor.record import CONTRACT_FIELDS
+
     assert isinstance(records, list)
     if fmt == "jsonl":
         for r in records:
@@ -85,6 +90,8 @@ def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> 
 
 
 def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
+    from monitor.tracker import TrackerSettings
+
     first = cfg.pbxs[0]
     return TrackerSettings(
         pbx=pbx or first.name,
@@ -100,6 +107,11 @@ def replay_records(
     files: list[Path], cfg: Config, rules_dir: Path | None, pbx: str | None, stats: ReplayStats
 ) -> list[CallRecord]:
     """Replay ``files`` with the rules of ``rules_dir`` (none: calls without findings)."""
+    from monitor.pipeline import Pipeline
+    from monitor.replay import replay
+    from monitor.rules import Site, load_rules
+    from monitor.tracker import Tracker
+
     ruleset: RuleSet | None = load_rules(rules_dir) if rules_dir is not None else None
     pipeline = Pipeline(
         Tracker(tracker_settings(cfg, pbx)), ruleset, site=Site(cfg.country.lower())
@@ -138,6 +150,9 @@ def register(group: click.Group) -> None:
 
         Several files are read in time order. A summary line goes to stderr.
         """
+        from monitor.config import load_config
+        from monitor.replay import ReplayStats
+
         cfg = load_config(config_path)
         if no_rules:
             rules_dir = None

@@ -80,10 +80,8 @@ def test_command_help_loads_one_module_and_no_heavy_library(
 ) -> None:
     result, took = run(args, tmp_path)
     assert result["cmd_modules"] == [COMMANDS[args[0]].module], result
-    loaded = result["loaded"]
-    assert isinstance(loaded, list)
     if args[0] != "users":  # users' --role choices come from the store schema
-        assert not set(loaded) & {*HEAVY, "numpy"}, result
+        assert result["loaded"] == [], result  # not even PyYAML or numpy
     print(f"\nringwatch {' '.join(args)}: {took:.2f} s")
 
 
