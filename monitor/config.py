@@ -17,6 +17,7 @@ import yaml
 from monitor.config_check import Checker as _Checker
 from monitor.config_check import Secret, parse_duration, read_secret
 from monitor.errors import ConfigError
+from monitor.paths import default_store_url
 from monitor.tracker.settings import DEFAULT_INBOUND_CONTEXTS, DEFAULT_INTERNAL_CONTEXTS
 
 __all__ = [
@@ -70,7 +71,7 @@ class Config:
     stale_after_seconds: float = 4 * 3600.0
     outside_min_digits: int = 7
     rules_dir: Path = Path("rules")
-    store_url: str = "sqlite:///ringwatch-data/ringwatch.sqlite"
+    store_url: str = field(default_factory=default_store_url)  # in the data directory
     retention_days: int = 400
     web_listen: str = "127.0.0.1:8080"
     web_enabled: bool = True
@@ -270,9 +271,7 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         stale_after_seconds=stale_after,
         outside_min_digits=min_digits,
         rules_dir=base / c.typed("rules.dir", rules.get("dir"), str, "rules"),
-        store_url=c.typed(
-            "store.url", store.get("url"), str, "sqlite:///ringwatch-data/ringwatch.sqlite"
-        ),
+        store_url=c.typed("store.url", store.get("url"), str, default_store_url()),
         retention_days=retention,
         web_listen=listen,
         web_enabled=c.typed("web.enabled", web.get("enabled"), bool, True),

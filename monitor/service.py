@@ -467,4 +467,7 @@ def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | No
 
 
 def default_data_dir() -> Path:
-    return Path("ringwatch-data")
+    """The one default data directory (monitor/paths.py), never one under the current folder."""
+    from monitor.paths import data_dir
+
+    return data_dir()

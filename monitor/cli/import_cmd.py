@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.options import open_store, store_option
+
 __all__ = ["register"]
 
 
@@ -14,19 +16,14 @@ def register(group: click.Group) -> None:
     @group.command("import")
     @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
     @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
-    @click.option(
-        "--store",
-        "store_url",
-        default=None,
-        envvar="RINGWATCH_STORE",
-        help="Store URL or SQLite path (default: store.url of the config).",
-    )
+    @store_option
     @click.option("--pbx", default=None, help="PBX name for the calls (default: the first).")
     @click.option(
         "--rules",
         type=click.Path(path_type=Path),
         default=None,
-        help="Rules directory (default: rules.dir of the config, ./rules).",
+        help="Rules directory (default: rules.dir of the config, ./rules, else the seed "
+        "standards shipped with ringwatch).",
     )
     @click.option("--no-rules", is_flag=True, help="Store calls without evaluating standards.")
     @click.option(
@@ -54,14 +51,19 @@ def register(group: click.Group) -> None:
         from monitor.history.wiring import build_importer
         from monitor.reports.rollup import refresh_rollups
         from monitor.rules import RuleSet, load_rules
-        from monitor.store.store import Store
+        from monitor.rules.seed import SEED_RULES
 
         cfg = load_config(config_path)
         rules_dir = None if no_rules else (rules or cfg.rules_dir)
+        if rules is None and rules_dir is not None and not rules_dir.is_dir():
+            rules_dir = SEED_RULES  # as replay: the seed standards shipped with ringwatch
         ruleset: RuleSet | None = None
-        if rules_dir is not None and (rules is not None or rules_dir.is_dir()):
+        if rules_dir is not None:
             ruleset = load_rules(rules_dir)
-        store = Store.open(store_url or cfg.store_url)
+            click.echo(
+                f"ringwatch import: rules: {rules_dir} ({len(ruleset.rules)} rules)", err=True
+            )
+        store = open_store(store_url, create=True, configured=cfg.store_url)
         try:
             bar = None if quiet else ProgressBar(sys.stderr)
             importer = build_importer(cfg, store, ruleset, pbx=pbx, progress=bar, restart=restart)

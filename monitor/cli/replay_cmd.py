@@ -1,4 +1,7 @@
-"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv)."""
+"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv).
+
+The pipeline, rules and configuration are imported when the command runs (``--help`` stays
+quick); nothing here imports the web tier or the store."""
 
 from __future__ import annotations
 
@@ -7,17 +10,16 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from monitor.config import Config, load_config
-from monitor.pipeline import Pipeline
-from monitor.record import CONTRACT_FIELDS, CallRecord
-from monitor.replay import ReplayStats, replay
-from monitor.rules import RuleSet, Site, load_rules
-from monitor.rules.seed import SEED_RULES
-from monitor.tracker import Tracker, TrackerSettings
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.record import CallRecord
+    from monitor.replay import ReplayStats
+    from monitor.rules import RuleSet
+    from monitor.tracker import TrackerSettings
 
 __all__ = ["register"]
 
@@ -69,6 +71,8 @@ def _cell(value: object) -> str:
 
 def write_records(records: Iterable[CallRecord], fmt: str, out: TextIO) -> None:
     """Write records as they come (a replay streams: nothing is held in memory)."""
+    from monitor.record import CONTRACT_FIELDS
+
     if fmt == "jsonl":
         for r in records:
             out.write(json.dumps(r.to_contract(), separators=(",", ":")) + "\n")
@@ -87,6 +91,8 @@ def write_records(records: Iterable[CallRecord], fmt: str, out: TextIO) -> None:
 
 
 def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
+    from monitor.tracker import TrackerSettings
+
     first = cfg.pbxs[0]
     return TrackerSettings(
         pbx=pbx or first.name,
@@ -109,6 +115,11 @@ def replay_records(
 ) -> Iterator[CallRecord]:
     """Replay ``files`` with ``ruleset``, else the rules of ``rules_dir`` (none: calls without
     findings)."""
+    from monitor.pipeline import Pipeline
+    from monitor.replay import replay
+    from monitor.rules import Site, load_rules
+    from monitor.tracker import Tracker
+
     if ruleset is None and rules_dir is not None:
         ruleset = load_rules(rules_dir)
     pipeline = Pipeline(
@@ -149,6 +160,11 @@ def register(group: click.Group) -> None:
         Files are streamed and merged by event time; '-' reads standard input. Records are
         printed as calls end; a summary line goes to stderr.
         """
+        from monitor.config import load_config
+        from monitor.replay import ReplayStats
+        from monitor.rules import load_rules
+        from monitor.rules.seed import SEED_RULES
+
         cfg = load_config(config_path)
         rules_dir: Path | None
         if no_rules:

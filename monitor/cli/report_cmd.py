@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.options import open_store, store_option
+
 __all__ = ["register"]
 
 
@@ -46,7 +48,7 @@ def register(group: click.Group) -> None:
     )
     @click.option("--output", "-o", type=click.Path(path_type=Path), default=None)
     @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
-    @click.option("--store", "store_url", default=None, envvar="RINGWATCH_STORE")
+    @store_option
     @click.option("--rules", type=click.Path(path_type=Path), default=None)
     def report_cmd(
         start: str | None,
@@ -74,7 +76,6 @@ def register(group: click.Group) -> None:
         from monitor.reports.query import build_report
         from monitor.reports.render import report_csv, report_json, report_table
         from monitor.rules import RuleSet, load_rules
-        from monitor.store.store import Store
 
         cfg = load_config(config_path)
         params = {
@@ -93,7 +94,7 @@ def register(group: click.Group) -> None:
         req = request_from(params, cfg.timezone)
         rules_dir = rules or cfg.rules_dir
         ruleset: RuleSet | None = load_rules(rules_dir) if rules_dir.is_dir() else None
-        store = Store.open(store_url or cfg.store_url)
+        store = open_store(store_url, create=False, configured=cfg.store_url)
         try:
             report = build_report(store.engine, req, ruleset)
         finally:
@@ -120,12 +121,11 @@ def _mail_context(
 ) -> tuple[object, object, str]:
     from monitor.config import load_config
     from monitor.rules import load_rules
-    from monitor.store.store import Store
 
     cfg = load_config(config_path)
     rules_dir = rules or cfg.rules_dir
     ruleset = load_rules(rules_dir) if rules_dir.is_dir() else None
-    return Store.open(store_url or cfg.store_url), ruleset, cfg.timezone
+    return open_store(store_url, create=False, configured=cfg.store_url), ruleset, cfg.timezone
 
 
 def register_mail(group: click.Group) -> None:
@@ -140,7 +140,7 @@ def register_mail(group: click.Group) -> None:
         "--period", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True
     )
     @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
-    @click.option("--store", "store_url", default=None, envvar="RINGWATCH_STORE")
+    @store_option
     @click.option("--rules", type=click.Path(path_type=Path), default=None)
     def report_mail_cmd(
         mail_config: Path,
@@ -168,7 +168,7 @@ def register_mail(group: click.Group) -> None:
     @group.command("report-schedule")
     @click.option("--mail-config", type=click.Path(path_type=Path), required=True)
     @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
-    @click.option("--store", "store_url", default=None, envvar="RINGWATCH_STORE")
+    @store_option
     @click.option("--rules", type=click.Path(path_type=Path), default=None)
     def report_schedule_cmd(
         mail_config: Path, config_path: Path | None, store_url: str | None, rules: Path | None

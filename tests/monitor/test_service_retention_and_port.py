@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select
 from monitor.config import Config, PbxConfig, Secret
 from monitor.promises.tables import promise_events, promises
 from monitor.reports.checks import write_checks
-from monitor.store.history_schema import call_checks
 from monitor.service import Service
+from monitor.store.history_schema import call_checks
 from tests.callrecord_factory import record
 
 REPO = Path(__file__).resolve().parents[2]
