@@ -15,7 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import audio_bench, ingest_bench, live_bench, parse_bench, scrape_bench
+from bench import (
+    audio_bench,
+    faults,
+    history_bench,
+    ingest_bench,
+    live_bench,
+    parse_bench,
+    scrape_bench,
+)
 from bench.common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +83,44 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 "< 20 ms",
             )
         )
+    if h := r.get("history_import"):
+        for backend in ("sqlite", "postgresql"):
+            if b := h.get(backend):
+                out.append(
+                    (
+                        f"History import into {backend} ({b['events']:,} events, {h['hours']:g} h)",
+                        _mm(b["events_per_s"], "/s"),
+                        f"{b['calls']:,} calls, {b['findings']:,} findings, promises "
+                        f"{sum(b['promises'].values()):,} changes; peak RSS "
+                        f"{b['peak_rss_mib']:.0f} MiB",
+                        "≥ 100k/s",
+                    )
+                )
+    if hm := r.get("history_memory"):
+        small, large = hm["small"], hm["large"]
+        out.append(
+            (
+                f"Import memory, {small['mib']} vs {large['mib']} MiB input",
+                f"{small['peak_rss_mib']:.0f} / {large['peak_rss_mib']:.0f} MiB",
+                "peak RSS of the whole process",
+                "< 150 MiB, flat",
+            )
+        )
+    if hr := r.get("history_report"):
+        for backend, calls_key, goal in (
+            ("sqlite", "calls", "< 1 s"),
+            ("postgresql", "pg_calls", "< 2 s"),
+        ):
+            if b := hr.get(backend):
+                out.append(
+                    (
+                        f"Month standards report, {hr[calls_key]:,} calls, {backend}",
+                        _mm(b["month_by_day_and_queue"], " s"),
+                        f"by agent {_fmt(b['month_by_agent']['median'])} s; rollups built in "
+                        f"{_fmt(b['rollup_build_seconds'])} s",
+                        goal,
+                    )
+                )
     if a := r.get("audio"):
         out.append(
             (
@@ -93,7 +139,28 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 "< 100 ms",
             )
         )
+    if f := r.get("faults"):
+        out.extend(fault_rows(f))
     return out
+
+
+def fault_rows(f: dict[str, Any]) -> list[Row]:
+    """The fault harness (bench/faults.py): one row per figure issue 20 asks for."""
+    slope = f.get("rss_slope_mib_per_10min")
+    return [
+        ("Faults: reconnect after a PBX restart", f"{f['reconnect_seconds']} s",
+         f"black hole found in {f['blackhole_detect_seconds']} s", "< 2 s; < 10 s"),
+        ("Faults: calls lost / doubled vs truth",
+         f"{f['lost']} / {f['doubled']} of {f['checkable_calls']}",
+         f"{f['blind_window_calls_missing']} missed in blind windows (restart, black hole, "
+         f"kill -9); store locked {f.get('lock_seconds', '?')} s: {f['lock_window_lost']} lost, "
+         f"/healthz max {f['healthz_max_ms_locked']} ms", "0 / 0"),
+        ("Faults: RSS slope", "n/a" if slope is None else f"{slope} MiB / 10 min",
+         f"RSS {f['rss_mib_start_end']} MiB over the run", "< 1 MiB / 10 min"),
+        ("Faults: scrape with 10k overdue promises", f"{f['scrape_ms_median']} ms",
+         f"overload: {f['overload_reconnects']} reconnects, shed {sum(f['shed'].values()):,.0f}",
+         "< 100 ms"),
+    ]  # fmt: skip
 
 
 def table(r: dict[str, Any]) -> str:
@@ -130,6 +197,15 @@ def _steps(q: bool) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("live", lambda: live_bench.run(2000.0, 0.5 if q else 4.0, 1 if q else 5)),
         ("audio", lambda: audio_bench.run(60.0 if q else 3600.0, 8000, 1 if q else 5)),
         ("scrape", lambda: scrape_bench.run(2 if q else 20, 20 if q else 500, 2 if q else 7)),
+        ("history_import", lambda: history_bench.run_import(0.2 if q else 24.0, 1 if q else 3)),
+        ("history_memory", lambda: history_bench.run_import_memory(1 if q else 260)),
+        (
+            "history_report",
+            lambda: history_bench.run_report(
+                2_000 if q else 1_000_000, 2 if q else 5, 2_000 if q else 10_000_000
+            ),
+        ),
+        ("faults", lambda: faults.as_dict(faults.SHORT if q else faults.LONG)),
     ]
     return steps
 

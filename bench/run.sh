@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: a separate venv with ringwatch and its peers, then every benchmark.
-# Results: bench/results/*.json; summary: docs/benchmarks.md. Bounded: ~5-8 minutes.
+# Results: bench/results/*.json; summary: docs/benchmarks.md. Bounded: ~8-11 minutes (the fault harness, bench/faults.py, adds ~3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}

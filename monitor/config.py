@@ -7,16 +7,17 @@ written in the file itself: the file names an environment variable (``secret_env
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from monitor.config_check import Checker as _Checker
+from monitor.config_check import Secret, parse_duration, read_secret
 from monitor.errors import ConfigError
+from monitor.paths import default_store_url
 from monitor.tracker.settings import DEFAULT_INBOUND_CONTEXTS, DEFAULT_INTERNAL_CONTEXTS
 
 __all__ = [
@@ -39,43 +40,9 @@ CADENCES: dict[str, float] = {
     "VE": 5.0, "ZA": 3.0,
 }  # fmt: skip
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: object) -> float:
-    """``90``, ``"90s"``, ``"15m"``, ``"4h"``, ``"1d"`` -> seconds. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 90s, 15m or 4h, got {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"expected a duration like 90s, 15m or 4h, got {value!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-class Secret:
-    """A secret value that never shows in a repr, a str() or a log line."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+# Reconnect delays (the same values as collectors.ami.backoff, which monitor does not import).
+DEFAULT_RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
+DEFAULT_RECONNECT_MAX = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +57,10 @@ class PbxConfig:
     auth: str = "plain"  # plain | md5
     inbound_contexts: tuple[str, ...] = DEFAULT_INBOUND_CONTEXTS
     internal_contexts: tuple[str, ...] = DEFAULT_INTERNAL_CONTEXTS
-    ping_interval: float = 20.0
+    ping_interval: float = 5.0  # Ping every N s; a silent link is found within
+    ping_timeout: float = 3.0  # ping_interval + ping_timeout (8 s by default)
+    reconnect_delays: tuple[float, ...] = DEFAULT_RECONNECT_DELAYS
+    reconnect_max: float = DEFAULT_RECONNECT_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +71,7 @@ class Config:
     stale_after_seconds: float = 4 * 3600.0
     outside_min_digits: int = 7
     rules_dir: Path = Path("rules")
-    store_url: str = "sqlite:///ringwatch-data/ringwatch.sqlite"
+    store_url: str = field(default_factory=default_store_url)  # in the data directory
     retention_days: int = 400
     web_listen: str = "127.0.0.1:8080"
     web_enabled: bool = True
@@ -116,6 +86,8 @@ class Config:
     pbx_recordings_dir: str = "/var/spool/asterisk/monitor"
     recording_start: str = "answer"
     audio_parties: tuple[str, ...] = ("caller", "agent")
+    # ``agents:``: device -> agent (person) name, e.g. ("PJSIP/300", "Carol Clark")
+    agent_devices: tuple[tuple[str, str], ...] = ()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -123,11 +95,14 @@ class Config:
         return CADENCES[self.country]
 
 
-_TOP = {"site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "queues"}
+_TOP = {
+    "site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "queues", "agents",
+}  # fmt: skip
 _SITE = {"country", "timezone"}
 _PBX = {
     "name", "host", "port", "username", "secret_env", "secret_file", "tls", "tls_verify",
-    "auth", "inbound_contexts", "internal_contexts", "ping_interval",
+    "auth", "inbound_contexts", "internal_contexts", "ping_interval", "ping_timeout",
+    "reconnect_delays", "reconnect_max",
 }  # fmt: skip
 _TRACKER = {"stale_after", "outside_min_digits"}
 _RULES = {"dir"}
@@ -144,78 +119,35 @@ _AUDIO = {
 }
 
 
-class _Checker:
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def keys(self, where: str, data: object, allowed: set[str]) -> dict[str, Any]:
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            self.problems.append(
-                f"{where or '(top)'}: expected a mapping, got {type(data).__name__}"
-            )
-            return {}
-        for key in data:
-            if key not in allowed:
-                path = f"{where}.{key}" if where else str(key)
-                self.problems.append(
-                    f"{path}: unknown key (allowed here: {', '.join(sorted(allowed))})"
-                )
-        return data
-
-    def typed(self, path: str, value: object, kind: type, default: Any) -> Any:
-        if value is None:
-            return default
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.problems.append(f"{path}: expected {kind.__name__}, got {value!r}")
-            return default
-        return value
-
-    def duration(self, path: str, value: object, default: float) -> float:
-        if value is None:
-            return default
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.problems.append(f"{path}: {exc}")
-            return default
-
-    def strings(self, path: str, value: object, default: tuple[str, ...]) -> tuple[str, ...]:
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problems.append(f"{path}: expected a list of strings, got {value!r}")
-            return default
-        return tuple(value)
-
-
-def _secret(c: _Checker, path: str, data: dict[str, Any], base: Path) -> Secret | None:
-    env, file = data.get("secret_env"), data.get("secret_file")
-    if env is not None and file is not None:
-        c.problems.append(f"{path}: give secret_env or secret_file, not both")
-        return None
-    if env is not None:
-        if not isinstance(env, str):
-            c.problems.append(f"{path}.secret_env: expected the name of an environment variable")
-            return None
-        value = os.environ.get(env)
-        if value is None:
+def _agents(c: _Checker, value: object) -> tuple[tuple[str, str], ...]:
+    """``agents:`` maps a device (the channel name without its -suffix: ``PJSIP/300``,
+    ``SIP/alice``) to the person who uses it (docs/configuration.md)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        c.problems.append(
+            f"agents: expected a mapping of device to agent name (PJSIP/300: Carol Clark), "
+            f"got {type(value).__name__}"
+        )
+        return ()
+    out: list[tuple[str, str]] = []
+    for device, name in value.items():
+        path = f"agents.{device}"
+        if (
+            not isinstance(device, str)
+            or "/" not in device
+            or device.endswith("/")
+            or re.search(r"-[0-9a-f]{8}$", device) is not None
+        ):
             c.problems.append(
-                f"{path}.secret_env: environment variable {env} is not set "
-                f"(export {env}=... before starting ringwatch)"
+                f"{path}: the key must be a device as in a channel name, TECH/resource "
+                "(PJSIP/300, SIP/alice), without the channel's -00000012 suffix"
             )
-            return None
-        return Secret(value)
-    if file is not None:
-        target = (base / str(file)).expanduser()
-        try:
-            return Secret(target.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            c.problems.append(f"{path}.secret_file: cannot read {target}: {exc.strerror}")
-    return None
+        elif not isinstance(name, str) or not name.strip():
+            c.problems.append(f"{path}: expected the agent's name (a non-empty text), got {name!r}")
+        else:
+            out.append((device, name.strip()))
+    return tuple(out)
 
 
 def build_config(raw: object, base: Path = Path("."), source: Path | None = None) -> Config:
@@ -259,7 +191,7 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
                 host=c.typed(f"{path}.host", d.get("host"), str, "127.0.0.1"),
                 port=port,
                 username=c.typed(f"{path}.username", d.get("username"), str, "ringwatch"),
-                secret=_secret(c, path, d, base),
+                secret=read_secret(c, path, d, base),
                 tls=c.typed(f"{path}.tls", d.get("tls"), bool, False),
                 tls_verify=c.typed(f"{path}.tls_verify", d.get("tls_verify"), bool, True),
                 auth=auth,
@@ -271,7 +203,26 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
                     d.get("internal_contexts"),
                     DEFAULT_INTERNAL_CONTEXTS,
                 ),
-                ping_interval=c.duration(f"{path}.ping_interval", d.get("ping_interval"), 20.0),
+                ping_interval=c.positive(
+                    f"{path}.ping_interval",
+                    c.duration(f"{path}.ping_interval", d.get("ping_interval"), 5.0),
+                    low=0.0,
+                    high=3600.0,
+                    hint=" (a Ping every 5s is the default)",
+                ),
+                ping_timeout=c.positive(
+                    f"{path}.ping_timeout",
+                    c.duration(f"{path}.ping_timeout", d.get("ping_timeout"), 3.0),
+                    high=600.0,
+                ),
+                reconnect_delays=c.durations(
+                    f"{path}.reconnect_delays", d.get("reconnect_delays"), DEFAULT_RECONNECT_DELAYS
+                ),
+                reconnect_max=c.positive(
+                    f"{path}.reconnect_max",
+                    c.duration(f"{path}.reconnect_max", d.get("reconnect_max"), 15.0),
+                    high=3600.0,
+                ),
             )
         )
     tracker = c.keys("tracker", top.get("tracker"), _TRACKER)
@@ -297,19 +248,31 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
     listen = c.typed("web.listen", web.get("listen"), str, "127.0.0.1:8080")
     if not re.match(r"^[^:]+:\d+$", listen):
         c.problems.append(f"web.listen: expected HOST:PORT, got {listen!r}")
+    elif not 0 < int(listen.rsplit(":", 1)[1]) < 65536:
+        c.problems.append(f"web.listen: {listen.rsplit(':', 1)[1]} is not a TCP port (1-65535)")
+    stale_after = c.positive(
+        "tracker.stale_after",
+        c.duration("tracker.stale_after", tracker.get("stale_after"), 14400.0),
+        hint=" (how long a call may show no event before it closes as incomplete, e.g. 4h)",
+    )
+    min_digits = c.typed("tracker.outside_min_digits", tracker.get("outside_min_digits"), int, 7)
+    if not 1 <= min_digits <= 32:
+        c.problems.append(f"tracker.outside_min_digits: must be 1 to 32, got {min_digits}")
+    retention = c.typed("store.retention_days", store.get("retention_days"), int, 400)
+    if retention < 1:
+        c.problems.append(
+            f"store.retention_days: must be at least 1 (days kept), got {retention}; "
+            "leave the key out to keep 400 days"
+        )
     cfg = Config(
         country=country,
         timezone=timezone,
         pbxs=tuple(pbxs) or (PbxConfig(),),
-        stale_after_seconds=c.duration("tracker.stale_after", tracker.get("stale_after"), 14400.0),
-        outside_min_digits=c.typed(
-            "tracker.outside_min_digits", tracker.get("outside_min_digits"), int, 7
-        ),
+        stale_after_seconds=stale_after,
+        outside_min_digits=min_digits,
         rules_dir=base / c.typed("rules.dir", rules.get("dir"), str, "rules"),
-        store_url=c.typed(
-            "store.url", store.get("url"), str, "sqlite:///ringwatch-data/ringwatch.sqlite"
-        ),
-        retention_days=c.typed("store.retention_days", store.get("retention_days"), int, 400),
+        store_url=c.typed("store.url", store.get("url"), str, default_store_url()),
+        retention_days=retention,
         web_listen=listen,
         web_enabled=c.typed("web.enabled", web.get("enabled"), bool, True),
         secure_cookies=c.typed("web.secure_cookies", web.get("secure_cookies"), bool, False),
@@ -330,6 +293,7 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         ),
         recording_start=rec_start,
         audio_parties=parties,
+        agent_devices=_agents(c, top.get("agents")),
         source=source,
     )
     if c.problems:

@@ -23,7 +23,6 @@ from monitor.rules.cadence import cadence_for
 from monitor.rules.checks_call import clock_start
 from monitor.rules.evaluate import applies
 from monitor.rules.live import live_deadlines
-from monitor.sinks import LiveBreaches
 from monitor.tracker import CallState, TrackerSettings
 from monitor.tracker.call import Call
 from monitor.web.board import AgentRow, Board, CallRow, QueueRow, window_label
@@ -51,7 +50,6 @@ class LiveState:
         timezone: str = "UTC",
         rules: Callable[[], RuleSet | None] = lambda: None,
         promise_counts: Callable[[], Mapping[str, int]] = dict,
-        breaches: LiveBreaches | None = None,
         agents: Mapping[str, AgentBoard] | None = None,
         queues: Sequence[str] = (),
     ) -> None:
@@ -59,7 +57,6 @@ class LiveState:
         self.tz = ZoneInfo(timezone)
         self.rules = rules
         self.promise_counts = promise_counts
-        self.breaches = breaches or LiveBreaches()
         self._day: str | None = None
         self._answered_today = 0
         self._within_three_today = 0
@@ -74,7 +71,6 @@ class LiveState:
     # ---- sink --------------------------------------------------------------------------------
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        self.breaches.call_completed(record, results)
         when = record.ended_at or record.started_at
         day = datetime.fromtimestamp(when, self.tz).date().isoformat()
         if day != self._day:
@@ -103,7 +99,7 @@ class LiveState:
                 per_queue.prune(when - per_queue.window - 60)
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
-        self.breaches.live_finding(call_id, finding)
+        return None  # breaching-now is read from each pipeline (Pipeline.breaching)
 
     def _window_evaluators(self) -> dict[str, WindowEvaluator]:
         rules = self.rules()
@@ -127,7 +123,6 @@ class LiveState:
                 yield pbx, call
 
     def live_snapshots(self) -> list[LiveSnapshot]:
-        breaches = self.breaches.counts()
         promises = dict(self.promise_counts())
         out = []
         for pbx, pipeline in self.pipelines.items():
@@ -150,8 +145,9 @@ class LiveState:
                     active_calls=active,
                     longest_wait_seconds=waits,
                     longest_hold_seconds=longest_hold,
-                    live_breaches=breaches,
+                    live_breaches=pipeline.breaching_counts(),
                     promises=promises,
+                    clock_offset_seconds=pipeline.clock.offset_seconds,
                 )
             )
         return out

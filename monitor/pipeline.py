@@ -21,6 +21,7 @@ from typing import Protocol
 from collectors.ami.parser import AmiMessage
 from collectors.ami.translate import Translator
 from monitor import events as ev
+from monitor.clock import PbxClock
 from monitor.frozen import replacer
 from monitor.record import CallRecord, Finding
 from monitor.rules import (
@@ -102,10 +103,14 @@ class Pipeline:
         self.on_promise = on_promise
         self.observers = list(observers)
         self.stats = PipelineStats()
+        self.clock = PbxClock()  # the PBX's event time and offset (fed by the collector)
         self._heap: list[_Deadline] = []
         self._generation: dict[str, int] = {}
         self._watch_state: dict[str, tuple[object, ...]] = {}
         self.live_findings: dict[str, list[Finding]] = {}
+        # calls breaching a live rule now (call id -> rule ids): a rule leaves the set when
+        # its condition ends (the caller answered, taken off hold), not when the call ends
+        self.breaching: dict[str, set[str]] = {}
         self.now: float = 0.0
 
     # ---- rules -----------------------------------------------------------------------------
@@ -175,6 +180,20 @@ class Pipeline:
         out = [self._complete(r) for r in self.tracker.expire(now)]
         return out
 
+    def breaching_counts(self) -> dict[str, int]:
+        """Calls breaching each live rule now (the ``ringwatch_live_breaches`` gauge)."""
+        out: dict[str, int] = {}
+        for rules in self.breaching.values():
+            for rule in rules:
+                out[rule] = out.get(rule, 0) + 1
+        return out
+
+    def feed_record(self, record: CallRecord) -> CallRecord:
+        """A call built elsewhere (an Asterisk queue_log import): evaluated by the rules and
+        handed to the sinks exactly as a call the tracker completed (``advance`` to its end
+        first, as for an event)."""
+        return self._complete(record)
+
     def finish(self) -> list[CallRecord]:
         """End of input (a replay): the still-open calls close as ``incomplete``."""
         return [self._complete(r) for r in self.tracker.flush()]
@@ -193,15 +212,15 @@ class Pipeline:
         self._watch_state[call_id] = key
         gen = self._generation.get(call_id, 0) + 1
         self._generation[call_id] = gen  # deadlines armed before this change are void
+        held = self.breaching.get(call_id)
+        if held:
+            self._clear_ended(call_id, held, rules)
         if not can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds)):
             return
         snap = self.tracker.live_view(call_id)
         if snap is None:
             return
-        fired = {f.rule for f in self.live_findings.get(call_id, ())}
         for deadline in live_deadlines(snap, rules, site=self.site):
-            if deadline.rule_id in fired:
-                continue
             if deadline.at <= self.now:
                 finding = check_live(snap, deadline.rule_id, self.now, rules, site=self.site)
                 if finding is not None:
@@ -209,10 +228,20 @@ class Pipeline:
                 continue
             heapq.heappush(self._heap, (deadline.at, call_id, deadline.rule_id, gen))
 
+    def _clear_ended(self, call_id: str, held: set[str], rules: RuleSet) -> None:
+        """Drop the live rules whose breach condition ended with the call's last change."""
+        snap = self.tracker.live_view(call_id)
+        for rule_id in list(held):
+            if snap is None or check_live(snap, rule_id, self.now, rules, site=self.site) is None:
+                held.discard(rule_id)
+        if not held:
+            del self.breaching[call_id]
+
     def _live(self, call_id: str, finding: Finding) -> None:
+        self.breaching.setdefault(call_id, set()).add(finding.rule)
         existing = self.live_findings.setdefault(call_id, [])
         if any(f.rule == finding.rule for f in existing):
-            return
+            return  # breaching again (a second long hold): the record keeps the first
         existing.append(finding)
         self.stats.live_findings += 1
         for sink in self.sinks:
@@ -225,6 +254,7 @@ class Pipeline:
     def _complete(self, record: CallRecord) -> CallRecord:
         self._generation.pop(record.call_id, None)
         self._watch_state.pop(record.call_id, None)
+        self.breaching.pop(record.call_id, None)
         live = self.live_findings.pop(record.call_id, [])
         rules = self.ruleset
         results: list[RuleResult] = []
@@ -236,10 +266,14 @@ class Pipeline:
                 for rr in results
                 if rr.result.status is CheckStatus.BREACHED
             ]
-        # a live finding stands for its rule when the final evaluation did not breach it
-        # (e.g. the caller hung up before the end-of-call check could see it)
+        # The end-of-call evaluation is the record's word on every rule it could judge (met or
+        # breached, on the call's own event times: a replay of the same bytes gives the same
+        # findings). A live finding stands only where it could not judge (not evaluated: the
+        # call never finished) or the rule is gone: a live finding dated by a quiet-line clock
+        # that ran ahead of late events must not outlive the facts.
+        judged = {rr.rule.id for rr in results if rr.result.status is not CheckStatus.NOT_EVALUATED}
         seen = {f.rule for f in findings}
-        findings.extend(f for f in live if f.rule not in seen)
+        findings.extend(f for f in live if f.rule not in seen and f.rule not in judged)
         done = _with_findings(record, tuple(findings))
         self.stats.calls += 1
         self.stats.findings += len(findings)

@@ -215,6 +215,8 @@ class CallClocks(Protocol):
     @property
     def answered_any_at(self) -> float | None: ...
     @property
+    def voicemail_at(self) -> float | None: ...
+    @property
     def queue_wait_seconds(self) -> float | None: ...
     @property
     def holds(self) -> tuple[Span, ...]: ...
@@ -238,6 +240,7 @@ class LiveCall:
     queue_wait_seconds: float | None
     holds: tuple[Span, ...]
     ended_at: float | None = None
+    voicemail_at: float | None = None
 
 
 fast_init(LiveCall)
@@ -275,6 +278,7 @@ class CallRecord:
     first_ring_at: float | None = None
     queue_joined_at: float | None = None
     answered_any_at: float | None = None
+    voicemail_at: float | None = None  # the caller reached voicemail (stopped waiting)
     holds: tuple[Span, ...] = ()
     agent_ring_no_answer: int = 0
     agents_tried: tuple[str, ...] = ()
@@ -321,6 +325,7 @@ class CallRecord:
                 "first_ring_at": iso(self.first_ring_at),
                 "queue_joined_at": iso(self.queue_joined_at),
                 "answered_any_at": iso(self.answered_any_at),
+                "voicemail_at": iso(self.voicemail_at),
                 "holds": [
                     {"start": iso(h.start), "end": iso(h.end), "seconds": _num(h.seconds())}
                     for h in self.holds

@@ -1,26 +1,27 @@
-"""Replay recorded AMI transcripts through the pipeline: files in, call records out."""
+"""Replay recorded AMI transcripts through the pipeline: files in, call records out.
+
+Streaming (docs/import.md): each file is read a chunk at a time (``.gz`` decompressed as a
+stream) and the files are merged by event time with a heap over their iterators, so memory
+stays flat whatever the input size. Bad input is a :class:`~monitor.errors.TranscriptError`
+naming the file (see :mod:`monitor.history.source`).
+"""
 
 from __future__ import annotations
 
-import gzip
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collectors.ami.parser import AmiParser
-from collectors.ami.translate import Translator
-from monitor.errors import TranscriptError
+from monitor.history.ami_stream import AmiFileEvents, merge_by_time
+from monitor.history.source import InputFile
 from monitor.pipeline import Pipeline
 from monitor.record import CallRecord
 from monitor.tracker import Tracker, TrackerSettings
 
-__all__ = ["ReplayStats", "order_files", "read_transcript", "replay"]
-
-_CHUNK = 1 << 20
-_FIRST_TIME = re.compile(rb"^(?:Timestamp|Uniqueid): (?:[\w-]*-)?(\d{9,11}(?:\.\d+)?)", re.M)
+__all__ = ["ReplayStats", "open_inputs", "replay"]
 
 Progress = Callable[[int, int], None]
+_PROGRESS_EVERY = 4096  # events between two progress calls
 
 
 @dataclass
@@ -43,30 +44,9 @@ class ReplayStats:
         )
 
 
-def read_transcript(path: Path) -> bytes:
-    """The bytes of a transcript (``.gz`` decompressed). Raises TranscriptError."""
-    if not path.exists():
-        raise TranscriptError(f"{path}: no such file (give the path of an AMI transcript)")
-    if path.is_dir():
-        raise TranscriptError(f"{path}: is a directory (give transcript files, e.g. {path}/*.ami)")
-    try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise TranscriptError(f"{path}: cannot read: {exc}") from exc
-    return raw
-
-
-def _first_time(data: bytes) -> float:
-    match = _FIRST_TIME.search(data[: 1 << 16])
-    return float(match.group(1)) if match else 0.0
-
-
-def order_files(paths: Sequence[Path]) -> list[tuple[Path, bytes]]:
-    """Read every file and sort them by the first event time found in each."""
-    loaded = [(p, read_transcript(p)) for p in paths]
-    return sorted(loaded, key=lambda item: _first_time(item[1]))
+def open_inputs(paths: Sequence[Path]) -> list[InputFile]:
+    """Open (check) every input before reading any: a bad path fails before any output."""
+    return [InputFile(p) for p in paths]
 
 
 def replay(
@@ -79,46 +59,37 @@ def replay(
     """Yield each call record as it completes, then the still-open calls as ``incomplete``.
 
     Give either tracker ``settings`` (calls only) or a ``pipeline`` (calls with findings, and
-    whatever sinks it feeds).
+    whatever sinks it feeds). ``progress(done, total)`` gets bytes read from disk.
     """
     st = stats if stats is not None else ReplayStats()
     pipe = pipeline or Pipeline(Tracker(settings or TrackerSettings()))
-    files = order_files(paths)
-    total = sum(len(data) for _, data in files)
-    done = 0
-    for path, data in files:
-        parser = AmiParser()
-        pipe.translator = Translator()
-        before = st.messages
-        for start in range(0, len(data), _CHUNK):
-            chunk = data[start : start + _CHUNK]
-            for msg in parser.feed(chunk):
-                st.messages += 1
-                for record in pipe.feed_message(msg):
-                    st.calls += 1
-                    yield record
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        if parser.leftover.strip():
-            for msg in parser.feed(b"\r\n\r\n"):
-                st.messages += 1
-                for record in pipe.feed_message(msg):
-                    st.calls += 1
-                    yield record
-        n = st.messages - before
-        st.per_file_messages[str(path)] = n
-        st.files += 1
-        st.bytes += len(data)
-        st.skipped_frames += parser.stats.skipped
-        st.unknown_events += sum(pipe.translator.unknown.values())
-        if n == 0:
-            raise TranscriptError(
-                f"{path}: no AMI messages found (expected 'Event: ...' blocks separated by "
-                "blank lines, as recorded from an AMI session)"
-            )
+    inputs = open_inputs(paths)  # now, not at the first record: bad paths fail before output
+    return _replay(inputs, st, progress, pipe)
+
+
+def _replay(
+    inputs: list[InputFile], st: ReplayStats, progress: Progress | None, pipe: Pipeline
+) -> Iterator[CallRecord]:
+    streams = [AmiFileEvents(f) for f in inputs]
+    total = sum(f.size for f in inputs)
+    feed = pipe.feed_event
+    for n, event in enumerate(merge_by_time(streams), 1):
+        for record in feed(event):
+            st.calls += 1
+            yield record
+        if progress is not None and n % _PROGRESS_EVERY == 0:
+            progress(sum(f.raw_offset for f in inputs), total)
+    if progress is not None:
+        progress(total, total)
     for record in pipe.finish():
         st.calls += 1
         yield record
+    for stream in streams:
+        st.per_file_messages[stream.source.name] = stream.messages
+        st.messages += stream.messages
+        st.skipped_frames += stream.skipped_frames
+        st.unknown_events += stream.unknown_events
+        st.bytes += stream.source.offset
+    st.files = len(streams)
     st.events = pipe.stats.events
     st.illegal_transitions = sum(pipe.tracker.stats.illegal.values())

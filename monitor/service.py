@@ -13,11 +13,13 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +30,23 @@ from collectors.ami.transport import AmiClient
 from monitor.agents import AgentBoard
 from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
-from monitor.errors import RingwatchError
+from monitor.errors import ConfigError, RingwatchError
 from monitor.live import LiveState
 from monitor.metrics import RingwatchMetrics
 from monitor.metrics.alert_sources import metric_rules
 from monitor.metrics.qa import QaCollector
+from monitor.metrics.store_health import StoreWriteCollector
 from monitor.pipeline import CallSink, Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
-from monitor.promises.settings import PromiseSettings
-from monitor.record import CallRecord
+from monitor.promises.settings import PromiseSettings, settings_from_rules
+from monitor.record import CallRecord, iso
+from monitor.reports.checks import ChecksSink
 from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
-from monitor.sinks import LiveBreaches, MetricsSink, PromiseSink, StoreSink
+from monitor.sinks import MetricsSink, PromiseSink, StoreSink
+from monitor.store.retention import RETENTION_EVERY, RetentionResult, run_retention
 from monitor.store.store import Store
+from monitor.store.writer import StoreWriter
 from monitor.tracker import Tracker, TrackerSettings
 
 __all__ = ["Health", "Service"]
@@ -48,6 +54,9 @@ __all__ = ["Health", "Service"]
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+# How long one store statement waits for another connection's lock before it is queued and
+# retried (monitor/store/writer.py): short, because the event loop waits that long.
+STORE_BUSY_TIMEOUT = 0.25
 
 
 @dataclass
@@ -76,6 +85,7 @@ class Service:
         *,
         clock: Callable[[], float] = time.time,
         registry: CollectorRegistry | None = None,
+        busy_timeout: float = STORE_BUSY_TIMEOUT,
     ) -> None:
         self.cfg = cfg
         self.clock = clock
@@ -84,7 +94,13 @@ class Service:
         self.rules = RuleSetHolder(cfg.rules_dir)
         self.rules_watcher = RulesWatcher(self.rules)
         ruleset = self.rules.current
-        self.store = Store.open(cfg.store_url)
+        # bookkeeping times (reviews, audit, sessions, overdue views) read the service's
+        # clock: the wall clock for ``ringwatch run``, the simulator's in the demo (one
+        # timeline, docs/simulator.md)
+        self.store = Store.open(cfg.store_url, clock=clock, busy_timeout=busy_timeout)
+        # completed calls and promise changes: written at once, or queued and retried while
+        # the database is locked (monitor/store/writer.py)
+        self.writer = StoreWriter()
         self.health.set("store", "ok", backend=self.store.backend)
         self.promises = PromiseEngine(
             self.store.engine, _promise_settings(ruleset, cfg), refresh_seconds=1.0
@@ -97,8 +113,8 @@ class Service:
             agent_label=cfg.agent_label,
         )
         self.registry.register(QaCollector(self.store))
+        self.registry.register(StoreWriteCollector(self.writer))
         self.metrics.set_rules_loaded(len(ruleset.rules))
-        self.breaches = LiveBreaches()
         self.pipelines: dict[str, Pipeline] = {}
         self.promise_sinks: dict[str, PromiseSink] = {}
         site = Site(cfg.country.lower())
@@ -112,7 +128,6 @@ class Service:
             timezone=cfg.timezone,
             rules=lambda: self.rules.current,
             promise_counts=self._promise_counts,
-            breaches=self.breaches,
         )
         for pbx in cfg.pbxs:
             settings = TrackerSettings(
@@ -122,11 +137,17 @@ class Service:
                 internal_contexts=pbx.internal_contexts,
                 outside_min_digits=cfg.outside_min_digits,
                 stale_after_seconds=cfg.stale_after_seconds,
+                agent_devices=cfg.agent_devices,
             )
-            promise_sink = PromiseSink(self.promises, pbx.name, self._promise_changed)
+            promise_sink = PromiseSink(
+                self.promises, pbx.name, self._promise_changed, writer=self.writer
+            )
             sinks: list[CallSink] = [
                 MetricsSink(self.metrics),
-                StoreSink(self.store),
+                # per-rule results for the standards reports, before the call itself: a
+                # report's rollup refresh then never sees a stored call without its results
+                ChecksSink(self.store, self.writer),
+                StoreSink(self.store, self.writer),
                 promise_sink,
                 self.live,
             ]
@@ -155,10 +176,7 @@ class Service:
         stamp, counts = self._promise_cache
         now = time.monotonic()
         if now - stamp > 1.0:
-            counts = {
-                "open": int(self.promises.counts_by_state().get("open", 0)),
-                "overdue": len(self.promises.overdue()),
-            }
+            counts = self.promises.outstanding()  # two numbers by one aggregate query
             self._promise_cache = (now, counts)
         return counts
 
@@ -166,11 +184,20 @@ class Service:
         pbx = self.cfg.pbxs[0].name
         if change.outcome is not None:
             self.metrics.promise_outcome(pbx, change.outcome, change.callback_seconds)
+            if change.outcome in ("kept", "broken"):
+                # the promise's own rule (implicit or explicit) is checked: met or breached
+                self.metrics.promise_check(
+                    pbx,
+                    change.promise.rule,
+                    change.outcome == "kept",
+                    change.promise.source_call_id,
+                )
         if change.finding is not None and change.promise.source_call_id:
-            try:
-                self.store.add_finding(change.promise.source_call_id, change.finding)
-            except RingwatchError as exc:
-                log.warning("could not store the finding of a broken promise: %s", exc)
+            call_id = change.promise.source_call_id
+            self.writer.submit(
+                f"finding {change.finding.rule} of call {call_id}",
+                partial(self.store.add_finding, call_id, change.finding),
+            )
 
     # ---- loop ------------------------------------------------------------------------------
 
@@ -182,13 +209,28 @@ class Service:
             self.metrics.set_rules_loaded(len(self.rules.current.rules))
             log.info("rules reloaded: %d rules", len(self.rules.current.rules))
 
-    async def tick(self, stop: asyncio.Event) -> None:
-        """Event time moves on a quiet line too: live deadlines, promise due times, expiry."""
-        while not stop.is_set():
-            now = self.clock()
-            for name, pipeline in self.pipelines.items():
+    def advance_clocks(self) -> None:
+        """Event time moves on a quiet line too (live deadlines, promise due times, expiry),
+        on each PBX's own clock (design.md §6): its last event time plus the host time since,
+        never the host time itself. A PBX whose collector still has events waiting is not
+        quiet: its time moves with those events."""
+        host = self.clock()
+        for name, pipeline in self.pipelines.items():
+            if self._events_waiting(name):
+                continue
+            now = pipeline.clock.now(host)
+            if now is not None:
                 pipeline.advance(now)
-                self.promise_sinks[name].advance(now)
+            # before the PBX's first event its time is unknown: the host's, offset 0
+            self.promise_sinks[name].advance(host if now is None else now)
+
+    def _events_waiting(self, pbx: str) -> bool:
+        return any(c.pbx.name == pbx and c.stats.queue_depth > 0 for c in self._clients)
+
+    async def tick(self, stop: asyncio.Event) -> None:
+        """``advance_clocks`` every TICK_SECONDS, and the rules watcher."""
+        while not stop.is_set():
+            self.advance_clocks()
             changed = self.rules_watcher.poll()
             if changed:
                 log.error("rules changed on disk but are invalid:\n%s", "\n".join(changed))
@@ -196,6 +238,28 @@ class Service:
                 self.metrics.set_rules_loaded(len(self.rules.current.rules))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+
+    async def retention_loop(self, stop: asyncio.Event) -> None:
+        """``store.retention_days``: purge old calls, closed promises and recordings at start
+        and every ``RETENTION_EVERY`` seconds, in a worker thread (a long purge must not hold
+        the event loop; a failed one, e.g. a locked store, is logged and tried next time)."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.purge_old)
+            except RingwatchError as exc:
+                log.warning("retention purge failed, next try in an hour: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETENTION_EVERY)
+
+    def purge_old(self) -> RetentionResult:
+        cfg = self.cfg
+        return run_retention(
+            self.store,
+            cfg.retention_days,
+            time.time(),
+            cfg.recordings_dir,
+            cfg.audio_pattern,
+        )
 
     async def run(
         self,
@@ -206,14 +270,19 @@ class Service:
     ) -> None:
         """Run collectors, the clock tick and the web tier until ``stop`` is set."""
         self._stop = (asyncio.get_running_loop(), stop)
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(self.tick(stop), name="tick")]
+        web_socket = _listen(self.cfg.web_listen) if self.cfg.web_enabled else None
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(self.tick(stop), name="tick"),
+            asyncio.create_task(self.retention_loop(stop), name="retention"),
+            asyncio.create_task(self.writer.run(stop), name="store-writer"),
+        ]
         if collect:
             for client in self.clients():
                 tasks.append(asyncio.create_task(client.run(stop), name=f"ami-{client.pbx.name}"))
         server = None
-        if self.cfg.web_enabled:
+        if web_socket is not None:
             server = self._web_server()
-            tasks.append(asyncio.create_task(server.serve(), name="web"))
+            tasks.append(asyncio.create_task(server.serve(sockets=[web_socket]), name="web"))
             while not server.started:
                 if tasks[-1].done():
                     await tasks[-1]  # raises the bind error (port in use ...)
@@ -241,16 +310,37 @@ class Service:
             for pbx in self.cfg.pbxs:
                 pipeline = self.pipelines[pbx.name]
                 feeder = TrackerFeeder[CallRecord](
-                    pipeline, pipeline.translator, lambda _records: None
+                    pipeline,
+                    pipeline.translator,
+                    lambda _records: None,
+                    clock=pipeline.clock,
+                    host_clock=self.clock,
                 )
                 self._clients.append(
-                    AmiClient(pbx, feeder, listener=self.metrics, clock=self.clock)
+                    AmiClient(
+                        pbx,
+                        feeder,
+                        listener=self.metrics,
+                        clock=self.clock,
+                        # under overload, event types the translator does not use go first
+                        needed_events=pipeline.translator.event_names,
+                    )
                 )
         return self._clients
 
     def health_report(self) -> dict[str, Any]:
+        """Health per component, from memory only (never the database: a locked store must
+        not slow ``/healthz``). ``store`` is ``degraded`` while writes are being retried."""
+        self.health.components["store"] = {
+            "component": "store",
+            "backend": self.store.backend,
+            **self.writer.health(),
+        }
         for client in self._clients:
             info = client.health()
+            clock = self.pipelines[client.pbx.name].clock
+            info["pbx_clock_offset_seconds"] = clock.offset_seconds
+            info["event_time"] = iso(clock.now(self.clock()))
             self.health.components[info["component"]] = info
         if self.audio is not None:
             st = self.audio.stats
@@ -270,9 +360,16 @@ class Service:
             trust_forwarded_proto=self.cfg.trust_forwarded_proto,
         )
         app = create_app(
-            self.store, settings, live=self.live, registry=self.registry, promises=self.promises
+            self.store,
+            settings,
+            live=self.live,
+            registry=self.registry,
+            promises=self.promises,
+            clock=self.clock,
         )
         app.state.health = self.health_report
+        app.state.report_rules = lambda: self.rules.current
+        app.state.report_timezone = self.cfg.timezone
         return app
 
     def _web_server(self) -> Any:
@@ -297,7 +394,24 @@ class Service:
     def close(self) -> None:
         if self.audio is not None:
             self.audio.executor.shutdown(wait=False, cancel_futures=True)
+        unwritten = self.writer.close()
+        if unwritten:
+            log.error("store: %d writes could not be made before shutdown", unwritten)
         self.store.close()
+
+
+def _listen(listen: str) -> socket.socket:
+    """The web tier's listening socket, bound before anything starts: a port in use is a
+    one-line ConfigError (exit 2), not a traceback from inside the web server."""
+    host, port = listen.rsplit(":", 1)
+    try:
+        return socket.create_server((host, int(port)), backlog=2048)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"web.listen: cannot listen on {listen}: {reason}; stop what uses that port "
+            "or set web.listen to a free one"
+        ) from None
 
 
 def _server_class() -> type[Any]:
@@ -318,20 +432,9 @@ def _Server(config: Any) -> Any:
 
 
 def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
-    """The implicit-promise policy from the ``callback_kept`` rule with ``policy: implicit``."""
+    """The promise policy of the loaded rules, for the site's country and first PBX."""
     country = "GB" if cfg.country == "UK" else cfg.country
-    for rule in ruleset.rules:
-        if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
-            return PromiseSettings(
-                rule_id=rule.id,
-                title=rule.title or rule.id,
-                severity=rule.severity,
-                flag=rule.flag,
-                due_seconds=float(rule.params.get("due") or 86400.0),
-                country=country,
-                pbx=cfg.pbxs[0].name,
-            )
-    return PromiseSettings(country=country, pbx=cfg.pbxs[0].name)
+    return settings_from_rules(ruleset.rules, country=country, pbx=cfg.pbxs[0].name)
 
 
 def _audio_worker_ignores_ctrl_c() -> None:
@@ -363,11 +466,14 @@ def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | No
         ),
         lambda: service.rules.current,
         site,
-        [MetricsSink(service.metrics), StoreSink(service.store)],
+        [MetricsSink(service.metrics), StoreSink(service.store, service.writer)],
         pool(),
         executor_factory=pool,
     )
 
 
 def default_data_dir() -> Path:
-    return Path("ringwatch-data")
+    """The one default data directory (monitor/paths.py), never one under the current folder."""
+    from monitor.paths import data_dir
+
+    return data_dir()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from monitor import events as ev
 from monitor.errors import PromiseError, StoreError
@@ -18,8 +19,9 @@ from monitor.record import CallRecord, Finding
 from monitor.rules import RuleResult
 from monitor.rules.model import CheckStatus
 from monitor.store.store import Store
+from monitor.store.writer import StoreWriter
 
-__all__ = ["LiveBreaches", "MetricsSink", "PromiseSink", "StoreSink"]
+__all__ = ["MetricsSink", "PromiseSink", "StoreSink"]
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +54,24 @@ class MetricsSink:
         ]
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
-        return None  # live breaches are scrape-time gauges (LiveBreaches), not counters
+        return None  # live breaches are scrape-time gauges (Pipeline.breaching), not counters
 
 
 class StoreSink:
-    """Writes every completed call (with findings; a flag when a ``flag: true`` rule breached)."""
+    """Writes every completed call (with findings; a flag when a ``flag: true`` rule breached).
 
-    def __init__(self, store: Store) -> None:
+    With a ``writer`` (the service), the write is queued and retried while the database is
+    busy (``monitor.store.writer``); without one (replay, tests) it is made at once."""
+
+    def __init__(self, store: Store, writer: StoreWriter | None = None) -> None:
         self.store = store
+        self.writer = writer
         self.errors = 0
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        if self.writer is not None:
+            self.writer.submit(f"call {record.call_id}", partial(self.store.save_call, record))
+            return
         try:
             self.store.save_call(record)
         except StoreError:
@@ -78,26 +87,46 @@ class StoreSink:
 
 
 class PromiseSink:
-    """Feeds finished calls and CallbackPromise events to the ledger; reports its changes."""
+    """Feeds finished calls and CallbackPromise events to the ledger; reports its changes.
+
+    With a ``writer`` (the service), each ledger transaction is queued and retried while the
+    database is busy, in order with the calls' own writes; ``advance`` then returns []
+    (its changes are reported through ``on_change`` when the write is made)."""
 
     def __init__(
         self,
         engine: PromiseEngine,
         pbx: str,
         on_change: Callable[[Change], None] | None = None,
+        writer: StoreWriter | None = None,
     ) -> None:
         self.engine = engine
         self.pbx = pbx
         self.on_change = on_change
+        self.writer = writer
         self.rejected = 0
+        self._advance_to = 0.0
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
+        if self.writer is not None:
+            what = f"promise ledger: call {record.call_id}"
+            self.writer.submit(what, partial(self._on_call, record))
+            return
+        self._on_call(record)
+
+    def _on_call(self, record: CallRecord) -> None:
         self._handle(self.engine.on_call(record))
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
         return None
 
     def promised(self, event: ev.CallbackPromised) -> None:
+        if self.writer is not None:
+            self.writer.submit("promise ledger: CallbackPromise", partial(self._promised, event))
+            return
+        self._promised(event)
+
+    def _promised(self, event: ev.CallbackPromised) -> None:
         try:
             self._handle(self.engine.on_event(event))
         except PromiseError as exc:
@@ -105,32 +134,21 @@ class PromiseSink:
             log.warning("CallbackPromise ignored: %s", exc)
 
     def advance(self, now: float) -> list[Change]:
+        if self.writer is not None:
+            self._advance_to = max(self._advance_to, now)
+            self.writer.submit(
+                "promise ledger: due times", self._advance_queued, key=f"advance:{self.pbx}"
+            )
+            return []
         changes = self.engine.advance(now)
         self._handle(changes)
         return changes
+
+    def _advance_queued(self) -> None:
+        self._handle(self.engine.advance(self._advance_to))
 
     def _handle(self, changes: Iterable[Change]) -> None:
         if self.on_change is None:
             return
         for change in changes:
             self.on_change(change)
-
-
-class LiveBreaches:
-    """Counts calls currently breaching each live rule (for the scrape-time gauge)."""
-
-    def __init__(self) -> None:
-        self.by_call: dict[str, set[str]] = {}
-
-    def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        self.by_call.pop(record.call_id, None)
-
-    def live_finding(self, call_id: str, finding: Finding) -> None:
-        self.by_call.setdefault(call_id, set()).add(finding.rule)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for rules in self.by_call.values():
-            for rule in rules:
-                out[rule] = out.get(rule, 0) + 1
-        return out

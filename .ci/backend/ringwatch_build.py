@@ -58,6 +58,22 @@ NATIVE_MODULES = [
     "monitor/metrics/exporter.py",
 ]
 GROUP = "monitor._native"  # the shared library's module name (monitor/_native*.so)
+# mypyc comes with mypy; the pin is the version the compiled code was tested with. A build
+# environment gets it only when it will compile (get_requires_for_build_*): an install with
+# RINGWATCH_COMPILE=0 (`make demo`) skips downloading and installing it.
+MYPYC_REQUIREMENT = "mypy==2.4.1"
+
+
+def _compile_requires() -> list[str]:
+    return [] if os.environ.get("RINGWATCH_COMPILE", "1") == "0" else [MYPYC_REQUIREMENT]
+
+
+def get_requires_for_build_wheel(config_settings: Any = None) -> list[str]:
+    return [*_setuptools.get_requires_for_build_wheel(config_settings), *_compile_requires()]
+
+
+def get_requires_for_build_editable(config_settings: Any = None) -> list[str]:
+    return [*_setuptools.get_requires_for_build_editable(config_settings), *_compile_requires()]
 
 
 def _compiler_found() -> bool:

@@ -29,6 +29,7 @@ __all__ = [
     "AmiMessage",
     "AmiParser",
     "ParserStats",
+    "fold_key",
     "parse_all",
 ]
 
@@ -54,6 +55,17 @@ _BANNER_B = BANNER_PREFIX.encode()
 _END_COMMAND = "--END COMMAND--"
 _FOLLOWS_HEADERS = frozenset({"Privilege", "ActionID", "privilege", "actionid"})
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+MAX_BANNER_BYTES = 1024  # a first line longer than this is not waited for as a banner
+
+
+def fold_key(key: str) -> str:
+    """A key of a lower-cased (legacy) message, or a key looked up in one. ASCII keys are
+    lower-cased at once; other text one character at a time, because ``str.lower`` of a
+    whole string applies the Greek final-sigma rule and mypyc's compiled ``lower`` does not:
+    per character, the compiled parser and the source agree."""
+    if key.isascii():
+        return key.lower()
+    return "".join([c.lower() for c in key])
 
 
 class AmiMessage:
@@ -96,12 +108,12 @@ class AmiMessage:
     def get(self, key: str, default: str | None = None) -> str | None:
         """The first value of ``key`` (case-insensitive for lower-cased legacy messages)."""
         if self.folded:
-            return self.fields.get(key.lower(), default)
+            return self.fields.get(fold_key(key), default)
         return self.fields.get(key, default)
 
     def get_all(self, key: str) -> list[str]:
         """Every value of a repeated key, in order."""
-        want = key.lower() if self.folded else key
+        want = fold_key(key) if self.folded else key
         if self._items is None:
             value = self.fields.get(want)
             return [] if value is None else [value]
@@ -172,40 +184,53 @@ class AmiParser:
         self._c_crlf: _CrlfStep | None = None if fast is None else fast[1]
         self.banner: str | None = None
         self.stats = ParserStats()
-        self._buf = b""
+        # LF-only bytes not yet parsed; grows in place (no re-copy of the whole buffer per read)
+        self._buf = bytearray()
+        self._cr = False  # the last read ended with CR: held back, it may start a CRLF
         self._at_start = True
         self._discarding = False
 
     @property
     def leftover(self) -> bytes:
         """Bytes received that do not yet make a whole message."""
-        return self._buf
+        return bytes(self._buf) + (b"\r" if self._cr else b"")
 
     def feed(self, data: bytes) -> list[AmiMessage]:
         self.stats.bytes += len(data)
-        buf = self._buf + data if self._buf else data
         if self._at_start:
-            buf = self._take_banner(buf)
-            if self._at_start:
-                self._buf = buf
+            data = self._take_banner(data)
+            if self._at_start or not data:
                 return []
-        if b"\r" in buf:
+        if self._cr:
+            data = b"\r" + data
+            self._cr = False
+        if data[-1:] == b"\r":
+            data = data[:-1]
+            self._cr = True
+        if b"\r" in data:
             crlf = self._c_crlf
-            buf = buf.replace(b"\r\n", b"\n") if crlf is None else crlf(buf)
+            data = data.replace(b"\r\n", b"\n") if crlf is None else crlf(data)
+        buf = self._buf
         if self._discarding:
+            # an oversize message is being skipped: only its last byte is kept, so a blank
+            # line split across two reads still ends it (and never the next message)
+            buf += data
             cut = buf.find(b"\n\n")
             if cut < 0:
-                self._buf = buf[-1:]  # keep a possible first half of the terminator
+                del buf[:-1]
                 return []
-            buf = buf[cut + 2 :]
+            del buf[: cut + 2]
             self._discarding = False
-        end = buf.rfind(b"\n\n")
+            scan = 0
+        else:
+            scan = max(0, len(buf) - 1)  # bytes before this were searched already
+            buf += data
+        end = buf.rfind(b"\n\n", scan)
         if end < 0:
-            self._buf = buf
             self._check_oversize()
             return []
-        self._buf = buf[end + 2 :]
         text = buf[:end].decode("utf-8", "replace")
+        del buf[: end + 2]
         if self._c_text is not None:
             dicts = self._c_text(text, self.max_message_bytes)
             if dicts is not None:
@@ -217,23 +242,39 @@ class AmiParser:
         return out
 
     def _check_oversize(self) -> None:
-        if len(self._buf) > self.max_message_bytes:
+        buf = self._buf
+        if len(buf) > self.max_message_bytes:
             self.stats.oversize += 1
             self._discarding = True
-            self._buf = b""
+            del buf[:-1]  # its last byte may be the first half of the blank line
 
-    def _take_banner(self, buf: bytes) -> bytes:
-        probe = buf.lstrip(b"\r\n")
-        if len(probe) < len(_BANNER_B) and _BANNER_B.startswith(probe):
-            return buf  # might still become a banner: wait for more bytes
-        if probe.startswith(_BANNER_B):
-            nl = probe.find(b"\n")
+    def _take_banner(self, data: bytes) -> bytes:
+        """Wait for the banner line (at most ``MAX_BANNER_BYTES``); the bytes after it, or b""
+        while still waiting. A stream that does not start with the banner is parsed as is."""
+        buf = self._buf
+        scan = len(buf)
+        buf += data
+        skip = len(buf) - len(buf.lstrip(b"\r\n"))
+        if skip:
+            del buf[:skip]
+            scan = max(0, scan - skip)
+        if len(buf) < len(_BANNER_B) and _BANNER_B.startswith(buf):
+            return b""  # might still become a banner: wait for more bytes
+        if buf.startswith(_BANNER_B):
+            nl = buf.find(b"\n", scan)
             if nl < 0:
-                return buf
-            self.banner = probe[:nl].rstrip(b"\r").decode("utf-8", "replace")
-            probe = probe[nl + 1 :]
+                if len(buf) > MAX_BANNER_BYTES:  # no line end: not a banner we will wait for
+                    self.stats.oversize += 1
+                    self._at_start = False
+                    self._discarding = True
+                    del buf[:-1]
+                return b""
+            self.banner = buf[:nl].rstrip(b"\r").decode("utf-8", "replace")
+            del buf[: nl + 1]
         self._at_start = False
-        return probe
+        rest = bytes(buf)
+        buf.clear()
+        return rest
 
     def _parse_blocks(self, blocks: list[str]) -> list[AmiMessage]:
         out: list[AmiMessage] = []
@@ -258,7 +299,7 @@ class AmiParser:
                     i += 1
                 if _END_COMMAND not in parts[-1]:
                     rest = "\n\n".join(parts) + "\n\n"
-                    self._buf = rest.encode("utf-8") + self._buf
+                    self._buf[0:0] = rest.encode("utf-8")
                     break
                 block = "\n\n".join(parts)
             if len(block) > limit:
@@ -272,8 +313,11 @@ class AmiParser:
             else:
                 if len(fields) == len(lines) and "Output" not in fields:
                     if lines[0][:1].islower():
-                        fields = {k.lower(): v for k, v in fields.items()}
-                        msg = AmiMessage(fields, folded=True)
+                        folded = {fold_key(k): v for k, v in fields.items()}
+                        if len(folded) == len(fields):
+                            msg = AmiMessage(folded, folded=True)
+                        else:  # two keys differ only in case: the first value wins
+                            msg = self._parse_slow(lines)
                     else:
                         msg = AmiMessage(fields)
                 else:
@@ -315,14 +359,13 @@ class AmiParser:
             pairs.append((key, value))
         if not pairs:
             return None
+        folded = pairs[0][0][:1].islower()
+        if folded:
+            pairs = [(fold_key(k), v) for k, v in pairs]
         fields: dict[str, str] = {}
         for key, value in pairs:
             fields.setdefault(key, value)
         items = tuple(pairs) if len(fields) != len(pairs) else None
-        folded = pairs[0][0][:1].islower()
-        if folded:
-            fields = {k.lower(): v for k, v in reversed(pairs)}
-            items = tuple((k.lower(), v) for k, v in pairs) if items is not None else None
         return AmiMessage(fields, items, tuple(output), folded)
 
 

@@ -4,7 +4,8 @@ EventList collection, and the reader that turns bytes into events for the consum
 ``AmiLink`` owns no reconnect logic and no timers but the per-action timeouts; the reconnect
 loop, keepalive and health live in ``collectors.ami.transport``. The socket itself has no read
 timeout: an AMI link may be silent for hours at night, and a dead link is found by a Ping that
-gets no answer.
+gets no answer (``reads`` counts the reads, so the keepalive can tell a slow answer on a busy
+link from a dead one).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from collectors.ami.parser import AmiMessage, AmiParser
@@ -50,7 +51,7 @@ class ListResult:
 
 
 Item = Received | ListResult
-Sink = Callable[[Item], Awaitable[None]]
+Sink = Callable[[Item], object]
 
 
 def md5_key(challenge: str, secret: str) -> str:
@@ -73,8 +74,9 @@ class AmiLink:
     """A connected AMI socket. ``read_forever`` must run (as a task) for actions to complete.
 
     ``sink`` receives every unsolicited event and every completed list marked ``deliver``, in
-    the order they were read; it may await (a full queue), which stops the reading and so
-    pushes back on the PBX through TCP.
+    the order they were read. It must not wait: the reader keeps reading whatever the
+    consumer's backlog, so that action responses (a Ping's answer) are never held behind
+    events (``collectors.ami.intake`` sheds events instead).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class AmiLink:
         self.parser = parser or AmiParser()
         self.banner_seen = asyncio.Event()
         self.events_read = 0
+        self.reads = 0  # socket reads that returned data
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
 
@@ -111,6 +114,7 @@ class AmiLink:
                 data = await self._reader.read(_READ_SIZE)
                 if not data:
                     raise AmiConnectionError(f"AMI link to {self.where} closed by the PBX")
+                self.reads += 1
                 received_at = self._clock()
                 skipped = self.parser.stats.skipped
                 messages = self.parser.feed(data)
@@ -118,7 +122,7 @@ class AmiLink:
                     self.banner_seen.set()
                 events = 0
                 for msg in messages:
-                    if await self._dispatch(msg, received_at):
+                    if self._dispatch(msg, received_at):
                         events += 1
                 self.events_read += events
                 if on_batch is not None:
@@ -128,7 +132,7 @@ class AmiLink:
         finally:
             self._fail_pending(AmiConnectionError(f"AMI link to {self.where} closed"))
 
-    async def _dispatch(self, msg: AmiMessage, received_at: float) -> bool:
+    def _dispatch(self, msg: AmiMessage, received_at: float) -> bool:
         """Route one message; True when it was an unsolicited event handed to the sink."""
         action_id = msg.get("ActionID")
         pending = self._pending.get(action_id) if action_id is not None else None
@@ -147,7 +151,7 @@ class AmiLink:
                     tuple(pending.items),
                 )
                 if pending.deliver:
-                    await self._sink(result)
+                    self._sink(result)
                 if not pending.future.done():
                     pending.future.set_result(result)
             else:
@@ -155,7 +159,7 @@ class AmiLink:
             return False
         if msg.get("Event") is None:
             return False
-        await self._sink(Received(received_at, msg))
+        self._sink(Received(received_at, msg))
         return True
 
     def _responded(

@@ -1,30 +1,42 @@
-"""The live AMI collector: connect (TCP or TLS), log in, keep alive with Ping, reconnect with
-capped exponential backoff and full jitter, resynchronise after every (re)connect.
+"""The live AMI collector: connect (TCP or TLS), log in, keep alive with Ping, reconnect fast
+then capped (``collectors.ami.backoff``; during a long wait a bare TCP connect every
+``probe_interval`` ends it as soon as the PBX listens again), resynchronise after every
+(re)connect.
 
     client = AmiClient(pbx, TrackerFeeder(tracker, Translator(), on_records))
     await client.run(stop)            # returns soon after ``stop`` is set
 
-The socket reader puts events into a bounded queue; one consumer task takes them out in order
-and calls the consumer (``on_event`` / ``on_snapshot``). When the queue is full the reader
-waits, so TCP pushes back on the PBX; the wait shows as ``event lag`` (dequeue time minus
-receive time). Counters live in ``AmiStats``; a ``listener`` with the metrics exporter's AMI
-hooks (``ami_up``, ``ami_reconnected``, ``ami_event``, ``ami_parse_error``,
+The socket reader offers events to a bounded queue (``collectors.ami.intake``) and never
+waits on it, so a Ping's answer is read at once however far the consumer lags; under overload
+the queue sheds events in a documented order and counts them. One consumer task takes the
+events out in order and calls the consumer (``on_event`` / ``on_snapshot``); the time they
+spent queued shows as ``event lag`` (dequeue time minus receive time).
+
+A silent (black-holed) link is found within ``ping_interval + ping_timeout`` (5 + 3 s by
+default): a Ping with no answer and no other byte read meanwhile ends the session. A Ping
+answered late while events keep arriving is a busy PBX, not a dead link: no reconnect.
+
+Counters live in ``AmiStats``; a ``listener`` with the metrics exporter's AMI hooks
+(``ami_up``, ``ami_reconnected``, ``ami_event``, ``ami_parse_error``, ``ami_events_shed``,
 ``event_lag_seconds``) is told as they change. No metrics objects live here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
 from functools import partial
 from random import Random
-from typing import Any, Protocol
+from typing import Any
 
-from collectors.ami.parser import AmiMessage
+from collectors.ami.backoff import Backoff
+from collectors.ami.connect import describe, tls_context
+from collectors.ami.contracts import AmiConsumer, AmiEndpoint, AmiListener, AmiStats
+from collectors.ami.intake import EventIntake
 from collectors.ami.session import AmiLink, Item, ListResult, Received
 from monitor.errors import AmiAuthError, AmiConnectionError, AmiError, ConfigError
 
@@ -43,102 +55,6 @@ log = logging.getLogger(__name__)
 RESYNC_ACTIONS = ("CoreShowChannels", "QueueStatus")
 
 
-class _SecretLike(Protocol):
-    def reveal(self) -> str: ...
-
-
-class AmiEndpoint(Protocol):
-    """What the client needs of a PBX entry (``monitor.config.PbxConfig`` fits)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def username(self) -> str: ...
-    @property
-    def secret(self) -> _SecretLike | None: ...
-    @property
-    def tls(self) -> bool: ...
-    @property
-    def tls_verify(self) -> bool: ...
-    @property
-    def auth(self) -> str: ...
-    @property
-    def ping_interval(self) -> float: ...
-
-
-class AmiConsumer(Protocol):
-    """Called from the consumer task, in stream order. ``on_snapshot`` gets each resync list
-    (``CoreShowChannels``, ``QueueStatus``) at its place in the stream."""
-
-    def on_event(self, received_at: float, msg: AmiMessage) -> None: ...
-    def on_snapshot(self, snapshot: ListResult) -> None: ...
-
-
-class AmiListener(Protocol):
-    """The metrics exporter's AMI hooks (``monitor.metrics.exporter`` has these methods)."""
-
-    def ami_up(self, pbx: str, up: bool) -> None: ...
-    def ami_reconnected(self, pbx: str) -> None: ...
-    def ami_event(self, pbx: str, count: int) -> None: ...
-    def ami_parse_error(self, pbx: str, count: int) -> None: ...
-    def event_lag_seconds(self, pbx: str, seconds: float) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Capped exponential backoff with full jitter: ``uniform(0, min(cap, base * 2**n))``."""
-
-    base: float = 1.0
-    cap: float = 60.0
-
-    def delay(self, attempt: int, rng: Random) -> float:
-        return rng.uniform(0.0, min(self.cap, self.base * 2.0 ** min(attempt, 32)))
-
-
-class AmiStats:
-    """Counters and gauges of one client (read by the metrics exporter at scrape time)."""
-
-    __slots__ = (
-        "connects",
-        "events",
-        "last_lag",
-        "max_lag",
-        "parse_errors",
-        "queue_depth",
-        "queue_peak",
-        "reconnects",
-        "up",
-    )
-
-    def __init__(self) -> None:
-        self.up = False
-        self.connects = 0  # successful logins
-        self.reconnects = 0  # successful logins after the first
-        self.events = 0  # unsolicited events received
-        self.parse_errors = 0  # frames the parser skipped (bad lines, oversize)
-        self.last_lag = 0.0  # seconds between receive and dequeue, last event
-        self.max_lag = 0.0
-        self.queue_depth = 0
-        self.queue_peak = 0  # deepest the queue has been (== its size: the reader waited)
-
-
-def tls_context(verify: bool) -> ssl.SSLContext:
-    """The client TLS context: the system trust store; ``verify=False`` accepts any
-    certificate (a self-signed PBX certificate on a trusted network)."""
-    ctx = ssl.create_default_context()
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-_STOP = object()
-
-
 class AmiClient:
     """One PBX's AMI collector. ``run(stop)`` connects, and reconnects until ``stop`` is set."""
 
@@ -153,8 +69,10 @@ class AmiClient:
         backoff: Backoff | None = None,
         listener: AmiListener | None = None,
         queue_size: int = 10_000,
+        needed_events: Collection[str] | None = None,
         ping_timeout: float | None = None,
         action_timeout: float = 10.0,
+        probe_interval: float = 1.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if pbx.secret is None:
@@ -171,11 +89,12 @@ class AmiClient:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or Random()
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(tuple(pbx.reconnect_delays), pbx.reconnect_max)
         self._listener = listener
-        self._queue: asyncio.Queue[Item | object] = asyncio.Queue(maxsize=queue_size)
-        self._ping_timeout = ping_timeout or max(5.0, min(30.0, pbx.ping_interval / 2))
+        self._intake = EventIntake(queue_size, needed_events, self._shed)
+        self._ping_timeout = ping_timeout or pbx.ping_timeout
         self._action_timeout = action_timeout
+        self._probe_interval = probe_interval
         self._ssl = ssl_context if ssl_context is not None else None
         self.where = f"{pbx.host}:{pbx.port}"
         self.state = "stopped"
@@ -201,6 +120,8 @@ class AmiClient:
             "events": self.stats.events,
             "parse_errors": self.stats.parse_errors,
             "lag_seconds": self.stats.last_lag,
+            "queue_depth": len(self._intake),
+            "shed": dict(self.stats.shed),
         }
 
     def _set_state(self, state: str) -> None:
@@ -227,17 +148,20 @@ class AmiClient:
                 except AmiAuthError as exc:
                     self._failed("auth_failed", str(exc))
                 except (AmiError, OSError, TimeoutError, ssl.SSLError) as exc:
-                    self._failed("backoff", _describe(exc, self.where))
+                    self._failed("backoff", describe(exc, self.where))
                 if stop.is_set():
                     break
                 delay = self._backoff.delay(self.attempts, self._rng)
                 self.attempts += 1
                 log.info("AMI %s: reconnecting in %.1f s", self.where, delay)
-                await self._pause(delay, stop)
+                if self.state == "backoff" and delay > self._probe_interval:
+                    await self._pause_until_back(delay, stop)
+                else:
+                    await self._pause(delay, stop)
         finally:
             self._set_up(False)
             self._set_state("stopped")
-            await self._queue.put(_STOP)
+            self._intake.stop()
             await consumer
 
     def _failed(self, state: str, message: str) -> None:
@@ -257,6 +181,31 @@ class AmiClient:
                 task.cancel()
             await asyncio.gather(sleeper, stopper, return_exceptions=True)
 
+    async def _pause_until_back(self, seconds: float, stop: asyncio.Event) -> None:
+        """A long wait after a link failure: every ``probe_interval`` a bare TCP connect
+        checks whether the PBX listens again, and the wait ends as soon as it does, so the
+        collector is back within about ``probe_interval`` of the PBX (not up to 15 s later)."""
+        left = seconds
+        while left > 0 and not stop.is_set():
+            step = min(self._probe_interval, left)
+            await self._pause(step, stop)
+            left -= step
+            if left > 0 and not stop.is_set() and await self._listening():
+                log.info("AMI %s: the PBX listens again; reconnecting now", self.where)
+                return
+
+    async def _listening(self) -> bool:
+        try:
+            async with asyncio.timeout(min(1.0, self._probe_interval)):
+                _, writer = await asyncio.open_connection(self.pbx.host, self.pbx.port)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
+        return True
+
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         ctx: ssl.SSLContext | None = None
         if self.pbx.tls:
@@ -266,7 +215,7 @@ class AmiClient:
 
     async def _session(self, stop: asyncio.Event) -> None:
         reader, writer = await self._open()
-        link = AmiLink(reader, writer, where=self.where, sink=self._put, clock=self._clock)
+        link = AmiLink(reader, writer, where=self.where, sink=self._offer, clock=self._clock)
         reading = asyncio.create_task(link.read_forever(self._batch), name="ami-read")
         stopper = asyncio.create_task(stop.wait())
         try:
@@ -343,7 +292,8 @@ class AmiClient:
     async def _keepalive(
         self, link: AmiLink, reading: asyncio.Task[None], stopper: asyncio.Task[bool]
     ) -> None:
-        """Ping every ``ping_interval``; a Ping with no answer in time means a dead link."""
+        """Ping every ``ping_interval``; a Ping with no answer in time, and no byte read while
+        waiting for it, means a dead link. Resync after an overflow once the backlog drained."""
         while True:
             sleeper = asyncio.ensure_future(self._sleep(self.pbx.ping_interval))
             try:
@@ -356,22 +306,37 @@ class AmiClient:
             if reading.done():
                 reading.result()
                 raise AmiConnectionError(f"AMI link to {self.where} closed")
+            if self._intake.resync_wanted and self._intake.drained():
+                self._intake.resync_wanted = False
+                self.stats.resyncs += 1
+                log.warning("AMI %s: events were shed (overload); resynchronising", self.where)
+                for name in RESYNC_ACTIONS:
+                    await self._resync(link, name)
+            reads = link.reads
             try:
                 await link.action("Ping", timeout=self._ping_timeout)
             except TimeoutError:
-                raise AmiConnectionError(
-                    f"no answer to Ping from {self.where} within {self._ping_timeout:g} s; "
-                    "the link is dead"
-                ) from None
+                if link.reads == reads:
+                    raise AmiConnectionError(
+                        f"no answer to Ping from {self.where} within {self._ping_timeout:g} s "
+                        "and nothing else read; the link is dead"
+                    ) from None
+                self.stats.slow_pings += 1  # the PBX is busy, the link is alive
+                continue
             self.pings += 1
 
     # ---- the queue -------------------------------------------------------------------------
 
-    async def _put(self, item: Item) -> None:
-        await self._queue.put(item)
-        depth = self.stats.queue_depth = self._queue.qsize()
+    def _offer(self, item: Item) -> None:
+        self._intake.offer(item)
+        self.stats.queue_depth = depth = len(self._intake)
         if depth > self.stats.queue_peak:
             self.stats.queue_peak = depth
+
+    def _shed(self, reason: str, count: int) -> None:
+        self.stats.shed[reason] += count
+        if self._listener is not None:
+            self._listener.ami_events_shed(self.pbx.name, reason, count)
 
     def _batch(self, events: int, skipped: int) -> None:
         if events:
@@ -386,9 +351,9 @@ class AmiClient:
     async def _consume(self) -> None:
         handled = 0
         while True:
-            item = await self._queue.get()
-            self.stats.queue_depth = self._queue.qsize()
-            if item is _STOP:
+            item = await self._intake.get()
+            self.stats.queue_depth = len(self._intake)
+            if item is None:
                 return
             try:
                 if isinstance(item, Received):
@@ -408,20 +373,3 @@ class AmiClient:
                 handled += 1
                 if handled % 256 == 0:
                     await asyncio.sleep(0)
-
-
-def _describe(exc: BaseException, where: str) -> str:
-    if isinstance(exc, AmiError):
-        return str(exc)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"TLS certificate of {where} not trusted: {exc.verify_message}; install its CA in "
-            "the system trust store, or set tls_verify: false on a trusted network"
-        )
-    if isinstance(exc, TimeoutError):
-        return f"no answer from {where} in time (TCP connect or TLS handshake)"
-    if isinstance(exc, ConnectionRefusedError):
-        return (
-            f"connection to {where} refused; is the AMI enabled (manager.conf) and the port right?"
-        )
-    return f"cannot reach {where}: {exc}"

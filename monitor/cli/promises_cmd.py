@@ -1,8 +1,9 @@
 """``ringwatch promises add | cancel | list | show``: the callback ledger from the shell.
 
-Works on the store database: ``--db URL`` (or ``RINGWATCH_DB``), else ``store.url`` from
-``--config ringwatch.yml``, else the default store; safe to use while the service runs on
-the same SQLite file (WAL, busy timeout).
+Works on the store: ``--store`` (or ``RINGWATCH_STORE``), else ``store.url`` from
+``--config ringwatch.yml``, else the default store (monitor/cli/options.py); a store that does
+not exist is an error, never created here. Safe to use while the service runs on the same
+SQLite file (WAL, busy timeout).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.options import check_store, resolve_store, store_option
 from monitor.config import load_config
 from monitor.errors import InputError
 from monitor.promises.db import open_database
@@ -24,6 +26,7 @@ from monitor.promises.model import Promise, PromiseKind
 from monitor.promises.settings import PromiseSettings
 from monitor.promises.views import VIEWS
 from monitor.record import iso
+from monitor.store.engine import normalise_url
 
 __all__ = ["parse_due", "register"]
 
@@ -58,7 +61,9 @@ class _Ctx:
 
     def engine(self) -> PromiseEngine:
         settings = PromiseSettings(country=self.country.upper(), pbx=self.pbx)
-        return PromiseEngine(open_database(self.db), settings)
+        return PromiseEngine(
+            open_database(normalise_url(check_store(self.db, create=False))), settings
+        )
 
 
 def _line(p: Promise) -> str:
@@ -77,22 +82,21 @@ def _line(p: Promise) -> str:
     default=None,
     help="ringwatch.yml (store.url, site.country, the first pbx name).",
 )
-@click.option(
-    "--db", envvar="RINGWATCH_DB", default=None, help="Store database URL (overrides store.url)."
-)
+@store_option
 @click.option("--country", default=None, help="Site country for local numbers (GB, US).")
 @click.option("--pbx", default=None, help="PBX name on new promises.")
 @click.pass_context
 def promises_group(
     ctx: click.Context,
     config_path: Path | None,
-    db: str | None,
+    store_url: str | None,
     country: str | None,
     pbx: str | None,
 ) -> None:
     """Callback promises: list, add, cancel and show."""
     cfg = load_config(config_path)
-    ctx.obj = _Ctx(db or cfg.store_url, country or cfg.country, pbx or cfg.pbxs[0].name)
+    db = resolve_store(store_url, cfg.store_url)  # checked when a command opens it
+    ctx.obj = _Ctx(db, country or cfg.country, pbx or cfg.pbxs[0].name)
 
 
 @promises_group.command("add")

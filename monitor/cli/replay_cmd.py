@@ -1,21 +1,25 @@
-"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv)."""
+"""``ringwatch replay FILE...``: transcripts in, call records out (table, jsonl or csv).
+
+The pipeline, rules and configuration are imported when the command runs (``--help`` stays
+quick); nothing here imports the web tier or the store."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from monitor.config import Config, load_config
-from monitor.pipeline import Pipeline
-from monitor.record import CONTRACT_FIELDS, CallRecord
-from monitor.replay import ReplayStats, replay
-from monitor.rules import RuleSet, Site, load_rules
-from monitor.tracker import Tracker, TrackerSettings
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.record import CallRecord
+    from monitor.replay import ReplayStats
+    from monitor.rules import RuleSet
+    from monitor.tracker import TrackerSettings
 
 __all__ = ["register"]
 
@@ -65,8 +69,10 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> None:
-    assert isinstance(records, list)
+def write_records(records: Iterable[CallRecord], fmt: str, out: TextIO) -> None:
+    """Write records as they come (a replay streams: nothing is held in memory)."""
+    from monitor.record import CONTRACT_FIELDS
+
     if fmt == "jsonl":
         for r in records:
             out.write(json.dumps(r.to_contract(), separators=(",", ":")) + "\n")
@@ -85,6 +91,8 @@ def write_records(records: list[CallRecord] | object, fmt: str, out: TextIO) -> 
 
 
 def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
+    from monitor.tracker import TrackerSettings
+
     first = cfg.pbxs[0]
     return TrackerSettings(
         pbx=pbx or first.name,
@@ -93,18 +101,31 @@ def tracker_settings(cfg: Config, pbx: str | None = None) -> TrackerSettings:
         internal_contexts=first.internal_contexts,
         outside_min_digits=cfg.outside_min_digits,
         stale_after_seconds=cfg.stale_after_seconds,
+        agent_devices=cfg.agent_devices,
     )
 
 
 def replay_records(
-    files: list[Path], cfg: Config, rules_dir: Path | None, pbx: str | None, stats: ReplayStats
-) -> list[CallRecord]:
-    """Replay ``files`` with the rules of ``rules_dir`` (none: calls without findings)."""
-    ruleset: RuleSet | None = load_rules(rules_dir) if rules_dir is not None else None
+    files: list[Path],
+    cfg: Config,
+    rules_dir: Path | None,
+    pbx: str | None,
+    stats: ReplayStats,
+    ruleset: RuleSet | None = None,
+) -> Iterator[CallRecord]:
+    """Replay ``files`` with ``ruleset``, else the rules of ``rules_dir`` (none: calls without
+    findings)."""
+    from monitor.pipeline import Pipeline
+    from monitor.replay import replay
+    from monitor.rules import Site, load_rules
+    from monitor.tracker import Tracker
+
+    if ruleset is None and rules_dir is not None:
+        ruleset = load_rules(rules_dir)
     pipeline = Pipeline(
         Tracker(tracker_settings(cfg, pbx)), ruleset, site=Site(cfg.country.lower())
     )
-    return list(replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline))
+    return replay(files, stats=stats, progress=_Progress(sys.stderr), pipeline=pipeline)
 
 
 def register(group: click.Group) -> None:
@@ -136,16 +157,34 @@ def register(group: click.Group) -> None:
     ) -> None:
         """Replay recorded AMI transcripts (.ami/.txt, optionally .gz) and print call records.
 
-        Several files are read in time order. A summary line goes to stderr.
+        Files are streamed and merged by event time; '-' reads standard input. Records are
+        printed as calls end; a summary line goes to stderr.
         """
+        from monitor.config import load_config
+        from monitor.replay import ReplayStats
+        from monitor.rules import load_rules
+        from monitor.rules.seed import SEED_RULES
+
         cfg = load_config(config_path)
+        rules_dir: Path | None
         if no_rules:
-            rules_dir = None
+            rules_dir, why = None, "none (--no-rules)"
         elif rules is not None:
-            rules_dir = rules
+            rules_dir, why = rules, "--rules"
+        elif cfg.rules_dir.is_dir():
+            rules_dir, why = cfg.rules_dir, "rules.dir" if cfg.source else "./rules"
         else:
-            rules_dir = cfg.rules_dir if cfg.rules_dir.is_dir() else None
+            rules_dir = SEED_RULES
+            why = (
+                f"the seed standards shipped with ringwatch (no rules directory at {cfg.rules_dir})"
+            )
+        ruleset = load_rules(rules_dir) if rules_dir is not None else None
         stats = ReplayStats()
-        records = replay_records(list(files), cfg, rules_dir, pbx, stats)
+        records = replay_records(list(files), cfg, rules_dir, pbx, stats, ruleset)
         write_records(records, fmt, sys.stdout)
         click.echo(f"ringwatch replay: {stats.summary()}", err=True)
+        if ruleset is None:
+            click.echo(f"ringwatch replay: rules: {why}: no findings", err=True)
+        else:
+            count = len(ruleset.rules)
+            click.echo(f"ringwatch replay: rules: {rules_dir} ({count} rules; {why})", err=True)

@@ -7,7 +7,6 @@ from collections import Counter
 import click
 
 from monitor.errors import RulesError
-from monitor.rules import load_rules, run_rule_tests
 
 __all__ = ["register"]
 
@@ -21,6 +20,8 @@ def rules_group() -> None:
 @click.argument("directory", default="rules/", type=click.Path())
 def check_cmd(directory: str) -> None:
     """Validate every rule file in DIRECTORY (default rules/); exit 1 on any problem."""
+    from monitor.rules import load_rules
+
     try:
         ruleset = load_rules(directory)
     except RulesError as exc:
@@ -46,6 +47,8 @@ def check_cmd(directory: str) -> None:
 )
 def test_cmd(directory: str, require_coverage: bool) -> None:
     """Run the rule tests in DIRECTORY/tests/*.test.yml; exit 1 on a failure."""
+    from monitor.rules import run_rule_tests
+
     report = run_rule_tests(directory)
     for line in report.lines:
         click.echo(line)

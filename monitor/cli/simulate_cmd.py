@@ -9,10 +9,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.errors import InputError
+
+if TYPE_CHECKING:
+    from monitor.simulator import ContactCentre, ServerConfig
 
 __all__ = ["parse_duration", "parse_listen", "register"]
 
@@ -114,6 +118,12 @@ def _parse_start(text: str | None, default: float) -> float:
     default=None,
     help="Write each answered call's recording (stereo WAV) under this directory.",
 )
+@click.option(
+    "--keep-recordings",
+    type=click.IntRange(1),
+    default=None,
+    help="Keep only the newest N recordings (default: all).",
+)
 def simulate(
     listen: str,
     seed: int | None,
@@ -128,9 +138,16 @@ def simulate(
     start: str | None,
     run_for: str | None,
     recordings: Path | None,
+    keep_recordings: int | None,
 ) -> None:
     """Run a simulated Asterisk PBX (AMI) for a configurable contact centre."""
-    from monitor.simulator import DEFAULT_START, ContactCentre, default_config, load_scenario
+    from monitor.simulator import (
+        DEFAULT_START,
+        ContactCentre,
+        ServerConfig,
+        default_config,
+        load_scenario,
+    )
 
     config, file_seed = default_config(), None
     if scenario is not None:
@@ -162,27 +179,19 @@ def simulate(
         recordings_dir=recordings,
     )
     limit = parse_duration(run_for) if run_for else None
+    server = ServerConfig(
+        host, port, int(asterisk), username, secret, timestamps, keep_recordings=keep_recordings
+    )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            _serve(engine, host, port, int(asterisk), username, secret, timestamps, speed, limit)
-        )
+        asyncio.run(_serve(engine, server, speed, limit))
 
 
 async def _serve(
-    engine: object,
-    host: str,
-    port: int,
-    asterisk: int,
-    username: str,
-    secret: str,
-    timestamps: bool,
-    speed: float,
-    limit: float | None,
+    engine: ContactCentre, config: ServerConfig, speed: float, limit: float | None
 ) -> None:
-    from monitor.simulator import ContactCentre, ServerConfig, SimulatorServer
+    from monitor.simulator import SimulatorServer
 
-    assert isinstance(engine, ContactCentre)
-    config = ServerConfig(host, port, asterisk, username, secret, timestamps)
+    host, port = config.host, config.port
     server = SimulatorServer(engine, config)
     try:
         await server.start()

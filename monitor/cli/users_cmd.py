@@ -9,28 +9,20 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.options import open_store, store_option
 from monitor.errors import InputError
 from monitor.store import Store
 from monitor.store.schema import ROLES
 
-__all__ = ["DEFAULT_STORE", "register"]
+__all__ = ["register"]
 
-DEFAULT_STORE = "ringwatch-data/ringwatch.sqlite"
-
-_store_option = click.option(
-    "--store",
-    "store_url",
-    envvar="RINGWATCH_STORE",
-    default=DEFAULT_STORE,
-    show_default=True,
-    help="Store: a SQLite file path or postgresql://USER:PASS@HOST/DB (env RINGWATCH_STORE).",
-)
+# one --store / RINGWATCH_STORE for every command (monitor/cli/options.py)
+_store_option = store_option
 
 
-def _open(url: str) -> Store:
-    if url == DEFAULT_STORE:
-        Path(DEFAULT_STORE).parent.mkdir(parents=True, exist_ok=True)
-    return Store.open(url)
+def _open(url: str | None, *, create: bool = False) -> Store:
+    """The store; only ``users add`` may create it (a typo path is an error elsewhere)."""
+    return open_store(url, create=create)
 
 
 def _password(password_file: Path | None) -> str:
@@ -66,10 +58,10 @@ def users_group() -> None:
     help="Read the password from the first line of this file (else prompt).",
 )
 @_store_option
-def add(name: str, role: str, password_file: Path | None, store_url: str) -> None:
+def add(name: str, role: str, password_file: Path | None, store_url: str | None) -> None:
     """Add user NAME with ROLE; the password is stored as an argon2 hash."""
     password = _password(password_file)
-    store = _open(store_url)
+    store = _open(store_url, create=True)
     try:
         store.add_user(name, role, password)
     finally:
@@ -85,7 +77,7 @@ def add(name: str, role: str, password_file: Path | None, store_url: str) -> Non
     help="Read the password from the first line of this file (else prompt).",
 )
 @_store_option
-def passwd(name: str, password_file: Path | None, store_url: str) -> None:
+def passwd(name: str, password_file: Path | None, store_url: str | None) -> None:
     """Set a new password for user NAME and end their sessions (logged in elsewhere)."""
     password = _password(password_file)
     store = _open(store_url)
@@ -144,7 +136,7 @@ def delete(name: str, yes: bool, store_url: str) -> None:
 
 @users_group.command("list")
 @_store_option
-def list_users(store_url: str) -> None:
+def list_users(store_url: str | None) -> None:
     """List the users and their roles."""
     store = _open(store_url)
     try:

@@ -29,6 +29,7 @@ from monitor.buckets import (
 from monitor.metrics.live import LiveCollector, LiveProvider
 from monitor.metrics.metric_store import MetricStore
 from monitor.metrics.names import (
+    AMI_SHED_REASONS,
     CALLBACK_BUCKETS,
     CHECK_RESULTS,
     OUTCOMES,
@@ -152,6 +153,12 @@ class RingwatchMetrics:
         self.ami_parse_errors = st.counter(
             m("ami_parse_errors"), "AMI frames that could not be parsed.", ["pbx"]
         )
+        self.ami_shed = st.counter(
+            m("ami_events_shed"),
+            "AMI events dropped under overload, by reason (unused: a type ringwatch does not "
+            "use; overflow: the queue was full, a resync follows).",
+            ["pbx", "reason"],
+        )
         self.event_lag = st.gauge(
             m("event_lag_seconds"),
             "Wall-clock arrival minus the event's Timestamp header, last event.",
@@ -195,6 +202,8 @@ class RingwatchMetrics:
             for fam in (self.ami_up_gauge, self.ami_reconnects, self.ami_events):
                 fam.init((pbx,))
             self.ami_parse_errors.init((pbx,))
+            for reason in AMI_SHED_REASONS:
+                self.ami_shed.init((pbx, reason))
             self.event_lag.init((pbx,))
 
     def set_live_provider(self, provider: LiveProvider | None) -> None:
@@ -288,6 +297,17 @@ class RingwatchMetrics:
         with self._lock:
             self._checks(record, record.queue or "", agent, ((r, None, met) for r, met in results))
 
+    def promise_check(self, pbx: str, rule: str, met: bool, call_id: str | None = None) -> None:
+        """A callback promise settled under ``rule`` (kept: met, broken: breached), counted in
+        ``ringwatch_standard_checks_total`` like a per-call check (queue ``""``); a breach
+        carries the promise's call id as an exemplar when it has one."""
+        agent: tuple[str, ...] = ("",) if self.agent_label else ()
+        sev = self._severity.get(rule, "warning")
+        ex = None if met or not call_id else {"call_id": call_id[:_EXEMPLAR_MAX]}
+        with self._lock:
+            result = "met" if met else "breached"
+            self.checks.inc((pbx, "", rule, sev, result, *agent), 1.0, ex)
+
     # ---- promises ---------------------------------------------------------------------------
     def promise_outcome(
         self, pbx: str, outcome: str, seconds_to_callback: float | None = None
@@ -318,6 +338,10 @@ class RingwatchMetrics:
     def ami_parse_error(self, pbx: str, count: int = 1) -> None:
         with self._lock:
             self.ami_parse_errors.inc((pbx,), count)
+
+    def ami_events_shed(self, pbx: str, reason: str, count: int = 1) -> None:
+        with self._lock:
+            self.ami_shed.inc((pbx, reason), count)
 
     def event_lag_seconds(self, pbx: str, seconds: float) -> None:
         with self._lock:

@@ -31,7 +31,8 @@ class LiveSnapshot:
     ``active_calls`` maps a state (ringing, queued, talking, on_hold) to a count;
     ``longest_wait_seconds`` maps a queue to the longest current wait in it;
     ``live_breaches`` maps a live rule id to the number of calls breaching it now;
-    ``promises`` maps a promise state (open, overdue) to a count.
+    ``promises`` maps a promise state (open, overdue) to a count;
+    ``clock_offset_seconds`` is the host clock minus the PBX's (None before its first event).
     """
 
     pbx: str
@@ -40,6 +41,7 @@ class LiveSnapshot:
     longest_hold_seconds: float = 0.0
     live_breaches: Mapping[str, int] = field(default_factory=dict)
     promises: Mapping[str, int] = field(default_factory=dict)
+    clock_offset_seconds: float | None = None
 
 
 @runtime_checkable
@@ -110,7 +112,12 @@ class LiveCollector(Collector):
             "Callback promises not yet settled, by state (open: not yet due; overdue).",
             labels=["pbx", "state"],
         )
-        families = [active, wait, hold, breaches, promises]
+        offset = GaugeMetricFamily(
+            m("pbx_clock_offset_seconds"),
+            "Host clock minus the PBX's clock (Timestamp headers; positive: the PBX is behind).",
+            labels=["pbx"],
+        )
+        families = [active, wait, hold, breaches, promises, offset]
         if not with_samples:
             return families
         pbxs = list(self._pbxs) + [p for p in snaps if p not in self._pbxs]
@@ -125,6 +132,8 @@ class LiveCollector(Collector):
                 breaches.add_metric([pbx, rule], float(snap.live_breaches.get(rule, 0)))
             for state in _keys(PROMISE_STATES, snap.promises):
                 promises.add_metric([pbx, state], float(snap.promises.get(state, 0)))
+            if snap.clock_offset_seconds is not None:
+                offset.add_metric([pbx], float(snap.clock_offset_seconds))
         return families
 
 

@@ -11,6 +11,7 @@ from monitor.record import Outcome
 
 __all__ = [
     "ACTIVE_STATES",
+    "AMI_SHED_REASONS",
     "CALLBACK_BUCKETS",
     "CHECK_RESULTS",
     "OUTCOMES",
@@ -28,6 +29,9 @@ ACTIVE_STATES: tuple[str, ...] = ("ringing", "queued", "talking", "on_hold")
 PROMISE_STATES: tuple[str, ...] = ("open", "overdue")
 #: Outcomes of ``ringwatch_callback_promises_total{outcome}``.
 PROMISE_OUTCOMES: tuple[str, ...] = ("kept", "broken", "cancelled", "unreturnable")
+#: ``reason`` of ``ringwatch_ami_events_shed_total`` (collectors/ami/intake.py, the same
+#: values, in shedding order).
+AMI_SHED_REASONS: tuple[str, ...] = ("unused", "overflow")
 #: ``result`` of ``ringwatch_standard_checks_total``.
 CHECK_RESULTS: tuple[str, ...] = ("met", "breached")
 #: ``ringwatch_callback_seconds`` (time from the missed call to the callback): 5 min .. 2 days.

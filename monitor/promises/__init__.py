@@ -25,6 +25,7 @@ from monitor.promises.settings import (
     AlwaysOpen,
     BusinessCalendar,
     KeepMode,
+    PromiseRule,
     PromiseSettings,
     WeeklyHours,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "PromiseKind",
     "PromiseProvider",
     "PromiseQueries",
+    "PromiseRule",
     "PromiseSettings",
     "PromiseState",
     "WeeklyHours",

@@ -99,15 +99,22 @@ class PromiseEngine(PromiseQueries):
         )
         if closed is None:
             return None
-        s = self.settings
+        s, explicit = self.settings, self.settings.explicit
+        allowed = promise.due_at - promise.made_at
+        if explicit is not None and promise.rule == explicit.rule_id:
+            # judged under its own rule, against its own due time (or the rule's ``due``)
+            severity, title, flag = explicit.severity, explicit.title, explicit.flag
+            threshold = explicit.due_seconds if explicit.due_seconds is not None else allowed
+        else:
+            severity, title, flag, threshold = s.severity, s.title, s.flag, s.due_seconds
         finding = Finding(
             rule=promise.rule,
-            severity=s.severity,
-            value=promise.due_at - promise.made_at,
-            threshold=s.due_seconds,
+            severity=severity,
+            value=allowed,
+            threshold=threshold,
             at=promise.due_at,
-            title=s.title,
-            flag=s.flag,
+            title=title,
+            flag=flag,
         )
         return Change(
             closed,
@@ -153,7 +160,8 @@ class PromiseEngine(PromiseQueries):
 
     def _returned(self, conn: Connection, cb: Callback) -> list[Change]:
         changes: list[Change] = []
-        actor = f"call:{cb.call_id}"
+        # the credit goes to the person who called back (the call's agent), else the call
+        actor = f"agent:{cb.agent}" if cb.agent else f"call:{cb.call_id}"
         for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
             if p.made_at > cb.at:
                 continue  # promised after this call: it cannot have returned it
@@ -230,7 +238,7 @@ class PromiseEngine(PromiseQueries):
                 kind=PromiseKind.AMI,
                 number=number,
                 made_at=event.at,
-                due_at=event.due_at,
+                due_at=self._explicit_due(event.at, event.due_at),
                 actor=f"agent:{event.agent}" if event.agent else "ami",
                 source_call_id=None if event.chan is None else event.chan.linkedid,
                 reason=event.reason,
@@ -264,13 +272,28 @@ class PromiseEngine(PromiseQueries):
                 kind=kind,
                 number=norm,
                 made_at=made_at,
-                due_at=due_at,
+                due_at=self._explicit_due(made_at, due_at),
                 actor=actor,
                 source_call_id=None,
                 reason=reason,
                 agent=agent,
             )
         return changes
+
+    def _explicit_due(self, made_at: float, due_at: float) -> float:
+        """An explicit promise's due time: its own, unless its rule sets ``due``."""
+        explicit = self.settings.explicit
+        if explicit is None or explicit.due_seconds is None:
+            return due_at
+        return made_at + explicit.due_seconds
+
+    def rule_for(self, kind: PromiseKind) -> str:
+        """The rule a promise of ``kind`` is judged under: missed calls under the implicit
+        rule, explicit promises under the explicit one (when the rules have one)."""
+        explicit = self.settings.explicit
+        if kind is PromiseKind.MISSED or explicit is None:
+            return self.settings.rule_id
+        return explicit.rule_id
 
     def _make(
         self,
@@ -299,7 +322,7 @@ class PromiseEngine(PromiseQueries):
             "source_call_id": source_call_id,
             "reason": None if reason is None else reason[:500],
             "agent": agent,
-            "rule": self.settings.rule_id,
+            "rule": self.rule_for(kind),
             "made_at": made_at,
             "due_at": due_at,
         }
@@ -347,7 +370,9 @@ class PromiseEngine(PromiseQueries):
             if p.due_at < made_at:  # overdue before this miss: break it first
                 broke = self._break(conn, p)
                 changes += [] if broke is None else [broke]
-        current = [p for p in existing if p.due_at >= made_at]
+        # an open promise of the same rule absorbs this one (the earliest due time wins); a
+        # promise under another rule stays separate, judged under its own rule
+        current = [p for p in existing if p.due_at >= made_at and p.rule == values["rule"]]
         if current:
             target = current[0]
             new_due = min(target.due_at, due_at)

@@ -19,6 +19,7 @@ class Callback:
     number: str
     at: float
     mode: KeepMode
+    agent: str | None = None  # who returned it (the call's agent: a person, never a trunk)
 
 
 def is_miss(record: CallRecord, settings: PromiseSettings) -> bool:
@@ -76,4 +77,4 @@ def callback_of(record: CallRecord, settings: PromiseSettings) -> Callback | Non
     if number.e164 is None:
         return None
     at, mode = min(found, key=lambda item: item[0])
-    return Callback(record.call_id, number.e164, at, mode)
+    return Callback(record.call_id, number.e164, at, mode, record.agent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, case, func, or_, select, update
 
 from monitor.promises.model import Action, Change, Promise, PromiseKind, PromiseState
 from monitor.promises.tables import promise_events, promises
@@ -26,6 +26,7 @@ __all__ = [
     "history",
     "insert_promise",
     "next_due",
+    "outstanding_counts",
     "overdue",
     "select_promises",
     "set_fields",
@@ -233,6 +234,22 @@ def counts_by_state(conn: Connection, pbx: str | None = None) -> dict[str, int]:
     for state, count in conn.execute(query):
         counts[str(state)] = int(count)
     return counts
+
+
+def outstanding_counts(conn: Connection, now: float) -> dict[str, int]:
+    """``open`` (not yet due) and ``overdue`` (open past due, or broken and the customer not
+    yet reached), counted in one aggregate query: a scrape reads two numbers, never rows."""
+    is_open = promises.c.state == str(PromiseState.OPEN)
+    late = (is_open & (promises.c.due_at < now)) | (
+        (promises.c.state == str(PromiseState.BROKEN)) & promises.c.late_at.is_(None)
+    )
+    row = conn.execute(
+        select(
+            func.coalesce(func.sum(case((is_open & (promises.c.due_at >= now), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((late, 1), else_=0)), 0),
+        ).where(promises.c.state.in_((str(PromiseState.OPEN), str(PromiseState.BROKEN))))
+    ).one()
+    return {"open": int(row[0]), "overdue": int(row[1])}
 
 
 def overdue(conn: Connection, now: float, limit: int | None = None) -> list[Promise]:

@@ -7,10 +7,11 @@ defaults here are "return every missed call within 24 hours by an answered outbo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError
@@ -21,8 +22,10 @@ __all__ = [
     "AlwaysOpen",
     "BusinessCalendar",
     "KeepMode",
+    "PromiseRule",
     "PromiseSettings",
     "WeeklyHours",
+    "settings_from_rules",
 ]
 
 
@@ -108,6 +111,19 @@ def _frozen(values: frozenset[Outcome] | None) -> frozenset[Outcome]:
 
 
 @dataclass(frozen=True, slots=True)
+class PromiseRule:
+    """The standard explicit promises (AMI UserEvent, API, CLI: "I will call you back") are
+    judged under: the ``callback_kept`` rule with ``policy: explicit``. ``due_seconds`` None:
+    each promise is due when it says; set (the rule's ``due``): that long after it was made."""
+
+    rule_id: str = "keep-callback-promises"
+    title: str = "Keep every callback promise by its due time"
+    severity: Severity = Severity.WARNING
+    flag: bool = False
+    due_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PromiseSettings:
     """The promise policy. ``country`` is the site's (E.164 normalisation, ISO alpha-2)."""
 
@@ -123,6 +139,9 @@ class PromiseSettings:
     queues: frozenset[str] | None = None
     country: str = "US"
     pbx: str = "default"
+    # the explicit-promise rule; None: explicit promises are kept under ``rule_id`` too (and
+    # merge with an open missed-call promise for the same number)
+    explicit: PromiseRule | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -144,3 +163,53 @@ class PromiseSettings:
             problems.append(f"country: {self.country!r} is not an ISO 3166 alpha-2 code (GB, US)")
         if problems:
             raise ConfigError("invalid callback promise settings", problems)
+
+
+class _CallbackRule(Protocol):
+    """What is read of a ``monitor.rules`` Rule (kept structural: no import of the rules)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def flag(self) -> bool: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+def settings_from_rules(
+    rules: Iterable[_CallbackRule], *, country: str, pbx: str
+) -> PromiseSettings:
+    """The promise policy from the ``callback_kept`` rules: ``policy: implicit`` for missed
+    calls, ``policy: explicit`` for promises a person made (each promise keeps its rule id)."""
+    items = list(rules)
+    explicit: PromiseRule | None = None
+    for rule in items:
+        if rule.check == "callback_kept" and rule.params.get("policy") == "explicit":
+            due = rule.params.get("due")
+            explicit = PromiseRule(
+                rule_id=rule.id,
+                title=rule.title or rule.id,
+                severity=rule.severity,
+                flag=rule.flag,
+                due_seconds=None if due is None else float(due),
+            )
+            break
+    for rule in items:
+        if rule.check == "callback_kept" and rule.params.get("policy") == "implicit":
+            return PromiseSettings(
+                rule_id=rule.id,
+                title=rule.title or rule.id,
+                severity=rule.severity,
+                flag=rule.flag,
+                due_seconds=float(rule.params.get("due") or 86400.0),
+                country=country,
+                pbx=pbx,
+                explicit=explicit,
+            )
+    return PromiseSettings(country=country, pbx=pbx, explicit=explicit)

@@ -91,6 +91,13 @@ class PromiseQueries:
         with self._tx() as conn:
             return repo.select_promises(conn, states=(PromiseState.OPEN,), limit=limit)
 
+    def outstanding(self, now: float | None = None) -> dict[str, int]:
+        """``{"open": not yet due, "overdue": past due and not reached}`` by an aggregate query
+        (what a scrape and the wallboard read; never loads the promises)."""
+        at = self._now if now is None else now
+        with self._tx() as conn:
+            return repo.outstanding_counts(conn, float("-inf") if at is None else at)
+
     def overdue(self, now: float | None = None, limit: int | None = None) -> list[Promise]:
         """Customers still waiting past the due time (open past due, or broken and not yet
         reached), longest overdue first."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.record import CallClocks, CallRecord, Outcome, Span, rings_for
+from monitor.record import CallClocks, CallRecord, Outcome, Span, Timing, rings_for
 from monitor.rules.cadence import cadence_for
 from monitor.rules.model import CheckResult, PromiseResult, Site
 
@@ -22,6 +22,7 @@ __all__ = [
     "clock_start",
     "hold_count",
     "longest_hold",
+    "offered_to_person",
     "over",
     "queue_wait",
     "rings_to_answer",
@@ -58,6 +59,17 @@ def clock_start(rec: CallClocks, clock: str) -> float | None:
     }[clock]
 
 
+def offered_to_person(rec: CallClocks) -> bool:
+    """Whether the caller waits (or waited) for a person: queued, a phone rang, or nothing
+    answered the channel yet. A call the PBX answered (an IVR menu) and never offered to a
+    person is not waiting; a queued call is, although the queue answered its channel."""
+    return (
+        rec.queue_joined_at is not None
+        or rec.first_ring_at is not None
+        or rec.answered_any_at is None
+    )
+
+
 def rings_to_answer(rec: CallRecord, params: Params, ctx: Context) -> CheckResult:
     limit_rings = int(params["max"])
     cadence = cadence_for(params.get("country") or ctx.site.country)
@@ -67,6 +79,8 @@ def rings_to_answer(rec: CallRecord, params: Params, ctx: Context) -> CheckResul
         return CheckResult.not_applicable(f"the call has no {clock} time")
     person = params.get("answer", "person") == "person"
     answered = rec.answered_at if person else (rec.answered_any_at or rec.answered_at)
+    if rec.timing is Timing.APPROXIMATE and rec.ring_seconds is None and rec.answered_at:
+        return CheckResult.not_evaluated("the answer time is not known (no Timestamp headers)")
     deadline = start + limit_rings * cadence
     evidence: list[tuple[str, float]] = [(clock, _off(rec, start))]
     if answered is not None:
@@ -75,7 +89,14 @@ def rings_to_answer(rec: CallRecord, params: Params, ctx: Context) -> CheckResul
             evidence += [("limit", _off(rec, deadline)), ("answered", _off(rec, answered))]
             return CheckResult.breached(rings, limit_rings, deadline, tuple(evidence))
         return CheckResult.met(rings, limit_rings)
-    ring_end = (rec.answered_any_at if person else None) or rec.ended_at
+    # ringing (waiting for a person) ended: at voicemail, at hang-up while still offered to a
+    # person (queued or ringing), or when the PBX answered a call never offered to a person
+    ring_end = rec.ended_at
+    if person:
+        if rec.voicemail_at is not None:
+            ring_end = rec.voicemail_at
+        elif rec.outcome is Outcome.VOICEMAIL or not offered_to_person(rec):
+            ring_end = rec.answered_any_at or rec.ended_at
     if ring_end is None:
         return CheckResult.not_evaluated("the call is still ringing")
     rings = rings_for(max(0.0, ring_end - start), cadence) or 1
@@ -91,6 +112,8 @@ def queue_wait(rec: CallRecord, params: Params, ctx: Context) -> CheckResult:
     if joined is None:
         return CheckResult.not_applicable("the call never joined a queue")
     wait = rec.queue_wait_seconds
+    if wait is None and rec.timing is Timing.APPROXIMATE:
+        return CheckResult.not_evaluated("the queue wait is not known (no Timestamp headers)")
     if wait is None:
         end = rec.answered_at or rec.ended_at
         if end is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from monitor.record import CallClocks, Finding, rings_for
 from monitor.rules.cadence import cadence_for
-from monitor.rules.checks_call import clock_start, over
+from monitor.rules.checks_call import clock_start, offered_to_person, over
 from monitor.rules.evaluate import applies, finding_for
 from monitor.rules.model import CheckResult, Deadline, Rule, RuleSet, Site
 
@@ -33,9 +33,18 @@ def _deadline(rule: Rule, snap: CallClocks, site: Site) -> float | None:
     p = rule.params
     if rule.check == "rings_to_answer":
         start = clock_start(snap, str(p.get("clock", "arrival")))
-        person = p.get("answer", "person") == "person"
-        answered = snap.answered_at if person else (snap.answered_any_at or snap.answered_at)
-        if start is None or answered is not None or (person and snap.answered_any_at):
+        if start is None:
+            return None
+        if p.get("answer", "person") == "person":
+            # armed until a person answers, while the caller waits for one: a queued call's
+            # channel is answered by the queue at arrival, its caller still waits
+            if (
+                snap.answered_at is not None
+                or snap.voicemail_at is not None
+                or not offered_to_person(snap)
+            ):
+                return None
+        elif snap.answered_any_at is not None or snap.answered_at is not None:
             return None
         return start + int(p["max"]) * cadence_for(p.get("country") or site.country)
     if rule.check == "queue_wait":

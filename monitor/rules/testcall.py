@@ -16,7 +16,14 @@ __all__ = ["AUDIO_FIELDS", "CALL_FIELDS", "DEFAULT_BASE", "build_call", "parse_t
 
 DEFAULT_BASE = "2026-03-02T10:00:00Z"  # a Monday, 10:00 UTC
 
-_OFFSETS = ("answered_at", "ended_at", "queue_joined_at", "first_ring_at", "answered_any_at")
+_OFFSETS = (
+    "answered_at",
+    "ended_at",
+    "queue_joined_at",
+    "first_ring_at",
+    "answered_any_at",
+    "voicemail_at",
+)
 CALL_FIELDS = (
     "call_id", "pbx", "direction", "caller", "dialed", "queue", "agent", "started_at",
     *_OFFSETS, "outcome", "ring_seconds", "rings", "queue_wait_seconds", "talk_seconds",
@@ -126,6 +133,7 @@ def build_call(desc: dict[str, Any], *, base: float, cadence: float, index: int 
         first_ring_at=t["first_ring_at"],
         queue_joined_at=joined,
         answered_any_at=t["answered_any_at"] or answered,
+        voicemail_at=t["voicemail_at"],
         holds=holds,
         agent_ring_no_answer=int(desc.get("agent_ring_no_answer", 0)),
         audio=audio,

@@ -81,13 +81,18 @@ def dial(
         return "answer", callee
     if plan.result == "cancel":
         yield min(plan.ring, plan.timeout)
-        cc.hangup_request(caller, 16)
+        cc.hangup_request(caller, CANCEL_CAUSE)
         cc.dial_end(caller, callee, "CANCEL")
         return "cancel", callee
     yield plan.timeout
     cc.dial_end(caller, callee, "NOANSWER")
     cc.hangup(callee, 16)
     return "noanswer", callee
+
+
+# Asterisk 22 (chan_pjsip) on a caller's CANCEL while the callee rings: HangupRequest and
+# both Hangups carry Cause 127 "Interworking, unspecified" (tests/lab, caller_cancel_sip)
+CANCEL_CAUSE = 127
 
 
 def talk_then_hangup(
@@ -109,10 +114,11 @@ def talk_then_hangup(
 
 
 def cancelled(cc: ContactCentre, caller: Chan, callee: Chan) -> None:
-    """The caller gave up while the callee rang (22.1 unanswered order, after DialEnd)."""
+    """The caller gave up while the callee rang (after DialEnd CANCEL). As the lab's Asterisk
+    22.10.1 does for a SIP CANCEL: both legs hang up with Cause 127, the callee first."""
     cc.soft_hangup(caller, 16)
-    cc.hangup(caller, 16)
-    cc.hangup(callee, 16)
+    cc.hangup(callee, CANCEL_CAUSE)
+    cc.hangup(caller, CANCEL_CAUSE)
 
 
 def voicemail(cc: ContactCentre, caller: Chan, box: str, seconds: float) -> Step:

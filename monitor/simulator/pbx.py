@@ -111,6 +111,8 @@ class Pbx:
         self.two("DialEnd", CALL, caller, dest, [("DialStatus", status)])
 
     def hangup_request(self, chan: Chan, cause: int | None = None) -> None:
+        """``Cause`` only when given: the 22.1 capture has none on a BYE (the lab's 22.10.1
+        sends 16 there, docs/simulator.md); a SIP caller's CANCEL gives 127."""
         extra: Pairs = [] if cause is None else [("Cause", str(cause))]
         self._ev("HangupRequest", CALL, [*chan.snapshot(), *extra])
 

@@ -48,6 +48,7 @@ CAUSE_TEXT: dict[int, str] = {
     21: "Call Rejected",
     26: "Answered elsewhere",
     34: "Circuit/channel congestion",
+    127: "Interworking, unspecified",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ __all__ = [
 ]
 
 PROMISE_TABLES_MODULE = "monitor.promises.tables"
+SQLITE_CACHE_KIB = 1024  # page cache per SQLite connection (SQLite's default is 2 MiB)
+SQLITE_POOL_SIZE = 5
+SQLITE_POOL_OVERFLOW = 5  # so at most 10 connections, 10 MiB of page cache
 
 
 def normalise_url(url: str) -> str:
@@ -48,17 +52,21 @@ def create_private(path: Path) -> bool:
     return True
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={busy_ms:d}")  # first: WAL below may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB:d}")  # bounded page cache per connection
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` (a SQLite path or URL, or a PostgreSQL URL)."""
+def make_engine(url: str, *, busy_timeout: float = 5.0) -> Engine:
+    """Create an engine for ``url`` (a SQLite path or URL, or a PostgreSQL URL).
+
+    ``busy_timeout``: how long one SQLite statement waits for another connection's lock
+    before failing with ``database is locked`` (the service's ``StoreWriter`` then retries)."""
     full = normalise_url(url)
     try:
         parsed = make_url(full)
@@ -83,8 +91,13 @@ def make_engine(url: str) -> Engine:
                         f"store file {db!r}: directory {str(parent)!r} does not exist; create it"
                     )
                 create_private(Path(db))
-            engine = create_engine(full, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            # a bounded pool of bounded connections: the page caches cannot grow with the
+            # number of threads that ever touched the store (issue 20 item 8)
+            pool: dict[str, Any] = {}
+            if db and db != ":memory:":
+                pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_OVERFLOW}
+            engine = create_engine(full, connect_args={"timeout": busy_timeout}, **pool)
+            event.listen(engine, "connect", partial(_sqlite_pragmas, int(busy_timeout * 1000)))
         else:
             engine = create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10)
     except NoSuchModuleError as exc:

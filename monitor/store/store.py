@@ -10,14 +10,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, delete, func, select
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
 from monitor.store import export, kiosks, migrations, queue, reviews, users
 from monitor.store import promises_read as promises
+from monitor.store.calls_write import upsert_call
 from monitor.store.engine import create_schema, make_engine
 from monitor.store.models import (
     AuditEntry,
@@ -29,7 +28,7 @@ from monitor.store.models import (
     StoredCall,
     User,
 )
-from monitor.store.records import call_row, finding_rows, flag_summary, record_from_rows
+from monitor.store.records import record_from_rows
 from monitor.store.schema import audit_log, calls, findings, flags
 from monitor.store.schema import reviews as reviews_t
 
@@ -54,10 +53,15 @@ class Store:
 
     @classmethod
     def open(
-        cls, url: str, hasher: PasswordHasher | None = None, clock: Clock = time.time
+        cls,
+        url: str,
+        hasher: PasswordHasher | None = None,
+        clock: Clock = time.time,
+        *,
+        busy_timeout: float = 5.0,
     ) -> Store:
         """Connect to ``url`` (a SQLite path/URL or postgresql://...) and create the schema."""
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout=busy_timeout)
         create_schema(engine)
         try:
             migrations.upgrade(engine, clock())
@@ -87,60 +91,14 @@ class Store:
             raise StoreError(f"store: {what} failed: {type(exc).__name__}: {cause}") from exc
 
     # ---- calls ----------------------------------------------------------------------------
-    def _insert(self, conn: Connection) -> Any:
-        return pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
-
     def save_call(self, record: CallRecord) -> None:
         """Insert or replace the call keyed by ``call_id``, its findings and its flag.
 
         Idempotent: saving the same record again (a replay, a second collector) changes
         nothing. A flag, once raised, is kept with its review state.
         """
-        now = self.clock()
-        row = call_row(record, now)
         with self._tx(f"saving call {record.call_id!r}") as conn:
-            ins = self._insert(conn)
-            stmt = ins(calls).values(row)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[calls.c.call_id],
-                set_={k: stmt.excluded[k] for k in row if k != "call_id"},
-            )
-            conn.execute(stmt)
-            conn.execute(delete(findings).where(findings.c.call_id == record.call_id))
-            frows = finding_rows(record)
-            if frows:
-                conn.execute(findings.insert(), frows)
-            summary = flag_summary(record)
-            if summary is not None:
-                sev, rank, rules = summary
-                values = {
-                    "call_id": record.call_id,
-                    "status": "open",
-                    "severity": sev,
-                    "severity_rank": rank,
-                    "rules": rules,
-                    "queue": record.queue,
-                    "agent": record.agent,
-                    "started_at": record.started_at,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                fstmt = ins(flags).values(values)
-                fstmt = fstmt.on_conflict_do_update(
-                    index_elements=[flags.c.call_id],
-                    set_={
-                        k: fstmt.excluded[k]
-                        for k in (
-                            "severity",
-                            "severity_rank",
-                            "rules",
-                            "queue",
-                            "agent",
-                            "started_at",
-                        )
-                    },
-                )
-                conn.execute(fstmt)
+            upsert_call(conn, record, self.clock())
 
     def add_finding(self, call_id: str, finding: Finding) -> bool:
         """Attach a finding that arrived after the call ended (a broken callback promise).

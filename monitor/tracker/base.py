@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 
-from monitor.events import ChannelRef
+from monitor.events import ChannelRef, ChannelState
 from monitor.record import CallRecord, Outcome, Span
 from monitor.tracker.call import Call, Leg, is_withheld
 from monitor.tracker.settings import TrackerSettings
@@ -56,6 +56,10 @@ class TrackerBase:
     def _call_for(self, chan: ChannelRef, at: float, exact: bool) -> Call:
         """The call this channel belongs to; creates the call/leg when first seen."""
         call_id = self._leg_call.get(chan.uniqueid)
+        if call_id is not None and call_id not in self.calls:
+            # never expected (every pointer goes when its call closes): heal, do not raise
+            del self._leg_call[chan.uniqueid]
+            call_id = None
         if call_id is not None and chan.linkedid != call_id and chan.linkedid in self.calls:
             self._move_leg(chan.uniqueid, call_id, chan.linkedid)
             call_id = chan.linkedid
@@ -82,13 +86,17 @@ class TrackerBase:
             call.last_event_at = at
         if not exact:
             call.exact = False
+            call.replay_clock = True
         self.last_call_id = call_id
         return call
 
     def _add_leg(self, call: Call, chan: ChannelRef, at: float) -> Leg:
-        leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten)
+        leg = Leg(chan.uniqueid, chan.channel, at, chan.context, chan.exten, chan.caller_name)
         call.legs[chan.uniqueid] = leg
-        self._leg_call[chan.uniqueid] = call.call_id
+        if not call.ghost:
+            # a ghost (a late event of a closed call) is not in ``calls``: a pointer to it
+            # would dangle. Its new legs stay ghosts: their events are absorbed the same way.
+            self._leg_call[chan.uniqueid] = call.call_id
         if call.caller_leg is None:
             call.caller_leg = chan.uniqueid
             call.started_at = min(call.started_at, at)
@@ -101,8 +109,8 @@ class TrackerBase:
         return leg
 
     def _move_leg(self, uniqueid: str, src_id: str, dst_id: str) -> None:
-        src, dst = self.calls.get(src_id), self.calls[dst_id]
-        if src is None:
+        src, dst = self.calls.get(src_id), self.calls.get(dst_id)
+        if src is None or dst is None:
             return
         leg = src.legs.pop(uniqueid, None)
         if leg is None:
@@ -173,7 +181,6 @@ class TrackerBase:
         leg = call.legs.get(dest.uniqueid)
         if leg is None:
             leg = self._add_leg(call, dest, at)
-            self._leg_call[dest.uniqueid] = call.call_id
         if not leg.person:
             leg.person = True
         if leg.ended_at is None:
@@ -181,6 +188,7 @@ class TrackerBase:
             call.talk_end_at = None
         if call.answered_at is None or at < call.answered_at:
             call.answered_at = at
+            call.answer_leg = dest.uniqueid
         if call.answered_any_at is None or at < call.answered_any_at:
             call.answered_any_at = at
         if agent and call.agent is None:
@@ -195,3 +203,35 @@ class TrackerBase:
                 call.talk_end_at = at
         elif uniqueid == call.caller_leg and call.talk_end_at is None and call.answered_at:
             call.talk_end_at = at
+
+    def _in_voicemail(self, chan: ChannelRef) -> bool:
+        """The channel is in the voicemail dialplan: a voicemail context, or Up on a
+        voicemail extension (docs/call-record.md, "Events ringwatch reads")."""
+        s = self.settings
+        if chan.context in s.voicemail_contexts:
+            return True
+        if chan.state is not ChannelState.UP:
+            return False
+        exten = chan.exten
+        return any(exten.startswith(p) and exten[len(p) :].isdigit() for p in s.voicemail_extens)
+
+    def _reached_voicemail(self, call: Call, at: float) -> None:
+        call.voicemail = True
+        if call.voicemail_at is None or at < call.voicemail_at:
+            call.voicemail_at = at
+        if call.answered_any_at is None:
+            call.answered_any_at = at
+        if call.queue is not None and call.queue_left_at is None:
+            call.queue_left_at = at
+        if call.answered_at is None:
+            self._move(call, _S.IVR, "voicemail")
+
+    @staticmethod
+    def _caller_left(call: Call) -> bool:
+        """A queue call whose caller hung up with no person still on the line is over, even
+        when member legs of earlier ring rounds were never seen to hang up (their Hangup comes
+        later, or never: filtered, Local channels); their late events are absorbed."""
+        if call.queue is None or call.persons_up or call.caller_leg is None:
+            return False
+        caller = call.legs.get(call.caller_leg)
+        return caller is not None and caller.ended_at is not None

@@ -17,6 +17,7 @@ class Leg:
     """One channel of a call (one Uniqueid)."""
 
     __slots__ = (
+        "caller_name",
         "channel",
         "context",
         "created_at",
@@ -28,9 +29,16 @@ class Leg:
     )
 
     def __init__(
-        self, uniqueid: str, channel: str, created_at: float, context: str, exten: str
+        self,
+        uniqueid: str,
+        channel: str,
+        created_at: float,
+        context: str,
+        exten: str,
+        caller_name: str | None = None,
     ) -> None:
         self.uniqueid = uniqueid
+        self.caller_name = caller_name  # the channel's own caller-ID name (its user)
         self.channel = channel
         self.created_at = created_at
         self.context = context
@@ -51,6 +59,8 @@ class Call:
         "abandoned",
         "agent",
         "agents_tried",
+        "answer_by_durations",
+        "answer_leg",
         "answered_any_at",
         "answered_at",
         "ast_ring",
@@ -61,6 +71,7 @@ class Call:
         "caller_leg",
         "caller_name",
         "caller_num",
+        "cancelled",
         "context",
         "dial_failed",
         "dialed",
@@ -80,6 +91,7 @@ class Call:
         "queue_joined_at",
         "queue_left_at",
         "recording",
+        "replay_clock",
         "rna",
         "started_at",
         "state",
@@ -87,6 +99,7 @@ class Call:
         "transfer_times",
         "transfers",
         "voicemail",
+        "voicemail_at",
         "withheld",
     )
 
@@ -111,6 +124,10 @@ class Call:
         self.first_ring_at: float | None = None
         self.answered_at: float | None = None
         self.answered_any_at: float | None = None
+        # without timestamps, the answer time is known (to the second) only from Asterisk's
+        # own durations (AgentConnect RingTime/HoldTime); else the replay clock gives a bound
+        self.answer_by_durations = False
+        self.answer_leg: str | None = None  # the first person's leg that answered
         self.talk_end_at: float | None = None
         self.persons_up: set[str] = set()
         self.ended_at: float | None = None
@@ -120,8 +137,10 @@ class Call:
         self.transfer_times: list[float] = []
         self.hangup_cause: int | None = None
         self.voicemail = False
+        self.voicemail_at: float | None = None
         self.busy = False
         self.dial_failed = False
+        self.cancelled = False  # a Dial ended CANCEL: the caller hung up while it rang
         self.recording: str | None = None
         self.rna = 0
         self.ast_wait: float | None = None
@@ -133,6 +152,10 @@ class Call:
         # first seen mid-call (a resync after a reconnect, or events before its Newchannel):
         # what happened before is unknown, so without an observed answer it is incomplete
         self.midway = False
+        # some event had no clock of its own (a replay without Timestamp: the replay clock's
+        # bound): times are then known only from Asterisk's durations (docs/call-record.md).
+        # Not the same as ``exact`` False, which a resync's start (known to the second) sets.
+        self.replay_clock = False
 
     # ---- derived facts ---------------------------------------------------------------------
 
@@ -151,6 +174,7 @@ class Call:
             self.answered_at,
             self.answered_any_at,
             self.ended_at,
+            self.voicemail_at,
             self.ast_wait,
             tuple(self.open_holds.values()) if self.open_holds else None,
         )
@@ -167,7 +191,9 @@ class Call:
     def outcome(self) -> Outcome:
         if self.answered_at is not None:
             return Outcome.ANSWERED
-        if self.midway:
+        if self.midway and not (self.abandoned and self.queue_joined_at is not None):
+            # first seen mid-call: what happened before is unknown. A caller seen waiting in
+            # a queue (a resync's QueueEntry) and seen hanging up unanswered abandoned it.
             return Outcome.INCOMPLETE
         if self.voicemail:
             return Outcome.VOICEMAIL
@@ -175,6 +201,8 @@ class Call:
             return Outcome.ABANDONED
         if self.busy or self.hangup_cause == 17:
             return Outcome.BUSY
+        if self.cancelled:
+            return Outcome.UNANSWERED  # Cause 127 here is the cancel, not a failure
         if self.dial_failed or (self.hangup_cause in _FAILED_CAUSES):
             return Outcome.FAILED
         return Outcome.UNANSWERED
@@ -192,6 +220,8 @@ class Call:
         HoldTime for a replay without timestamps); None outside a queue or while waiting."""
         if self.queue_joined_at is None:
             return None
+        if self.replay_clock:
+            return self.ast_wait  # unknown without Asterisk's HoldTime: not a clock difference
         if not self.exact and self.ast_wait is not None:
             return self.ast_wait
         stop = self.answered_at if self.answered_at is not None else self.queue_left_at
@@ -217,7 +247,47 @@ class Call:
             self.queue_wait(),
             holds,
             self.ended_at,
+            self.voicemail_at,
         )
+
+    def _approximate_ring_end(self, ring: float | None) -> tuple[float | None, float | None]:
+        """Without ``Timestamp:`` headers the replay clock only moves when a channel is
+        created: an event's time is a lower bound, not its time (docs/call-record.md). Known
+        to the second: the start (the Uniqueid's creation second) and what Asterisk's own
+        durations give. The ring time needs an answer dated by AgentConnect; the end needs
+        TalkTime after such an answer, or HoldTime of an abandon."""
+        if not self.answer_by_durations:
+            ring = None
+        if self.answer_by_durations and self.answered_at is not None and self.ast_talk is not None:
+            return ring, self.answered_at + self.ast_talk
+        if (
+            self.answered_at is None
+            and self.abandoned
+            and self.ast_wait is not None
+            and self.queue_joined_at is not None
+        ):
+            return ring, self.queue_joined_at + self.ast_wait
+        return ring, None
+
+    def _agent(self, settings: TrackerSettings, direction: Direction) -> str | None:
+        """The agent is a person, never a trunk: the internal party (whoever answered an
+        inbound or internal call; the caller of an outbound one, which went out on a trunk),
+        named by the ``agents:`` map of its device, else its caller-ID name, else its device."""
+        uid = self.caller_leg if direction is Direction.OUTBOUND else self.answer_leg
+        leg = None if uid is None else self.legs.get(uid)
+        if leg is None or (direction is Direction.OUTBOUND and self.answered_at is None):
+            return None
+        device = leg.device
+        caller = None if self.caller_leg is None else self.legs.get(self.caller_leg)
+        if uid != self.caller_leg and caller is not None and caller.device == device:
+            return None  # answered on the trunk the call came in on: not a person of ours
+        mapped = settings.agent_for_device(device)
+        if mapped is not None:
+            return mapped
+        name = self.caller_name if uid == self.caller_leg else leg.caller_name
+        if name and name.lower() not in _WITHHELD and any(ch.isalpha() for ch in name):
+            return name
+        return device
 
     def to_record(
         self, settings: TrackerSettings, *, outcome: Outcome | None = None, live: bool = False
@@ -231,24 +301,28 @@ class Call:
         wait = self.queue_wait()
         talk: float | None = None
         if answered is not None:
-            if not self.exact and self.ast_talk is not None:
+            if self.replay_clock or (not self.exact and self.ast_talk is not None):
                 talk = self.ast_talk
             else:
                 end = self.talk_end_at if self.talk_end_at is not None else ended
                 talk = None if end is None else max(0.0, end - answered)
+        if self.replay_clock:
+            ring, known_end = self._approximate_ring_end(ring)
+            ended = None if ended is None else known_end
         holds = list(self.holds)
         if live:
             holds.extend(Span(start) for start in self.open_holds.values())
         closed = [h.seconds() for h in holds if h.end is not None]
         caller = self.caller_num if not self.withheld else None
+        direction = self.direction(settings)
         return CallRecord(
             call_id=self.call_id,
             pbx=settings.pbx,
-            direction=self.direction(settings),
+            direction=direction,
             caller=caller,
             dialed=self.dialed,
             queue=self.queue,
-            agent=self.agent,
+            agent=self.agent if self.agent is not None else self._agent(settings, direction),
             started_at=self.started_at,
             answered_at=answered,
             ended_at=ended,
@@ -268,6 +342,7 @@ class Call:
             first_ring_at=self.first_ring_at,
             queue_joined_at=self.queue_joined_at,
             answered_any_at=self.answered_any_at,
+            voicemail_at=self.voicemail_at,
             holds=tuple(holds),
             agent_ring_no_answer=self.rna,
             agents_tried=tuple(self.agents_tried),

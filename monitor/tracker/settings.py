@@ -26,6 +26,7 @@ class TrackerSettings:
     ``outside_min_digits``: a number dialled from an internal context with at least this many
     digits (or starting with ``+``) is an outside number, so the call is outbound.
     ``stale_after_seconds``: a call with no event for this long is closed as ``incomplete``.
+    ``agent_devices``: device -> agent name (``ringwatch.yml`` ``agents:``).
     """
 
     pbx: str = "default"
@@ -35,3 +36,14 @@ class TrackerSettings:
     outside_min_digits: int = 7
     stale_after_seconds: float = 4 * 3600.0
     voicemail_prefixes: tuple[str, ...] = ("Local/vm", "Local/vmu")
+    # a channel in one of these dialplan contexts is leaving a voicemail (FreePBX macro-vm,
+    # its newer gosub form sub-vm), as is one Up on a FreePBX voicemail extension (vmu300 ...)
+    voicemail_contexts: tuple[str, ...] = ("macro-vm", "sub-vm")
+    voicemail_extens: tuple[str, ...] = ("vmu", "vmb", "vms", "vmi")
+    agent_devices: tuple[tuple[str, str], ...] = ()
+
+    def agent_for_device(self, device: str) -> str | None:
+        for known, name in self.agent_devices:
+            if known == device:
+                return name
+        return None

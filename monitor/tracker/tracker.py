@@ -24,6 +24,7 @@ __all__ = ["Tracker", "TrackerStats"]
 _S = CallState
 _BUSY = frozenset({"BUSY"})
 _FAILED = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
+_CANCEL = frozenset({"CANCEL"})
 
 
 class Tracker(TrackerBase):
@@ -110,6 +111,8 @@ class Tracker(TrackerBase):
     def _on_state(self, e: ev.ChannelStateChanged) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
         uid = e.chan.uniqueid
+        if not call.voicemail and self._in_voicemail(e.chan):
+            self._reached_voicemail(call, e.at)
         if e.chan.state is ChannelState.RINGING and uid != call.caller_leg:
             self._ringing(call, e.chan, e.at)
         elif e.chan.state is ChannelState.UP:
@@ -156,6 +159,15 @@ class Tracker(TrackerBase):
     def _on_hangup(self, e: ev.ChannelHungUp) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
         uid = e.chan.uniqueid
+        if not call.voicemail and self._in_voicemail(e.chan):
+            # seen only at the hang-up: voicemail began earlier (the queue left to it, or
+            # the caller's channel answered by it), else we only know it by the hang-up
+            began = e.at
+            if call.queue is not None and call.queue_left_at is not None:
+                began = call.queue_left_at
+            elif call.queue is None and call.answered_any_at is not None:
+                began = call.answered_any_at
+            self._reached_voicemail(call, began)
         leg = call.legs.get(uid)
         if leg is not None and leg.ended_at is None:
             leg.ended_at = e.at
@@ -171,7 +183,7 @@ class Tracker(TrackerBase):
             ):
                 call.abandoned = True
                 call.queue_left_at = e.at
-        if all(lg.ended_at is not None for lg in call.legs.values()):
+        if all(lg.ended_at is not None for lg in call.legs.values()) or self._caller_left(call):
             self._close(call, None, e.at)
 
     def _on_dial_start(self, e: ev.DialStarted) -> None:
@@ -196,13 +208,32 @@ class Tracker(TrackerBase):
         call = self._call_for(e.caller or e.dest, e.at, e.exact)
         status = e.status.upper()
         if status == "ANSWER":
-            if e.dest.uniqueid and self._is_person(e.dest):
-                agent = None if call.queue is not None else e.dest.channel.rsplit("-", 1)[0]
-                self._person_answered(call, e.dest, e.at, agent)
+            if e.dest.uniqueid and self._answered_by_person(call, e):
+                # the agent is named at the end (Call._agent): member name, map, caller ID
+                self._person_answered(call, e.dest, e.at, None)
         elif status in _BUSY:
             call.busy = True
         elif status in _FAILED:
             call.dial_failed = True
+        elif status in _CANCEL:
+            # the caller gave up while the callee rang (Asterisk 22: Hangup Cause 127)
+            call.cancelled = True
+
+    def _answered_by_person(self, call: Call, e: ev.DialEnded) -> bool:
+        """A dialled phone answered, or a Local channel the dialplan dialled
+        (``Dial(Local/104@agents)``, FreePBX ring groups and follow-me): whatever answers
+        behind it is the callee (a phone behind it answers first, and the earliest answer
+        counts). Not an AMI Originate's own DialEnd (no caller: it starts the call), not a
+        voicemail Local channel."""
+        dest = e.dest
+        if self._is_person(dest):
+            return True
+        return (
+            e.caller is not None
+            and dest.channel.startswith("Local/")
+            and dest.uniqueid != call.caller_leg
+            and not any(dest.channel.startswith(p) for p in self.settings.voicemail_prefixes)
+        )
 
     def _on_bridge_enter(self, e: ev.BridgeEntered) -> None:
         self._call_for(e.chan, e.at, e.exact)
@@ -274,6 +305,7 @@ class Tracker(TrackerBase):
             answered = max(answered, dest_leg.created_at + e.ring_seconds)
         call.answered_at = None
         self._person_answered(call, e.dest, answered, e.member_name)
+        call.answer_by_durations = True
         call.ast_wait = e.wait_seconds
         call.ast_ring = e.ring_seconds
         call.queue_joined_at = answered - e.wait_seconds
@@ -315,14 +347,7 @@ class Tracker(TrackerBase):
         call.recording = e.path
 
     def _on_voicemail(self, e: ev.VoicemailStarted) -> None:
-        call = self._call_for(e.chan, e.at, e.exact)
-        call.voicemail = True
-        if call.answered_any_at is None:
-            call.answered_any_at = e.at
-        if call.queue is not None and call.queue_left_at is None:
-            call.queue_left_at = e.at
-        if call.answered_at is None:
-            self._move(call, _S.IVR, "voicemail")
+        self._reached_voicemail(self._call_for(e.chan, e.at, e.exact), e.at)
 
     def _on_booted(self, e: ev.PbxBooted) -> None:
         if e.started_at is None:

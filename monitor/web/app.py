@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,11 +83,20 @@ def create_app(
     live: LiveProvider | None = None,
     registry: CollectorRegistry | None = None,
     promises: PromiseEngine | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The web tier over ``store``. ``live`` gives the wallboard numbers (an empty
     ``StaticLive`` when None); ``registry`` is served at /metrics; ``promises`` (the ledger's
-    engine) adds ``/api/promises``."""
-    from monitor.web import routes_api, routes_auth, routes_kiosk, routes_pages, routes_wallboard
+    engine) adds ``/api/promises``, whose explicit promises are dated by ``clock`` (the demo's
+    simulator clock, else wall time)."""
+    from monitor.web import (
+        routes_api,
+        routes_auth,
+        routes_kiosk,
+        routes_pages,
+        routes_reports,
+        routes_wallboard,
+    )
     from monitor.web.errors import install_error_handlers
     from monitor.web.permissions import authorize, signed_in
 
@@ -119,7 +130,15 @@ def create_app(
 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (routes_auth, routes_kiosk, routes_pages, routes_wallboard, routes_api):
+    modules = (
+        routes_auth,
+        routes_kiosk,
+        routes_pages,
+        routes_wallboard,
+        routes_api,
+        routes_reports,
+    )
+    for module in modules:
         app.include_router(module.router)
     if promises is not None:
         from monitor.promises.api import promises_router
@@ -127,7 +146,9 @@ def create_app(
         def audit(actor: str, action: str, detail: dict[str, Any]) -> None:
             store.audit(actor, action, None, detail)
 
-        app.include_router(promises_router(promises, current_user=signed_in, audit=audit))
+        app.include_router(
+            promises_router(promises, current_user=signed_in, audit=audit, clock=clock)
+        )
     app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
     app.add_middleware(
         SecurityHeaders,

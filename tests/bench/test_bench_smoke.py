@@ -100,3 +100,19 @@ def test_run_table_and_doc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     out = doc.read_text(encoding="utf-8")
     assert out.count("<!-- bench:begin -->") == 1 and "prose" in out
     assert fake["machine"]["cpu"] in out
+
+
+def test_history_benches_count_what_they_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import history_bench
+
+    monkeypatch.setattr(history_bench, "CACHE", tmp_path)
+    imp = history_bench.run_import(0.1, 1, with_pg=False)
+    assert imp["sqlite"]["events"] > 50 and imp["sqlite"]["events_per_s"]["median"] > 0
+    rep = history_bench.run_report(500, 1)
+    assert rep["sqlite"]["month_by_day_and_queue"]["offered"] == 500
+    assert rep["sqlite"]["buckets"] > 100
+    row_names = [r[0] for r in run.rows({"history_import": imp, "history_report": rep})]
+    assert any("History import into sqlite" in n for n in row_names)
+    assert any("Month standards report" in n for n in row_names)

@@ -92,6 +92,25 @@ def test_ringwatch_config_is_valid_and_matches_the_stack(
         assert f"[{queue}]" in queues_conf, queue
 
 
+def test_demo_simulator_writes_recordings_ringwatch_measures(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RINGWATCH_AMI_SECRET", "test")
+    config = load_config(D / "ringwatch/ringwatch.yml")
+    assert config.audio_enabled and config.recordings_dir is not None
+    simulator, ringwatch = compose["services"]["simulator"], compose["services"]["ringwatch"]
+    command = simulator["command"]
+    written = command[command.index("--recordings") + 1]
+    # the same volume at the same path in both: greeting and dead air are measured in the demo
+    assert f"recordings:{written}" in simulator["volumes"]
+    assert f"recordings:{config.recordings_dir}:ro" in ringwatch["volumes"]
+    assert written == str(config.recordings_dir) == config.pbx_recordings_dir
+    assert int(command[command.index("--keep-recordings") + 1]) >= 100
+    comment = (D / "ringwatch/ringwatch.yml").read_text().split("site:")[0]
+    assert "asterisk service with\n# the asterisk profile" in comment
+    assert "default profile" not in comment
+
+
 def test_prometheus_config_passes_promtool(tmp_path: Path) -> None:
     prom = yaml.safe_load((D / "prometheus/prometheus.yml").read_text())
     assert prom["rule_files"] == ["/etc/prometheus/rules/ringwatch.rules.yml"]

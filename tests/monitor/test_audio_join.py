@@ -408,6 +408,7 @@ async def test_service_wires_the_joiner_when_audio_is_enabled(tmp_path: Path) ->
             pipeline.feed_message(msg, received_at=at)
         await service.audio.drain()
         assert service.audio.stats.analysed == 1, service.audio.stats
+        assert service.writer.flush(10)  # store writes are queued (monitor/store/writer.py)
         stored = service.store.call(engine.truth[0].linkedid)
         assert stored is not None and stored.record.audio is not None
         assert finding(stored.record, GREET).value == pytest.approx(4.0, abs=TOL)

@@ -120,3 +120,45 @@ def test_web_origin_and_proxy_settings(tmp_path: Path) -> None:
     assert cfg.allowed_origins == ("https://wall.example.com",) and cfg.trust_forwarded_proto
     with pytest.raises(ConfigError, match=r"web\.trust_forwarded_proto: expected bool"):
         load_config(write(tmp_path, "web:\n  trust_forwarded_proto: sometimes\n"))
+
+
+# ---- ranges (issue 20 item 7) -----------------------------------------------------------------
+
+_RANGE_CASES = [
+    ({"pbx": [{"ping_interval": 0}]}, "pbx[0].ping_interval: must be more than 0 s"),
+    ({"pbx": [{"ping_interval": "-1s"}]}, "pbx[0].ping_interval: expected a duration"),
+    ({"pbx": [{"ping_interval": "2h"}]}, "pbx[0].ping_interval: must be more than 0 s and at"),
+    ({"pbx": [{"ping_timeout": 0}]}, "pbx[0].ping_timeout: must be more than 0 s"),
+    ({"pbx": [{"reconnect_delays": []}]}, "pbx[0].reconnect_delays: expected a list"),
+    ({"pbx": [{"reconnect_delays": [1, 0]}]}, "pbx[0].reconnect_delays[1]: must be more than 0"),
+    ({"pbx": [{"reconnect_max": 0}]}, "pbx[0].reconnect_max: must be more than 0 s"),
+    ({"pbx": [{"port": 0}]}, "pbx[0].port: 0 is not a TCP port"),
+    ({"tracker": {"stale_after": 0}}, "tracker.stale_after: must be more than 0 s"),
+    ({"tracker": {"outside_min_digits": 0}}, "tracker.outside_min_digits: must be 1 to 32"),
+    ({"store": {"retention_days": 0}}, "store.retention_days: must be at least 1"),
+    ({"store": {"retention_days": -5}}, "store.retention_days: must be at least 1"),
+    ({"web": {"listen": "127.0.0.1:70000"}}, "web.listen: 70000 is not a TCP port"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), _RANGE_CASES, ids=[m for _, m in _RANGE_CASES])
+def test_numbers_out_of_range_are_errors_with_their_key_path(raw: dict, message: str) -> None:
+    from monitor.config import build_config
+
+    with pytest.raises(ConfigError) as info:
+        build_config(raw)
+    assert any(p.startswith(message) for p in info.value.problems), info.value.problems
+
+
+def test_link_settings_and_their_defaults() -> None:
+    from monitor.config import build_config
+
+    entry = {"name": "a", "ping_interval": "2s", "ping_timeout": "1s",
+             "reconnect_delays": ["250ms", 1], "reconnect_max": "30s"}  # fmt: skip
+    cfg = build_config({"pbx": [entry]})
+    pbx = cfg.pbxs[0]
+    assert (pbx.ping_interval, pbx.ping_timeout) == (2.0, 1.0)
+    assert (pbx.reconnect_delays, pbx.reconnect_max) == ((0.25, 1.0), 30.0)
+    default = build_config({"pbx": [{"name": "b"}]}).pbxs[0]
+    assert default.ping_interval + default.ping_timeout < 10.0  # a silent link found < 10 s
+    assert (default.reconnect_delays, default.reconnect_max) == ((0.5, 1.0, 2.0, 5.0), 15.0)

@@ -101,6 +101,11 @@ class Translator(QueueHandlers):
             "FullyBooted": self._fullybooted,
         }
 
+    @property
+    def event_names(self) -> frozenset[str]:
+        """The AMI event types this translator uses (the others it only counts as ignored)."""
+        return frozenset(self._handlers)
+
     # ---- entry point -----------------------------------------------------------------------
 
     def translate(self, msg: AmiMessage, received_at: float | None = None) -> ev.Event | None:

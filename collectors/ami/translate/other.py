@@ -68,13 +68,20 @@ class OtherHandlers(FieldReader):
     # ---- the rest --------------------------------------------------------------------------
 
     def _varset(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
-        if m.get("Variable") != "MIXMONITOR_FILENAME":
-            return None
-        chan = self._chan(m)
-        value = m.get("Value")
-        if chan is None or not value:
-            return None
-        return ev.RecordingFile(at, chan, value, exact=exact)
+        variable = m.get("Variable") or ""
+        if variable == "MIXMONITOR_FILENAME":
+            chan = self._chan(m)
+            value = m.get("Value")
+            if chan is None or not value:
+                return None
+            return ev.RecordingFile(at, chan, value, exact=exact)
+        if variable.startswith("VM_") or variable == "VMSTATUS":
+            # app_voicemail (VM_MESSAGEFILE, VMSTATUS) and FreePBX macro-vm/sub-vm (VM_OPTS,
+            # VM_GAIN, VM_DDTYPE ...) set these as the caller reaches voicemail: it is seen
+            # where Newexten is filtered out of the AMI stream
+            chan = self._chan(m)
+            return None if chan is None else ev.VoicemailStarted(at, chan, exact=exact)
+        return None
 
     def _newexten(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
         app = m.get("Application")

@@ -1,7 +1,12 @@
 """Queue events (app_queue): caller join/leave/abandon and the member (agent) events.
 
 Units: HoldTime, RingTime (AgentConnect) and TalkTime are whole seconds; AgentRingNoAnswer's
-RingTime is **milliseconds** (app_queue ``rna()``).
+RingTime is **milliseconds** (app_queue ``rna()``; the lab's Asterisk 22.10.1 sends
+``RingTime: 4000`` for a 4 s ring timeout).
+
+A member event without any channel block (Asterisk 22.10.1 sends AgentComplete with only
+Queue, Interface, MemberName, HoldTime, TalkTime and Reason when the agent hangs up first)
+names no call: it is ignored, not turned into a call with an empty id.
 """
 
 from __future__ import annotations
@@ -42,12 +47,16 @@ class QueueHandlers(OtherHandlers):
             exact=exact,
         )
 
-    def _agentcalled(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+    def _agentcalled(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
         caller, dest, queue, iface, member = self._member(m)
+        if caller is None and not dest.uniqueid:
+            return None  # no channel block at all: nothing names the call
         return ev.AgentCalled(at, caller, dest, queue, iface, member, exact=exact)
 
-    def _agentconnect(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+    def _agentconnect(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
         caller, dest, queue, iface, member = self._member(m)
+        if caller is None and not dest.uniqueid:
+            return None  # no channel block at all: nothing names the call
         return ev.AgentConnected(
             at,
             caller,
@@ -60,8 +69,10 @@ class QueueHandlers(OtherHandlers):
             exact=exact,
         )
 
-    def _agentcomplete(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+    def _agentcomplete(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
         caller, dest, queue, iface, member = self._member(m)
+        if caller is None and not dest.uniqueid:
+            return None  # no channel block at all: nothing names the call
         return ev.AgentCompleted(
             at,
             caller,
@@ -75,15 +86,19 @@ class QueueHandlers(OtherHandlers):
             exact=exact,
         )
 
-    def _agentrna(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+    def _agentrna(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
         caller, dest, queue, iface, member = self._member(m)
+        if caller is None and not dest.uniqueid:
+            return None  # no channel block at all: nothing names the call
         # RingTime here is MILLISECONDS (app_queue rna()), unlike AgentConnect's seconds.
         return ev.AgentRingNoAnswer(
             at, caller, dest, queue, iface, member, _float(m.get("RingTime")) / 1000.0, exact=exact
         )
 
-    def _agentdump(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+    def _agentdump(self, m: AmiMessage, at: float, exact: bool) -> ev.Event | None:
         caller, dest, queue, iface, member = self._member(m)
+        if caller is None and not dest.uniqueid:
+            return None  # no channel block at all: nothing names the call
         return ev.AgentDumped(at, caller, dest, queue, iface, member, exact=exact)
 
     # ---- queue members (agent state) --------------------------------------------------------

@@ -96,6 +96,7 @@ async def make_harness() -> AsyncIterator[Callable[..., Any]]:
         server_secret: str = SECRET,
         auth: str = "plain",
         ping_interval: float = 20.0,
+        ping_timeout: float = 3.0,
         sleep: Callable[[float], Any] | None = None,
         start: bool = True,
         proxy: Callable[[int], Any] | None = None,
@@ -114,6 +115,7 @@ async def make_harness() -> AsyncIterator[Callable[..., Any]]:
             secret=Secret(secret),
             auth=auth,
             ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
             **client_kw.pop("pbx_kw", {}),
         )
         tracker = Tracker()
@@ -130,7 +132,7 @@ async def make_harness() -> AsyncIterator[Callable[..., Any]]:
             clock=lambda: engine.now,
             sleep=sleep or fast_sleep,
             rng=Random(7),
-            backoff=client_kw.pop("backoff", Backoff(base=0.05, cap=0.4)),
+            backoff=client_kw.pop("backoff", Backoff(steps=(0.05, 0.1, 0.2), cap=0.4)),
             **client_kw,
         )
         h = Harness(engine, server, tracker, client, asyncio.Event(), records, delays)

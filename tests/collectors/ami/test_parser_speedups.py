@@ -371,3 +371,33 @@ def test_input_and_cached_objects_keep_their_reference_counts(speedups: ModuleTy
         speedups.parse_text(text + "\n\nbad", 1024)
     assert sys.getrefcount(text) == refs_text
     assert sys.getrefcount(key) == refs_key
+
+
+# ---- lower-cased (legacy) keys fold the same way on every path -------------------------------
+
+_folded_key = st.sampled_from(
+    ["holdtime", "HoldTime", "HOLDTIME", "ΚΩΔΙΚΟΣ", "κωδικοσ", "AΣ", "İd"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(_folded_key, min_size=1, max_size=6),
+    values=st.lists(st.sampled_from(["1", "2", "x y"]), min_size=6, max_size=6),
+    pure=st.booleans(),
+)
+def test_folded_keys_are_the_same_on_the_fast_and_the_slow_path(
+    keys: list[str], values: list[str], pure: bool
+) -> None:
+    """A folded block goes through the fast path alone, through the slow path with a bad line
+    added: the same keys (folded per character, as compiled code does), the first value of
+    keys equal after folding, every pair in ``items``."""
+    block = "event: X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in zip(keys, values, strict=False))
+    fast_p, slow_p = AmiParser(pure_python=pure), AmiParser(pure_python=pure)
+    [fast] = fast_p.feed((block + "\r\n").encode())
+    [slow] = slow_p.feed((block + "bad line\r\n\r\n").encode())
+    assert view(fast) == view(slow)
+    folded = [parser_mod.fold_key(k) for k in keys]
+    assert fast.items == (("event", "X"), *zip(folded, values, strict=False))
+    for key in folded:
+        assert fast.get(key) == values[folded.index(key)]

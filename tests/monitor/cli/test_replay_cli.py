@@ -96,3 +96,31 @@ def test_progress_on_stderr_for_big_inputs() -> None:
     small = Pipe()
     _Progress(small)(10, 100)  # small inputs print nothing
     assert small.getvalue() == ""
+
+
+def test_outside_the_repository_the_seed_standards_are_used_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 16 item 9: no ./rules here; it evaluated no standards and said nothing
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", "--format", "jsonl", str(QUEUE)]) == 0
+    out, err = capsys.readouterr()
+    (record,) = [json.loads(x) for x in out.splitlines()]
+    # answered at 21 s (4 US rings): the seed's answer-within-three-rings is evaluated
+    assert [f["rule"] for f in record["findings"]] == ["answer-within-three-rings"]
+    assert "seed standards shipped with ringwatch" in err
+    assert "standards.yml (11 rules" in err
+
+
+def test_the_rules_used_are_named_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "--rules", str(RULES), str(QUEUE)]) == 0
+    assert f"rules: {RULES} (11 rules; --rules)" in capsys.readouterr().err
+    assert main(["replay", "--no-rules", str(QUEUE)]) == 0
+    assert "rules: none (--no-rules)" in capsys.readouterr().err
+
+
+def test_the_packaged_seed_standards_are_the_repository_copy() -> None:
+    from monitor.rules.seed import SEED_RULES
+
+    # rules/standards.yml is the editable copy; the package ships the same bytes
+    assert SEED_RULES.read_bytes() == (RULES / "standards.yml").read_bytes()

@@ -368,3 +368,21 @@ def test_public_api() -> None:
     assert pkg.__all__ == sorted(pkg.__all__)
     for name in pkg.__all__:
         assert getattr(pkg, name) is not None, name
+
+
+def test_shed_events_are_counted_by_bounded_reason(metrics: RingwatchMetrics) -> None:
+    """``ringwatch_ami_events_shed_total{pbx,reason}``: both reasons pre-initialised at 0,
+    counted by the AMI collector's listener hook (issue 20 item 3)."""
+    pbx = metrics.pbxs[0]
+    for reason in ("unused", "overflow"):
+        assert value(metrics, "ringwatch_ami_events_shed_total", pbx=pbx, reason=reason) == 0
+    metrics.ami_events_shed(pbx, "unused", 3)
+    metrics.ami_events_shed(pbx, "overflow", 1)
+    assert value(metrics, "ringwatch_ami_events_shed_total", pbx=pbx, reason="unused") == 3
+    assert value(metrics, "ringwatch_ami_events_shed_total", pbx=pbx, reason="overflow") == 1
+    reasons = {
+        dict(labels)["reason"]
+        for name, labels in samples(metrics)
+        if name == "ringwatch_ami_events_shed_total"
+    }
+    assert reasons == {"unused", "overflow"}

@@ -112,3 +112,37 @@ def test_answered_in_time_raises_nothing(pipe: tuple[Pipeline, Sink]) -> None:
     p.feed_event(ev.ChannelHungUp(T0 + 301, AGENT, 16, ""))
     assert sink.live == []
     assert sink.done[0].findings == ()
+
+
+def test_a_breach_stops_counting_when_its_condition_ends(pipe: tuple[Pipeline, Sink]) -> None:
+    # issue 16 item 2: ringwatch_live_breaches counts calls breaching *now*
+    from monitor.live import LiveState
+
+    p, sink = pipe
+    live = LiveState({"t": p})
+    p.sinks.append(live)
+    now = lambda: live.live_snapshots()[0].live_breaches  # noqa: E731
+    p.feed_event(ev.ChannelCreated(T0, CALLER))
+    p.feed_event(ev.ChannelCreated(T0 + 1, AGENT))
+    p.feed_event(ev.ChannelStateChanged(T0 + 1, _up(AGENT, ChannelState.RINGING)))
+    p.advance(T0 + 20)
+    assert now() == {"answer-within-three-rings": 1}
+    p.feed_event(ev.ChannelStateChanged(T0 + 25, _up(AGENT, ChannelState.UP)))
+    assert now() == {}  # answered: no longer breaching, the call is still up
+    p.feed_event(ev.HoldStarted(T0 + 30, AGENT))
+    p.advance(T0 + 95)
+    assert now() == {"hold-check-back": 1}
+    p.feed_event(ev.HoldEnded(T0 + 100, AGENT))
+    assert now() == {}  # taken off hold
+    p.feed_event(ev.HoldStarted(T0 + 110, AGENT))
+    p.advance(T0 + 175)
+    assert now() == {"hold-check-back": 1}  # a second long hold breaches again
+    p.feed_event(ev.ChannelHungUp(T0 + 180, CALLER, 16, ""))
+    p.feed_event(ev.ChannelHungUp(T0 + 180, AGENT, 16, ""))
+    assert now() == {}
+    (record,) = sink.done
+    # the record keeps one finding per rule, the first
+    rules = sorted(f.rule for f in record.findings)
+    assert rules == ["answer-within-three-rings", "hold-check-back"]
+    hold = next(f for f in record.findings if f.rule == "hold-check-back")
+    assert hold.at == pytest.approx(T0 + 90.0)

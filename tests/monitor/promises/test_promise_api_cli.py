@@ -98,10 +98,17 @@ def test_parse_due(t0: float) -> None:
         parse_due("tomorrow", t0)
 
 
+def _new_store(url: str) -> str:
+    from monitor.store import Store
+
+    Store.open(url).close()  # promises never create a store (monitor/cli/options.py)
+    return url
+
+
 def test_cli_add_list_cancel(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    url = _new_store(f"sqlite:///{tmp_path / 'cli.sqlite'}")
     run = CliRunner().invoke
-    base = ["--db", url, "--country", "GB"]
+    base = ["--store", url, "--country", "GB"]
     out = run(
         promises_group,
         [
@@ -138,7 +145,7 @@ def test_cli_add_list_cancel(tmp_path: Path) -> None:
 def test_cli_through_main_reports_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     from monitor.cli.main import main
 
-    url = f"sqlite:///{tmp_path / 'main.sqlite'}"
-    assert main(["promises", "--db", url, "add", "12", "--due", "2h"]) == 2
+    url = _new_store(f"sqlite:///{tmp_path / 'main.sqlite'}")
+    assert main(["promises", "--store", url, "add", "12", "--due", "2h"]) == 2
     assert "not a complete phone number" in capsys.readouterr().err
-    assert main(["promises", "--db", url, "list"]) == 0
+    assert main(["promises", "--store", url, "list"]) == 0

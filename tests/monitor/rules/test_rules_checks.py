@@ -210,3 +210,15 @@ def test_evaluate_results_and_flag_only_from_flagging_rules() -> None:
     assert [f.rule for f in findings] == ["a"] and not flag_for(findings)
     assert dict(evaluate(call(answered_at=5, ended_at=9, audio={"greeting_latency_seconds": 4}),
                          rs)[0].evidence) == {"answered": 5, "greeting": 9}  # fmt: skip
+
+
+def test_rings_for_a_queued_caller_who_was_never_answered() -> None:
+    # issue 16 item 1: the queue answered the channel at arrival; the caller waited 40 s for
+    # a person and hung up: ringing (waiting for a person) ran to the hang-up, 7 rings
+    queued: dict[str, Any] = {"answered_any_at": 0.5, "queue_joined_at": 1, "ended_at": 40,
+                              "outcome": "abandoned", "queue": "sales"}  # fmt: skip
+    r = one_rule("rings_to_answer", "{max: 3}", **queued)
+    assert r.status is CheckStatus.BREACHED and r.value == 7 and r.at == BASE + 18
+    # the same caller reaching voicemail at 12 s stopped waiting there
+    r = one_rule("rings_to_answer", "{max: 3}", **{**queued, "voicemail_at": 12, "ended_at": 60})
+    assert r.status is CheckStatus.NOT_APPLICABLE

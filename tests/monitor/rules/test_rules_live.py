@@ -76,3 +76,18 @@ def test_no_live_deadlines_for_ended_filtered_or_unknown() -> None:
     assert live_deadlines(snapshot(direction=Direction.OUTBOUND), RULES) == []
     assert check_live(snapshot(), "transfers", T0 + 100, RULES) is None
     assert check_live(snapshot(), "no-such-rule", T0 + 100, RULES) is None
+
+
+def test_queued_call_answered_by_the_queue_still_arms_the_rings_check() -> None:
+    # issue 16 item 1: the queue answers the caller's channel at arrival (answered_any_at)
+    snap = snapshot(queue="sales", queue_joined_at=T0 + 1, answered_any_at=T0 + 0.5)
+    assert Deadline(T0 + 18, "rings") in live_deadlines(snap, RULES)
+    f = check_live(snap, "rings", T0 + 30, RULES)
+    assert f is not None and f.value == 5 and f.at == T0 + 18
+    # a person answered, or the caller reached voicemail: the caller no longer waits
+    assert check_live(replace(snap, voicemail_at=T0 + 12), "rings", T0 + 30, RULES) is None
+    answered = replace(snap, answered_at=T0 + 25, queue_wait_seconds=24.0)
+    assert check_live(answered, "rings", T0 + 30, RULES) is None
+    # an IVR menu answered the call and has not offered it to anyone: nobody is late yet
+    ivr = snapshot(answered_any_at=T0 + 0.5)
+    assert live_deadlines(ivr, RULES) == []

@@ -32,7 +32,8 @@ def test_ispbx_22_direct_call_answered() -> None:
     assert rec.timing is Timing.EXACT  # every event has Timestamp:
     # Caller PJSIP/101 dials 100 from context "internal": an internal call.
     assert rec.direction is Direction.INTERNAL
-    assert (rec.caller, rec.dialed, rec.agent) == ("101", "100", "PJSIP/100")
+    # the agent is the person who answered: PJSIP/100's own caller-ID name (DestCallerIDName)
+    assert (rec.caller, rec.dialed, rec.agent) == ("101", "100", "user100")
     # Newchannel(caller) 1741614725.335807 -> callee Newstate Up 1741614736.235014.
     assert rec.started_at == pytest.approx(1741614725.335807)
     assert rec.answered_at == pytest.approx(1741614736.235014)
@@ -122,13 +123,27 @@ def test_panoramisk_11_originate_legacy_events() -> None:
     assert [r.call_id for r in records] == ["1414510600.0"]
     rec = records[0]
     assert rec.outcome is Outcome.ANSWERED
-    # Local;1 created 1414510600; SIP/ddddd (created 1414510601) rang and went Up.
-    assert (rec.started_at, rec.answered_at, rec.ended_at) == (
-        1414510600.0,
-        1414510601.0,
-        1414510609.0,
-    )
+    # Local;1 created 1414510600; SIP/ddddd (created 1414510601) rang and went Up. Without
+    # timestamps the replay clock only moves at channel creations: the answer is at or after
+    # 1414510601 (a bound), so ring time and end are unknown (issue 16 item 8), not guessed.
+    assert (rec.started_at, rec.answered_at, rec.ended_at) == (1414510600.0, 1414510601.0, None)
+    assert (rec.ring_seconds, rec.rings, rec.talk_seconds) == (None, None, None)
     assert rec.timing is Timing.APPROXIMATE
+
+
+def test_a_direct_call_without_timestamps_prints_null_not_zero(tmp_path: Path) -> None:
+    # issue 16 item 8: the 22.1 direct call with its Timestamp lines removed
+    src = (AMI / "ispbx-ast22.1-direct-call-answered.events.txt").read_text()
+    bare = "\n".join(x for x in src.splitlines() if not x.startswith("Timestamp:")) + "\n"
+    (tmp_path / "bare.txt").write_text(bare)
+    (rec,) = list(replay([tmp_path / "bare.txt"], US))
+    assert rec.timing is Timing.APPROXIMATE and rec.outcome is Outcome.ANSWERED
+    assert rec.started_at == 1741614725.0  # the caller's Uniqueid: its creation second
+    row = rec.to_contract()
+    assert (row["ring_seconds"], row["rings"], row["talk_seconds"], row["ended_at"]) == (
+        None, None, None, None,
+    )  # fmt: skip
+    # was: ring_seconds 0, talk_seconds 0, ended_at == started_at
 
 
 @pytest.mark.parametrize(

@@ -305,4 +305,33 @@ def test_call_found_queued_in_a_resync_then_answered_is_answered() -> None:
 def test_events_before_a_calls_newchannel_make_it_midway() -> None:
     s = Script()(ev.QueueJoined(T0, CALLER, "support", 1, 1))  # joined ringwatch mid-call
     s.hangup(20)
+    # seen queued and seen hanging up unanswered: it abandoned the queue, whatever came
+    # before (issue 20 item 4: a missed-call promise must open)
+    assert s.done[0].outcome is Outcome.ABANDONED
+    s = Script()(ev.ChannelStateChanged(T0, CALLER))  # mid-call, never seen queued
+    s.hangup(20)
     assert s.done[0].outcome is Outcome.INCOMPLETE
+
+
+def test_queue_caller_leaving_closes_the_call_despite_unended_member_legs() -> None:
+    # issue 16 item 7: Alice's leg rang in an earlier round and was never seen to hang up
+    s = Script().arrive().join(1).ring_agent(2)
+    s(ev.AgentRingNoAnswer(T0 + 17, CALLER, AGENT, "support", "PJSIP/201", "Alice", 15.0))
+    s(ev.QueueAbandoned(T0 + 40, CALLER, "support", 1, 1, 39))
+    s.hangup(40)
+    (rec,) = s.done
+    assert rec.outcome is Outcome.ABANDONED and rec.ended_at == pytest.approx(T0 + 40)
+    assert s.tracker.calls == {}
+    s.hangup(41, AGENT)  # its late Hangup is absorbed, the call is not reported twice
+    assert len(s.done) == 1 and s.tracker.calls == {}
+
+
+def test_answered_queue_call_closes_when_caller_and_agent_are_gone() -> None:
+    s = Script().arrive().join(1).ring_agent(2)
+    s(ev.AgentRingNoAnswer(T0 + 17, CALLER, AGENT, "support", "PJSIP/201", "Alice", 15.0))
+    bob = chan("PJSIP/202-00000003", "1700000000.3", ChannelState.DOWN, num="202")
+    s.ring_agent(18, bob).connect(21, bob).hangup(60)
+    assert s.done == []  # Bob is still on the line
+    s.hangup(61, bob)
+    (rec,) = s.done
+    assert rec.outcome is Outcome.ANSWERED and rec.ended_at == pytest.approx(T0 + 61)

@@ -1,0 +1,122 @@
+"""One AMI transcript as a stream of events, and many merged by event time.
+
+Each file gets its own parser and translator (a transcript's replay clock is its own); the
+files are merged with a heap over their iterators (``heapq.merge``), so memory holds one
+chunk per file, never a whole file. A file in which no AMI message is found in its first
+``probe_bytes`` (8 MiB) is refused at that point instead of read to its end.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
+
+from collectors.ami.parser import AmiMessage, AmiParser
+from collectors.ami.translate import Translator
+from monitor import events as ev
+from monitor.errors import TranscriptError
+from monitor.history.source import InputFile
+
+__all__ = ["PROBE_BYTES", "AmiFileEvents", "merge_by_time"]
+
+PROBE_BYTES = 8 << 20
+_MARK_EVERY = 4 << 20
+_Translate = Callable[[AmiMessage, float | None], "ev.Event | None"]
+
+
+class AmiFileEvents:
+    """Iterate the events of one transcript. ``start`` resumes at a content byte offset (the
+    partial message there is skipped). ``marks`` keeps ``(offset, time of the last event
+    before it)`` every few MiB, for resume points."""
+
+    def __init__(
+        self, source: InputFile, *, start: int = 0, probe_bytes: int = PROBE_BYTES
+    ) -> None:
+        self.source = source
+        self.start = start
+        self.probe_bytes = probe_bytes
+        self.parser = AmiParser()
+        self.translator = Translator()
+        self.messages = 0
+        self.recognised = 0
+        self.events = 0
+        self.last_at: float | None = None
+        self.marks: deque[tuple[int, float]] = deque()
+        self._next_mark = start + _MARK_EVERY
+
+    @property
+    def skipped_frames(self) -> int:
+        return self.parser.stats.skipped
+
+    @property
+    def unknown_events(self) -> int:
+        return sum(self.translator.unknown.values())
+
+    def __iter__(self) -> Iterator[ev.Event]:
+        parser, translate = self.parser, self.translator.translate
+        skip_partial = self.start > 0
+        for chunk in self.source.chunks(self.start):
+            if skip_partial:
+                cut = _after_blank_line(chunk)
+                if cut < 0:
+                    continue
+                chunk, skip_partial = chunk[cut:], False
+            at_chunk = self.source.offset - len(chunk)
+            if at_chunk >= self._next_mark and self.last_at is not None:
+                self.marks.append((at_chunk, self.last_at))
+                self._next_mark = at_chunk + _MARK_EVERY
+            for msg in parser.feed(chunk):
+                yield from self._one(msg, translate)
+            self._probe()
+        if parser.leftover.strip():
+            for msg in parser.feed(b"\r\n\r\n"):
+                yield from self._one(msg, translate)
+        if self.recognised == 0:
+            raise TranscriptError(
+                f"{self.source.name}: no AMI messages found (expected 'Event: ...' blocks "
+                "separated by blank lines, as recorded from an AMI session)"
+            )
+
+    def _one(self, msg: AmiMessage, translate: _Translate) -> Iterator[ev.Event]:
+        self.messages += 1
+        fields = msg.fields
+        if "Event" in fields or "Response" in fields or "event" in fields:
+            self.recognised += 1
+        event = translate(msg, None)
+        if event is not None:
+            self.events += 1
+            self.last_at = event.at
+            yield event
+
+    def _probe(self) -> None:
+        if self.recognised == 0 and self.source.offset - self.start >= self.probe_bytes:
+            raise TranscriptError(
+                f"{self.source.name}: no AMI messages found in the first "
+                f"{self.probe_bytes >> 20} MiB; this is not an AMI transcript (give files "
+                "recorded from an AMI session, or an Asterisk queue_log)"
+            )
+
+    def resume_offset(self, before: float) -> int:
+        """The latest marked offset whose events all came before ``before`` (``start`` if
+        none); marks older than it are dropped (a later ``before`` is never earlier)."""
+        marks = self.marks
+        while len(marks) > 1 and marks[1][1] < before:
+            marks.popleft()
+        if marks and marks[0][1] < before:
+            return marks[0][0]
+        return self.start
+
+
+def _after_blank_line(chunk: bytes) -> int:
+    cuts = [i for i in (chunk.find(b"\n\n"), chunk.find(b"\r\n\r\n")) if i >= 0]
+    if not cuts:
+        return -1
+    cut = min(cuts)
+    return cut + (2 if chunk[cut : cut + 2] == b"\n\n" else 4)
+
+
+def merge_by_time(streams: Iterable[Iterable[ev.Event]]) -> Iterator[ev.Event]:
+    """Events of several files in event-time order (ties keep the files' given order)."""
+    return heapq.merge(*streams, key=attrgetter("at"))

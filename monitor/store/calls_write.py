@@ -1,0 +1,106 @@
+"""Writing calls: the one upsert of a call with its findings and flag, for a transaction the
+caller owns (``Store.save_call`` writes one call per transaction; a history import writes a
+batch of calls in one).
+
+Idempotent: saving the same record again changes nothing. A flag, once raised, keeps its
+review state (status, claim) when the call is saved again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from monitor.record import CallRecord
+from monitor.store.records import call_row, finding_rows, flag_summary
+from monitor.store.schema import calls, findings, flags
+
+__all__ = ["existing_call_ids", "insert_for", "insert_new_calls", "upsert_call"]
+
+_FLAG_COPIES = ("severity", "severity_rank", "rules", "queue", "agent", "started_at")
+
+
+def insert_for(conn: Connection) -> Any:
+    """The dialect's INSERT with ``on_conflict_do_update`` (SQLite or PostgreSQL)."""
+    return pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
+
+
+def upsert_call(conn: Connection, record: CallRecord, now: float) -> None:
+    """Insert or replace the call keyed by ``call_id``, its findings and its flag."""
+    row = call_row(record, now)
+    call_upsert, flag_upsert = _upserts(conn.dialect.name, tuple(row))
+    conn.execute(call_upsert, row)
+    conn.execute(delete(findings).where(findings.c.call_id == record.call_id))
+    frows = finding_rows(record)
+    if frows:
+        conn.execute(findings.insert(), frows)
+    summary = flag_summary(record)
+    if summary is not None:
+        conn.execute(flag_upsert, _flag_row(record, summary, now))
+
+
+@lru_cache(maxsize=16)
+def _upserts(dialect: str, columns: tuple[str, ...]) -> tuple[Any, Any]:
+    """The call and flag upserts, built once per dialect and row shape (building
+    ``excluded`` costs more than running the statement: 26 -> 8 ms a call)."""
+    ins = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
+    cstmt = ins(calls)
+    cstmt = cstmt.on_conflict_do_update(
+        index_elements=[calls.c.call_id],
+        set_={k: cstmt.excluded[k] for k in columns if k != "call_id"},
+    )
+    fstmt = ins(flags)
+    fstmt = fstmt.on_conflict_do_update(
+        index_elements=[flags.c.call_id],
+        set_={k: fstmt.excluded[k] for k in _FLAG_COPIES},
+    )
+    return cstmt, fstmt
+
+
+def existing_call_ids(conn: Connection, call_ids: Iterable[str]) -> set[str]:
+    """Which of ``call_ids`` are already stored (in slices, for long lists)."""
+    ids = list(dict.fromkeys(call_ids))
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        found.update(
+            r[0] for r in conn.execute(select(calls.c.call_id).where(calls.c.call_id.in_(part)))
+        )
+    return found
+
+
+def _flag_row(record: CallRecord, summary: tuple[str, int, str], now: float) -> dict[str, Any]:
+    sev, rank, rules = summary
+    return {
+        "call_id": record.call_id,
+        "status": "open",
+        "severity": sev,
+        "severity_rank": rank,
+        "rules": rules,
+        "queue": record.queue,
+        "agent": record.agent,
+        "started_at": record.started_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def insert_new_calls(conn: Connection, records: Sequence[CallRecord], now: float) -> None:
+    """Insert calls known not to be stored yet (a history import checked first), with their
+    findings and flags: one multi-row INSERT per table, as many times faster than upserts."""
+    if not records:
+        return
+    conn.execute(insert(calls), [call_row(r, now) for r in records])
+    frows = [row for r in records for row in finding_rows(r)]
+    if frows:
+        conn.execute(insert(findings), frows)
+    flag_rows = [
+        _flag_row(r, summary, now) for r in records if (summary := flag_summary(r)) is not None
+    ]
+    if flag_rows:
+        conn.execute(insert(flags), flag_rows)
