@@ -18,6 +18,9 @@ from monitor.web.security import SESSION_COOKIE
 def test_cli_adds_lists_and_revokes_a_kiosk_audited(tmp_path: Path) -> None:
     url = str(tmp_path / "rw.sqlite")
     run = CliRunner()
+    missing = run.invoke(cli, ["users", "kiosk", "add", "tv-floor1", "--store", url])
+    assert missing.exit_code != 0 and "does not exist" in str(missing.exception)
+    Store.open(url).close()  # only `users add` creates a store
     added = run.invoke(cli, ["users", "kiosk", "add", "tv-floor1", "--store", url])
     assert added.exit_code == 0, added.output
     token = added.output.split("token (shown once; keep it secret): ")[1].split()[0]
