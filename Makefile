@@ -64,7 +64,7 @@ typecheck: venv
 	$(BIN)/mypy monitor collectors
 
 unit: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20
 
 bench: venv
 	bash bench/run.sh

@@ -248,8 +248,10 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
     listen = c.typed("web.listen", web.get("listen"), str, "127.0.0.1:8080")
     if not re.match(r"^[^:]+:\d+$", listen):
         c.problems.append(f"web.listen: expected HOST:PORT, got {listen!r}")
-    elif not 0 < int(listen.rsplit(":", 1)[1]) < 65536:
-        c.problems.append(f"web.listen: {listen.rsplit(':', 1)[1]} is not a TCP port (1-65535)")
+    elif not 0 <= int(listen.rsplit(":", 1)[1]) < 65536:
+        c.problems.append(
+            f"web.listen: {listen.rsplit(':', 1)[1]} is not a TCP port (0-65535; 0: any free one)"
+        )
     stale_after = c.positive(
         "tracker.stale_after",
         c.duration("tracker.stale_after", tracker.get("stale_after"), 14400.0),

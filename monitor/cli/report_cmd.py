@@ -68,8 +68,9 @@ def register(group: click.Group) -> None:
         store_url: str | None,
         rules: Path | None,
     ) -> None:
-        """Standards report: target, actual, variance and trend per interval and breakdown,
-        with offered/answered/abandoned, service level, ASA, waits, talk, hold, transfers,
+        """Standards report: target, actual, variance and trend per interval and breakdown.
+
+        With offered/answered/abandoned, service level, ASA, waits, talk, hold, transfers,
         unanswered by cause and callbacks (docs/reports.md)."""
         from monitor.config import load_config
         from monitor.reports.params import request_from
@@ -149,8 +150,9 @@ def register_mail(group: click.Group) -> None:
         store_url: str | None,
         rules: Path | None,
     ) -> None:
-        """Mail the daily (yesterday) or weekly (last week) report now, PDF attached (for
-        cron; `report-schedule` sends them itself)."""
+        """Mail the daily (yesterday) or weekly (last week) report now, PDF attached.
+
+        For cron; `report-schedule` sends them itself."""
         import time
 
         from monitor.reports.mail import load_mail_settings, mail_report
@@ -173,8 +175,10 @@ def register_mail(group: click.Group) -> None:
     def report_schedule_cmd(
         mail_config: Path, config_path: Path | None, store_url: str | None, rules: Path | None
     ) -> None:
-        """Run until stopped, mailing the daily and weekly reports at the times of the mail
-        config (in the site's time zone). A failed send is logged and tried at the next run."""
+        """Run until stopped, mailing the daily and weekly reports at their times.
+
+        The times are the mail config's, in the site's time zone. A failed send is logged and
+        tried at the next run."""
         import logging
         import signal
         import threading

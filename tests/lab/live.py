@@ -113,10 +113,9 @@ audio:
             raise AssertionError(
                 f"ringwatch run exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
             )
-        r = self.get("/healthz")
-        return (
-            r is not None and r.json().get("components", {}).get("ami:lab", {}).get("state") == "up"
-        )
+        # /healthz is status only (details need a login): the public ringwatch_ami_up gauge
+        r = self.get("/metrics")
+        return r is not None and metric(r.text, "ringwatch_ami_up", pbx="lab") == 1.0
 
     def metrics(self) -> str:
         r = self.get("/metrics")

@@ -248,7 +248,9 @@ SCENARIOS: list[Scenario] = [
         "abandon_long",
         "4155550106",
         _orig("q-ab", 25),
-        expect={"outcome": "abandoned", "wait": 25.0, "findings": set()},
+        # waited past three rings (US: 18 s) for a person who never came: a breach of the
+        # rings standard, as rules/README.md says (not "not applicable": issue 16 item 1)
+        expect={"outcome": "abandoned", "wait": 25.0, "findings": {"answer-within-three-rings"}},
     ),
     Scenario(
         "direct_local_answered",

@@ -129,6 +129,7 @@ def test_passwd_disable_delete_end_sessions_and_are_audited(tmp_path: Path) -> N
 
 def test_unknown_user_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     db = str(tmp_path / "rw.sqlite")
+    Store.open(db).close()  # the store exists (only `users add` may create one)
     for command in (["disable", "zed"], ["enable", "zed"], ["delete", "zed", "--yes"]):
         assert main(["users", *command, "--store", db]) == 2
         assert "no user 'zed'; list them with 'ringwatch users list'" in capsys.readouterr().err
