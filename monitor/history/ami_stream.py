@@ -28,17 +28,26 @@ _Translate = Callable[[AmiMessage, float | None], "ev.Event | None"]
 
 class AmiFileEvents:
     """Iterate the events of one transcript. ``start`` resumes at a content byte offset (the
-    partial message there is skipped). ``marks`` keeps ``(offset, time of the last event
-    before it)`` every few MiB, for resume points."""
+    partial message there is skipped); ``start_at`` is the time of the last event before it
+    (from the checkpoint), so a transcript without ``Timestamp:`` headers goes on on the same
+    estimated clock instead of starting at 0. ``marks`` keeps ``(offset, time of the last
+    event before it)`` every few MiB, for resume points."""
 
     def __init__(
-        self, source: InputFile, *, start: int = 0, probe_bytes: int = PROBE_BYTES
+        self,
+        source: InputFile,
+        *,
+        start: int = 0,
+        start_at: float | None = None,
+        probe_bytes: int = PROBE_BYTES,
     ) -> None:
         self.source = source
         self.start = start
         self.probe_bytes = probe_bytes
         self.parser = AmiParser()
         self.translator = Translator()
+        if start_at is not None:
+            self.translator.clock.now = start_at
         self.messages = 0
         self.recognised = 0
         self.events = 0
@@ -101,12 +110,16 @@ class AmiFileEvents:
     def resume_offset(self, before: float) -> int:
         """The latest marked offset whose events all came before ``before`` (``start`` if
         none); marks older than it are dropped (a later ``before`` is never earlier)."""
+        return self.resume_point(before)[0]
+
+    def resume_point(self, before: float) -> tuple[int, float | None]:
+        """``resume_offset`` and the time of the last event before it (None at ``start``)."""
         marks = self.marks
         while len(marks) > 1 and marks[1][1] < before:
             marks.popleft()
         if marks and marks[0][1] < before:
-            return marks[0][0]
-        return self.start
+            return marks[0]
+        return self.start, None
 
 
 def _after_blank_line(chunk: bytes) -> int:

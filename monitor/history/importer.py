@@ -63,6 +63,8 @@ class Stream(Protocol):
 
     def resume_offset(self, before: float) -> int: ...
 
+    def resume_point(self, before: float) -> tuple[int, float | None]: ...
+
 
 @dataclass
 class ImportStats:
@@ -200,7 +202,10 @@ class Importer:
                 if fmt == "queue_log":
                     stream = QueueLogLines(src, start=start, timezone=self.timezone)
                 else:
-                    stream = _AmiStream(src, start=start)
+                    # the estimated clock of a transcript without Timestamp headers goes on
+                    # from the resume point's time
+                    at = cp.last_event_at if cp is not None and start else None
+                    stream = _AmiStream(src, start=start, start_at=at)
                 streams.append(stream)
         return streams
 
@@ -294,6 +299,7 @@ class Importer:
                 ident = s.source.identity()
                 if ident is None:
                     continue
+                point = (0, s.last_at) if final else s.resume_point(low)
                 save_checkpoint(
                     conn,
                     Checkpoint(
@@ -303,8 +309,9 @@ class Importer:
                         format=s.format,
                         status="done" if final else "partial",
                         offset=s.source.offset,
-                        resume_offset=0 if final else s.resume_offset(low),
-                        last_event_at=s.last_at,
+                        # partial: where to resume and the time of the last event before it
+                        resume_offset=0 if final else point[0],
+                        last_event_at=s.last_at if final else point[1],
                         events=s.events,
                         calls=self.collector.calls,
                     ),

@@ -70,9 +70,13 @@ class QueueLogLines:
             )
 
     def resume_offset(self, before: float) -> int:
+        return self.resume_point(before)[0]
+
+    def resume_point(self, before: float) -> tuple[int, float | None]:
+        """``resume_offset`` and the time of the last line before it (None at ``start``)."""
         marks = self.marks
         while len(marks) > 1 and marks[1][1] < before:
             marks.popleft()
         if marks and marks[0][1] < before:
-            return marks[0][0]
-        return self.start
+            return marks[0]
+        return self.start, None
