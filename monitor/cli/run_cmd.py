@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -246,12 +246,26 @@ async def run_demo(
         base = f"http://127.0.0.1:{port}"
         if on_ready is not None:
             on_ready(svc, base, sim)
-        if not echo:
-            return
+        if echo:
+            banner_task.append(asyncio.create_task(announce(svc, base)))
+
+    banner_task: list[asyncio.Task[None]] = []
+
+    async def announce(svc: Service, base: str) -> None:
+        # the URLs are printed once /healthz answers 200 (the simulator's AMI link is up),
+        # so the first thing a user opens is healthy; after 15 s they are printed anyway
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15.0
+        while svc.health_report()["status"] != "ok" and loop.time() < deadline:
+            if stop.is_set():
+                return
+            await asyncio.sleep(0.05)
+        health = svc.health_report()
+        note = "" if health["status"] == "ok" else f"  (degraded: {_degraded(health)})"
         click.echo(
             "\n".join(
                 [
-                    "ringwatch demo is running (Ctrl-C to stop)",
+                    "ringwatch demo is running (Ctrl-C to stop)" + note,
                     f"  PBX simulator (AMI): 127.0.0.1:{sim.port}, "
                     f"{speed:g}x real time, seed {seed}",
                     f"  QA review queue:     {base}/",
@@ -269,6 +283,9 @@ async def run_demo(
         await service.run(stop, on_ready=ready)
     finally:
         stop.set()
+        for task in banner_task:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         with contextlib.suppress(asyncio.CancelledError):
             await clock_task
         await sim.stop()
@@ -277,6 +294,16 @@ async def run_demo(
         stats = {name: p.stats.calls for name, p in service.pipelines.items()}
         click.echo(f"ringwatch demo stopped: {sum(stats.values())} calls measured")
     return service
+
+
+def _degraded(health: dict[str, Any]) -> str:
+    """The components that are not up, for the banner: ``ami:demo connecting``."""
+    parts = [
+        f"{name} {info.get('state')}"
+        for name, info in health["components"].items()
+        if info.get("state") not in ("up", "ok")
+    ]
+    return ", ".join(parts) or "see /healthz/details"
 
 
 def register(group: click.Group) -> None:
