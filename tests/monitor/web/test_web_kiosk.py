@@ -87,3 +87,17 @@ def test_a_kiosk_sees_the_wallboard_only_and_does_not_expire_with_a_shift(
     with TestClient(app, base_url="http://testserver") as c:  # type: ignore[arg-type]
         c.cookies.set(SESSION_COOKIE, token)
         assert c.get("/wallboard/stream").status_code == 401
+
+
+def test_wrong_kiosk_tokens_back_off_per_address_and_the_lock_is_audited(
+    app: object, store: Store
+) -> None:
+    token = store.add_kiosk("tv2", actor="admin1")
+    with TestClient(app, base_url="http://testserver") as c:  # type: ignore[arg-type]
+        codes = [c.post("/kiosk", data={"token": f"guess-{i}"}).status_code for i in range(8)]
+        assert codes[:6] == [401] * 6 and set(codes[6:]) == {429}, codes  # 5 free, 6th locks
+        locked = c.post("/kiosk", data={"token": token}, follow_redirects=False)
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+        assert "Too many wrong kiosk tokens" in locked.text
+    actions = [entry.action for entry in store.audit_entries(limit=50)]
+    assert "kiosk_locked" in actions
