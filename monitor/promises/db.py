@@ -7,6 +7,7 @@ and creates the promise tables when they are missing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -14,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.promises.tables import PROMISE_TABLES
+from monitor.store.engine import create_private
 from monitor.store.schema import metadata
 
 __all__ = ["create_promise_tables", "open_database"]
@@ -38,6 +40,9 @@ def open_database(url: str, *, create: bool = True) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if create and database and database != ":memory:" and not database.startswith("file:"):
+            create_private(Path(database))  # 0600 like the store: it may hold password hashes
     if create:
         create_promise_tables(engine)
     return engine

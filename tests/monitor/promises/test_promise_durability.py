@@ -168,3 +168,14 @@ def test_replay_reproduces_the_same_outcomes(tmp_path: Path, make_call, t0: floa
     broken = [p for p in PromiseEngine(one).broken()]
     assert broken and all(p.closed_at == p.due_at for p in broken)
     assert all(p.state is PromiseState.BROKEN for p in broken)
+
+
+def test_a_new_sqlite_file_from_the_promises_cli_is_private(tmp_path: Path) -> None:
+    from monitor.promises.db import open_database
+
+    path = tmp_path / "ledger.sqlite"
+    open_database(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o640)  # an existing file keeps the mode its operator chose
+    open_database(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o640
