@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -15,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
 from prometheus_client import CollectorRegistry
 
+from monitor.errors import ConfigError
 from monitor.store import Store
+from monitor.web import format as fmt
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
 from monitor.web.security import BodyLimit, Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
@@ -38,12 +41,6 @@ class AppContext:
     env: Environment
 
 
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "–"
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _dur(seconds: float | None) -> str:
     if seconds is None:
         return "–"
@@ -51,15 +48,37 @@ def _dur(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _env() -> Environment:
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"WebSettings.timezone: unknown time zone {name!r} (e.g. Europe/London)"
+        ) from exc
+
+
+def _env(zone: ZoneInfo) -> Environment:
     env = Environment(
         loader=PackageLoader("monitor.web", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = _when
+
+    def when(ts: float | None) -> str:
+        return fmt.zoned(ts, zone)
+
+    def iso_utc(ts: float | None) -> str:
+        return "" if ts is None else datetime.fromtimestamp(ts, tz=UTC).isoformat()
+
+    env.filters["when"] = when  # local time with its zone: "2026-09-21 15:13:20 BST"
+    env.filters["iso_utc"] = iso_utc  # for <time datetime=...> and title attributes
     env.filters["dur"] = _dur
+    env.filters["clock"] = fmt.clock
+    env.filters["secs"] = fmt.seconds
+    env.filters["label"] = fmt.label
+    env.filters["measure"] = fmt.measure
+    env.filters["cause"] = fmt.hangup_cause
     return env
 
 
@@ -125,7 +144,7 @@ def create_app(
         settings=web,
         live=live or StaticLive(LiveNumbers()),
         registry=registry or CollectorRegistry(),
-        env=_env(),
+        env=_env(_zone(web.timezone)),
     )
 
     install_error_handlers(app)

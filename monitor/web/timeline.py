@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 from monitor.record import CallRecord, Finding, Span
+from monitor.web.format import clock
 
 __all__ = ["Jump", "jumps", "recording_start", "timeline_svg"]
 
@@ -23,11 +24,15 @@ TOP = 28
 
 @dataclass(frozen=True, slots=True)
 class Jump:
-    """A "jump to" target: a label and the second in the recording (None: not in it)."""
+    """A "jump to" target: a label, the moment in call time (seconds from the call's first
+    channel) and in recording time (``seek``: seconds from the recording's first sample;
+    None when the moment is not in the recording). ``what`` is the moment alone ("limit
+    passed", "silence") for a button in the finding's own row."""
 
     label: str
     call_offset: float
     seek: float | None
+    what: str = ""
 
 
 def recording_start(rec: CallRecord) -> float | None:
@@ -49,23 +54,24 @@ def _seek(rec: CallRecord, at: float) -> float | None:
     return round(off, 2)
 
 
-def _finding_times(f: Finding, rec: CallRecord) -> list[tuple[str, float]]:
-    out: list[tuple[str, float]] = []
+def _finding_times(f: Finding, rec: CallRecord) -> list[tuple[str, str, float]]:
+    out: list[tuple[str, str, float]] = []
     if f.at is not None:
-        out.append((f.rule, f.at))
+        out.append((f.rule, "limit passed", f.at))
     for label, offset in f.evidence:
-        out.append((f"{f.rule}: {label}", rec.started_at + offset))
+        out.append((f"{f.rule}: {label}", label.replace("_", " "), rec.started_at + offset))
     return out
 
 
 def jumps(rec: CallRecord) -> list[tuple[Finding, list[Jump]]]:
-    """For each finding, its moments as offsets into the call and the recording."""
+    """For each finding, its moments as offsets into the call and the recording (evidence
+    offsets are call time; the recording starts at ``recording_start``, often the answer)."""
     return [
         (
             f,
             [
-                Jump(label, at - rec.started_at, _seek(rec, at))
-                for label, at in _finding_times(f, rec)
+                Jump(label, at - rec.started_at, _seek(rec, at), what)
+                for label, what, at in _finding_times(f, rec)
             ],
         )
         for f in rec.findings
@@ -223,9 +229,12 @@ def timeline_svg(rec: CallRecord) -> str:
             x = c.x(rec.started_at + j.call_offset)
             y = c.lane(lane) + LANE_H / 2
             attr = f' data-seek="{j.seek}"' if j.seek is not None else ""
+            where = f"{clock(j.call_offset)} into the call"
+            if j.seek is not None:
+                where += f", {clock(j.seek)} in the recording"
             c.parts.append(
                 f'<circle class="tl-finding tl-{escape(str(f.severity))}" cx="{x}" cy="{y}" '
-                f'r="6"{attr}><title>{escape(j.label)} at {_clock(j.call_offset)}</title></circle>'
+                f'r="6"{attr}><title>{escape(j.label)} at {where}</title></circle>'
             )
             c.parts.append(f'<line class="tl-findline" x1="{x}" y1="{TOP}" x2="{x}" y2="{y - 6}"/>')
     lanes = lane + 1
