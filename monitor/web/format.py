@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.store.export import round_for_csv
+
 __all__ = [
     "CHECK_UNITS",
     "DASH",
@@ -237,17 +239,6 @@ def unit_for(check: str | None, params: Mapping[str, object] | None = None) -> s
     ):
         return "ratio"
     return CHECK_UNITS.get(check, "")
-
-
-def round_for_csv(value: float | None, unit: str = "s") -> float | int | None:
-    """A number for a CSV cell: seconds and rings to one decimal, ratios to three, counts
-    whole; an unknown unit to three decimals. Whole numbers lose their ".0"."""
-    if not _finite(value):
-        return None
-    assert value is not None
-    places = 1 if unit in ("s", "rings") else 3 if unit in ("ratio", "") else 0
-    rounded = round(value, places)
-    return int(rounded) if float(rounded).is_integer() else rounded
 
 
 def zone_name(at: datetime) -> str:

@@ -31,7 +31,15 @@ from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recordin
 from monitor.web.security import Principal, check_csrf
 from monitor.web.timeline import timeline_svg
 
-__all__ = ["MAX_NOTES", "MAX_REASON", "QueueQuery", "parse_day", "queue_filter", "router"]
+__all__ = [
+    "MAX_NOTES",
+    "MAX_REASON",
+    "QueueQuery",
+    "loaded_rules",
+    "parse_day",
+    "queue_filter",
+    "router",
+]
 
 router = APIRouter()
 View = Me
@@ -148,7 +156,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "svg": Markup(timeline_svg(rec)),
             "rec_path": rec_path,
             "rec_found": rec_file is not None,
-            "findings": finding_views(rec, rule_units(_rules(request))),
+            "findings": finding_views(rec, rule_units(loaded_rules(request))),
             "rows": record_rows(rec, zone),
             "recording_start_text": recording_start_note(rec, zone),
             "can_review": may(me, "POST", "/calls/{call_id}/claim"),
@@ -169,7 +177,7 @@ def _reviewers(ctx: AppContext) -> list[str]:
     return [u.name for u in ctx.store.users() if u.role in ("qa", "admin") and not u.disabled]
 
 
-def _rules(request: Request) -> RuleSet | None:
+def loaded_rules(request: Request) -> RuleSet | None:
     """The service's loaded rules (``app.state.report_rules``), for the findings' units."""
     current = getattr(request.app.state, "report_rules", None)
     rules = current() if callable(current) else None
