@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
 from prometheus_client import CollectorRegistry
 
 from monitor.errors import ConfigError
@@ -71,7 +72,19 @@ def _env(zone: ZoneInfo) -> Environment:
     def iso_utc(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
+    def when_cell(ts: float | None) -> Markup:
+        """``when`` as a <time> whose date and time each stay on one line in a narrow cell."""
+        text = fmt.zoned(ts, zone)
+        if ts is None or " " not in text:
+            return Markup(escape(text))
+        day, clock = text.split(" ", 1)
+        return Markup(
+            f'<time class="when" datetime="{escape(iso_utc(ts))}"><span>{escape(day)}</span> '
+            f"<span>{escape(clock)}</span></time>"
+        )
+
     env.filters["when"] = when  # local time with its zone: "2026-09-21 15:13:20 BST"
+    env.filters["when_cell"] = when_cell
     env.filters["iso_utc"] = iso_utc  # for <time datetime=...> and title attributes
     env.filters["dur"] = _dur
     env.filters["clock"] = fmt.clock

@@ -299,10 +299,12 @@ def test_promises_page_tabs_agent_reason_kind_and_kept_by(
         expect(kept.locator(".kept-by a")).to_have_attribute("href", "/calls/cb1")
         expect(kept.locator(".reason")).to_contain_text("missed call")
         api = page.locator("tr.state-open")
-        expect(api.locator(".agent")).to_have_text("bob")
+        expect(api.locator(".p-agent")).to_have_text("bob")
         expect(api.locator(".reason")).to_have_text("asked for a call back after 5pm")
         expect(api.locator(".kind")).to_have_text("API")
         expect(page.locator("table.promises")).not_to_contain_text("UTC")  # zone: GMT/BST
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths  # eleven columns fit a 1280 px screen
         _shot(page, "promises-all", store.backend)
         page.click('nav.tabs a[data-view="unreturnable"]')
         expect(page.locator("table.promises tbody tr.state-unreturnable")).to_have_count(1)
