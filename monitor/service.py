@@ -359,6 +359,7 @@ class Service:
             allowed_origins=self.cfg.allowed_origins,
             trust_forwarded_proto=self.cfg.trust_forwarded_proto,
             timezone=self.cfg.timezone,
+            recording_start=self.cfg.recording_start,
         )
         app = create_app(
             self.store,

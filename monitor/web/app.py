@@ -152,6 +152,10 @@ def create_app(
         max_waiting=web.login_max_waiting,
         wait_seconds=web.login_wait_seconds,
     )
+    if web.recording_start not in ("answer", "start"):
+        raise ConfigError(
+            f"WebSettings.recording_start must be 'answer' or 'start', got {web.recording_start!r}"
+        )
     app.state.ctx = AppContext(
         store=store,
         settings=web,

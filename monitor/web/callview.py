@@ -61,9 +61,11 @@ def rule_units(rules: RuleSet | None) -> dict[str, str]:
     return {r.id: fmt.unit_for(r.check, r.params) for r in rules.rules}
 
 
-def finding_views(rec: CallRecord, units: dict[str, str]) -> list[FindingView]:
+def finding_views(
+    rec: CallRecord, units: dict[str, str], mode: str = "answer"
+) -> list[FindingView]:
     out: list[FindingView] = []
-    for f, moments in jumps(rec):
+    for f, moments in jumps(rec, mode):
         unit = units.get(f.rule, "")
         out.append(
             FindingView(
@@ -185,12 +187,18 @@ def record_rows(rec: CallRecord, zone: ZoneInfo) -> list[FieldRow]:
     return rows
 
 
-def recording_start_note(rec: CallRecord, zone: ZoneInfo) -> str:
+def recording_start_note(rec: CallRecord, zone: ZoneInfo, mode: str = "answer") -> str:
     """Where the recording's second 0 is in the call: "the answer, 0:10 into the call"."""
-    start = recording_start(rec)
+    start = recording_start(rec, mode)
     if start is None:
         return "an unknown moment"
-    what = "the answer" if start == rec.answered_at else "its first sample"
+    what = (
+        "the answer"
+        if start == rec.answered_at
+        else "the call's arrival"
+        if start == rec.started_at
+        else "its first sample"
+    )
     return (
         f"{what}, {fmt.clock(start - rec.started_at)} into the call "
         f"({fmt.zoned(start, zone, with_date=False)})"

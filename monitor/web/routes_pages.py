@@ -147,18 +147,19 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
     can_listen = may(me, "GET", "/recordings/{path:path}") and rec_file is not None
     can_manage = may(me, "POST", "/calls/{call_id}/assign")
     zone = ZoneInfo(ctx.settings.timezone)
+    mode = ctx.settings.recording_start
     return render(
         request,
         "call.html",
         {
             "c": stored,
             "rec": rec,
-            "svg": Markup(timeline_svg(rec)),
+            "svg": Markup(timeline_svg(rec, mode)),
             "rec_path": rec_path,
             "rec_found": rec_file is not None,
-            "findings": finding_views(rec, rule_units(loaded_rules(request))),
+            "findings": finding_views(rec, rule_units(loaded_rules(request)), mode),
             "rows": record_rows(rec, zone),
-            "recording_start_text": recording_start_note(rec, zone),
+            "recording_start_text": recording_start_note(rec, zone, mode),
             "can_review": may(me, "POST", "/calls/{call_id}/claim"),
             "can_manage": can_manage,
             "reviewers": _reviewers(ctx) if can_manage else [],

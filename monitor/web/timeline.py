@@ -35,15 +35,20 @@ class Jump:
     what: str = ""
 
 
-def recording_start(rec: CallRecord) -> float | None:
-    """Epoch time of the recording's first sample: the audio facts say, else the answer."""
+def recording_start(rec: CallRecord, mode: str = "answer") -> float | None:
+    """Epoch time of the recording's first sample: the audio facts say; without them (not
+    analysed, or the analysis failed) ``mode`` does, as ``audio.recording_start`` configures
+    MixMonitor: "answer" (started by Queue()/Dial(), the default) or "start" (the call's
+    first channel)."""
     if rec.audio is not None and rec.audio.recording_started_at is not None:
         return rec.audio.recording_started_at
+    if mode == "start":
+        return rec.started_at
     return rec.answered_at
 
 
-def _seek(rec: CallRecord, at: float) -> float | None:
-    start = recording_start(rec)
+def _seek(rec: CallRecord, at: float, mode: str = "answer") -> float | None:
+    start = recording_start(rec, mode)
     if start is None or rec.recording is None:
         return None
     off = at - start
@@ -63,14 +68,14 @@ def _finding_times(f: Finding, rec: CallRecord) -> list[tuple[str, str, float]]:
     return out
 
 
-def jumps(rec: CallRecord) -> list[tuple[Finding, list[Jump]]]:
+def jumps(rec: CallRecord, mode: str = "answer") -> list[tuple[Finding, list[Jump]]]:
     """For each finding, its moments as offsets into the call and the recording (evidence
     offsets are call time; the recording starts at ``recording_start``, often the answer)."""
     return [
         (
             f,
             [
-                Jump(label, at - rec.started_at, _seek(rec, at), what)
+                Jump(label, at - rec.started_at, _seek(rec, at, mode), what)
                 for label, what, at in _finding_times(f, rec)
             ],
         )
@@ -144,13 +149,14 @@ def _speech(rec: CallRecord) -> list[tuple[str, tuple[Span, ...]]]:
     return list(rec.audio.speech)
 
 
-def timeline_svg(rec: CallRecord) -> str:
-    """The SVG of one call: lanes for the call's phases, holds, speech and findings."""
+def timeline_svg(rec: CallRecord, mode: str = "answer") -> str:
+    """The SVG of one call: lanes for the call's phases, holds, speech and findings
+    (``mode``: where a recording without audio facts starts, see ``recording_start``)."""
     end = rec.ended_at or max(
         [rec.started_at + 1] + [f.at for f in rec.findings if f.at is not None]
     )
     c = _Canvas(rec.started_at, end)
-    rstart = recording_start(rec)
+    rstart = recording_start(rec, mode)
     lane = 0
     c.label(lane, "Call")
     answer = rec.answered_at
@@ -166,7 +172,8 @@ def timeline_svg(rec: CallRecord) -> str:
             f"queue wait {_clock(q_end - rec.queue_joined_at)} in {rec.queue or '-'}",
         )
     if answer is not None:
-        c.bar(lane, answer, end, "tl-talk", f"talk {_clock(end - answer)}", _seek(rec, answer))
+        talk = f"talk {_clock(end - answer)}"
+        c.bar(lane, answer, end, "tl-talk", talk, _seek(rec, answer, mode))
     c.tick(lane, end, "tl-end", f"end ({rec.outcome})")
     lane += 1
     c.label(lane, "Ringing")
@@ -180,9 +187,8 @@ def timeline_svg(rec: CallRecord) -> str:
     c.label(lane, "Hold / transfer")
     for h in rec.holds:
         h_end = h.end if h.end is not None else end
-        c.bar(
-            lane, h.start, h_end, "tl-hold", f"hold {_clock(h_end - h.start)}", _seek(rec, h.start)
-        )
+        held = f"hold {_clock(h_end - h.start)}"
+        c.bar(lane, h.start, h_end, "tl-hold", held, _seek(rec, h.start, mode))
     for n, at in enumerate(rec.extra.get("transfer_at", []) or []):
         if isinstance(at, int | float):
             c.tick(lane, float(at), "tl-transfer", f"transfer {n + 1}")
@@ -224,7 +230,7 @@ def timeline_svg(rec: CallRecord) -> str:
             )
     lane += 1
     c.label(lane, "Findings")
-    for f, moments in jumps(rec):
+    for f, moments in jumps(rec, mode):
         for j in moments:
             x = c.x(rec.started_at + j.call_offset)
             y = c.lane(lane) + LANE_H / 2

@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from callrecord_factory import T0, audio, finding, record
 
+from monitor.errors import ConfigError
 from monitor.record import Span
 from monitor.rules import load_rules
+from monitor.store import Store
+from monitor.web import WebSettings, create_app
 from monitor.web import format as fmt
 from monitor.web.callview import finding_views, record_rows, recording_start_note, rule_units
 from monitor.web.timeline import jumps, timeline_svg
@@ -199,3 +202,31 @@ def test_record_rows_are_labelled_and_rounded() -> None:
     assert rows["holds"].text == "0:20–0:50 (30 s) (call time)"
     assert rows["hold_count"].text == "1 hold, 30 s in all, longest 30 s"
     assert all("[]" not in r.text and "_" not in r.label for r in rows.values())
+
+
+def test_a_recording_without_audio_facts_starts_where_the_config_says() -> None:
+    """``audio.recording_start: start`` (MixMonitor in the dialplan before Queue): a call
+    whose recording was not analysed must not be dated from the answer (15 s later here)."""
+    rec = record("c13", recording="2026/c13.wav", audio=None)  # answered at T0 + 15
+    ((_, at_answer),) = jumps(rec)
+    ((_, at_start),) = jumps(rec, "start")
+    assert [j.seek for j in at_answer] == [None, 0.0]
+    assert [j.seek for j in at_start] == [9.0, 15.0]  # call time = recording time
+    note = recording_start_note(rec, LONDON, "start")
+    assert note.startswith("the call's arrival, 0:00 into the call")
+
+
+def test_the_call_page_uses_the_configured_recording_start(store: Store, recordings: Path) -> None:
+    from fastapi.testclient import TestClient
+    from web_testkit import login
+
+    base = store.call("c1")
+    assert base is not None
+    store.save_call(replace(base.record, call_id="c14", audio=None))  # 2026/c1.wav, no facts
+    for mode, seek in (("answer", "0.0"), ("start", "15.0")):
+        app = create_app(store, WebSettings(recordings_dir=recordings, recording_start=mode))
+        with TestClient(app, base_url="http://testserver") as client:
+            html = login(client, "qa1").get("/calls/c14").text
+        assert f'class="jump" data-seek="{seek}"' in html, mode
+    with pytest.raises(ConfigError, match="recording_start"):
+        create_app(store, WebSettings(recording_start="later"))
