@@ -358,6 +358,8 @@ class Service:
             secure_cookies=True if self.cfg.secure_cookies else None,
             allowed_origins=self.cfg.allowed_origins,
             trust_forwarded_proto=self.cfg.trust_forwarded_proto,
+            timezone=self.cfg.timezone,
+            recording_start=self.cfg.recording_start,
         )
         app = create_app(
             self.store,

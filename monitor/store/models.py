@@ -50,6 +50,11 @@ class FlagRow:
     caller: str | None
     caller_name: str | None
     outcome: str
+    # the latest closed review (None while the call has none)
+    disposition: str | None = None
+    score: int | None = None
+    score_max: int | None = None
+    reviewer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,15 @@ from monitor.store.models import PromiseRow
 
 __all__ = ["MAX_PROMISE_ID", "PROMISE_VIEWS", "cancel_promise", "ledger_available", "read_promises"]
 
-PROMISE_VIEWS: tuple[str, ...] = ("open", "overdue", "kept", "broken", "cancelled")
+PROMISE_VIEWS: tuple[str, ...] = (
+    "open",
+    "overdue",
+    "kept",
+    "broken",
+    "cancelled",
+    "unreturnable",
+    "all",
+)
 MAX_PROMISE_ID = 2**31 - 1  # 32-bit ids on every backend
 
 
@@ -57,7 +65,8 @@ def _row(p: Any) -> PromiseRow:
 
 
 def read_promises(engine: Engine, view: str, now: float, limit: int = 500) -> list[PromiseRow]:
-    """Promises in ``view`` (open, overdue, kept, broken, cancelled); [] with no ledger."""
+    """Promises in ``view`` (open, overdue, kept, broken, cancelled, unreturnable, all);
+    [] with no ledger."""
     if view not in PROMISE_VIEWS:
         raise StoreError(f"promise view {view!r} is not one of {', '.join(PROMISE_VIEWS)}")
     views = _module("monitor.promises.views")

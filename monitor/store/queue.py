@@ -8,9 +8,9 @@ from sqlalchemy import ColumnElement, Connection, exists, func, select, true
 
 from monitor.errors import StoreError
 from monitor.store.models import SORTS, FlagFilter, FlagRow, Page
-from monitor.store.schema import FLAG_STATUSES, SEVERITY_RANK, calls, findings, flags
+from monitor.store.schema import FLAG_STATUSES, SEVERITY_RANK, calls, findings, flags, reviews
 
-__all__ = ["MAX_PER_PAGE", "flagged_page"]
+__all__ = ["MAX_PER_PAGE", "flagged_page", "latest_closed_reviews"]
 
 MAX_PER_PAGE = 500
 
@@ -60,6 +60,27 @@ def _order(sort: str) -> list[Any]:
     return out
 
 
+def latest_closed_reviews(conn: Connection, ids: list[str]) -> dict[str, Any]:
+    """Call id -> its latest closed review's row (disposition, score, reviewer), for ``ids``."""
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(reviews.c.id))
+        .where(reviews.c.call_id.in_(ids), reviews.c.state == "closed")
+        .group_by(reviews.c.call_id)
+    )
+    rows = conn.execute(
+        select(
+            reviews.c.call_id,
+            reviews.c.disposition,
+            reviews.c.score,
+            reviews.c.score_max,
+            reviews.c.reviewer,
+        ).where(reviews.c.id.in_(newest))
+    ).mappings()
+    return {r["call_id"]: r for r in rows}
+
+
 def flagged_page(conn: Connection, flt: FlagFilter, sort: str, page: int, per_page: int) -> Page:
     """One page of flagged calls matching ``flt`` plus the total and per-status counts."""
     if page < 1:
@@ -96,10 +117,12 @@ def flagged_page(conn: Connection, flt: FlagFilter, sort: str, page: int, per_pa
             .where(flags.c.call_id.in_(ids))
         ).mappings()
         by_id = {r["call_id"]: r for r in rows}
+        closed = latest_closed_reviews(conn, ids)
         for cid in ids:
             r = by_id.get(cid)
             if r is None:
                 continue
+            rv = closed.get(cid)
             items.append(
                 FlagRow(
                     call_id=r["call_id"],
@@ -113,6 +136,10 @@ def flagged_page(conn: Connection, flt: FlagFilter, sort: str, page: int, per_pa
                     caller=r["caller"],
                     caller_name=r["caller_name"],
                     outcome=r["outcome"],
+                    disposition=rv["disposition"] if rv else None,
+                    score=rv["score"] if rv else None,
+                    score_max=rv["score_max"] if rv else None,
+                    reviewer=rv["reviewer"] if rv else None,
                 )
             )
     return Page(items=tuple(items), total=total, page=page, per_page=per_page, counts=counts)

@@ -390,6 +390,10 @@ class Store:
         return export.iter_calls_csv(self.engine, since, until)
 
     def export_findings_csv(
-        self, since: float | None = None, until: float | None = None
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        units: Mapping[str, str] | None = None,
     ) -> Iterator[str]:
-        return export.iter_findings_csv(self.engine, since, until)
+        """``units``: rule id -> unit of its values (rounding and the ``unit`` column)."""
+        return export.iter_findings_csv(self.engine, since, until, units=units)

@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
 from prometheus_client import CollectorRegistry
 
+from monitor.errors import ConfigError
 from monitor.store import Store
+from monitor.web import format as fmt
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
 from monitor.web.security import BodyLimit, Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
@@ -38,12 +42,6 @@ class AppContext:
     env: Environment
 
 
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "–"
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _dur(seconds: float | None) -> str:
     if seconds is None:
         return "–"
@@ -51,15 +49,49 @@ def _dur(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _env() -> Environment:
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"WebSettings.timezone: unknown time zone {name!r} (e.g. Europe/London)"
+        ) from exc
+
+
+def _env(zone: ZoneInfo) -> Environment:
     env = Environment(
         loader=PackageLoader("monitor.web", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = _when
+
+    def when(ts: float | None) -> str:
+        return fmt.zoned(ts, zone)
+
+    def iso_utc(ts: float | None) -> str:
+        return "" if ts is None else datetime.fromtimestamp(ts, tz=UTC).isoformat()
+
+    def when_cell(ts: float | None) -> Markup:
+        """``when`` as a <time> whose date and time each stay on one line in a narrow cell."""
+        text = fmt.zoned(ts, zone)
+        if ts is None or " " not in text:
+            return Markup(escape(text))
+        day, clock = text.split(" ", 1)
+        return Markup(
+            f'<time class="when" datetime="{escape(iso_utc(ts))}"><span>{escape(day)}</span> '
+            f"<span>{escape(clock)}</span></time>"
+        )
+
+    env.filters["when"] = when  # local time with its zone: "2026-09-21 15:13:20 BST"
+    env.filters["when_cell"] = when_cell
+    env.filters["iso_utc"] = iso_utc  # for <time datetime=...> and title attributes
     env.filters["dur"] = _dur
+    env.filters["clock"] = fmt.clock
+    env.filters["secs"] = fmt.seconds
+    env.filters["label"] = fmt.label
+    env.filters["measure"] = fmt.measure
+    env.filters["cause"] = fmt.hangup_cause
     return env
 
 
@@ -120,12 +152,16 @@ def create_app(
         max_waiting=web.login_max_waiting,
         wait_seconds=web.login_wait_seconds,
     )
+    if web.recording_start not in ("answer", "start"):
+        raise ConfigError(
+            f"WebSettings.recording_start must be 'answer' or 'start', got {web.recording_start!r}"
+        )
     app.state.ctx = AppContext(
         store=store,
         settings=web,
         live=live or StaticLive(LiveNumbers()),
         registry=registry or CollectorRegistry(),
-        env=_env(),
+        env=_env(_zone(web.timezone)),
     )
 
     install_error_handlers(app)

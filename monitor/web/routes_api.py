@@ -13,9 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.metrics.exposition import render_metrics
 from monitor.record import iso
 from monitor.web.app import AppContext
+from monitor.web.callview import rule_units
 from monitor.web.errors import MAX_OFFSET
 from monitor.web.permissions import Me
-from monitor.web.routes_pages import QueueQuery, parse_day, queue_filter
+from monitor.web.routes_pages import QueueQuery, loaded_rules, parse_day, queue_filter
 from monitor.web.security import Principal
 
 __all__ = ["router"]
@@ -107,6 +108,10 @@ def api_flags(
                 "started_at": iso(r.started_at),
                 "claimed_by": r.claimed_by,
                 "outcome": r.outcome,
+                "disposition": r.disposition,
+                "score": r.score,
+                "score_max": r.score_max,
+                "reviewer": r.reviewer,
             }
             for r in page.items
         ],
@@ -147,7 +152,7 @@ def _csv(request: Request, me: Principal, kind: str) -> Response:
     rows = (
         ctx.store.export_calls_csv(since, until)
         if kind == "calls"
-        else ctx.store.export_findings_csv(since, until)
+        else ctx.store.export_findings_csv(since, until, rule_units(loaded_rules(request)))
     )
     return StreamingResponse(
         rows,

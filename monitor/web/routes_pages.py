@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -13,18 +13,33 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from monitor.rules.model import RuleSet
 from monitor.store import FlagFilter
 from monitor.store.models import SORTS
 from monitor.store.promises_read import PROMISE_VIEWS
 from monitor.store.schema import FLAG_STATUSES, REVIEW_DISPOSITIONS, SEVERITY_RANK
 from monitor.web.app import AppContext, render
+from monitor.web.callview import (
+    finding_views,
+    record_rows,
+    recording_start_note,
+    rule_units,
+)
 from monitor.web.errors import MAX_PAGE, form_schema, int_param
 from monitor.web.permissions import Me, may
 from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
 from monitor.web.security import Principal, check_csrf
-from monitor.web.timeline import jumps, timeline_svg
+from monitor.web.timeline import timeline_svg
 
-__all__ = ["MAX_NOTES", "MAX_REASON", "QueueQuery", "parse_day", "queue_filter", "router"]
+__all__ = [
+    "MAX_NOTES",
+    "MAX_REASON",
+    "QueueQuery",
+    "loaded_rules",
+    "parse_day",
+    "queue_filter",
+    "router",
+]
 
 router = APIRouter()
 View = Me
@@ -127,18 +142,24 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
         raise HTTPException(404, "no such call in the store")
     rec = stored.record
     rec_path = recording_path(rec.recording, ctx.settings.pbx_recordings_dir)
-    can_listen = may(me, "GET", "/recordings/{path:path}") and rec_path is not None
+    # a player only for a file that is there: a missing file is said, not offered
+    rec_file = resolve_recording(ctx.settings.recordings_dir, rec_path) if rec_path else None
+    can_listen = may(me, "GET", "/recordings/{path:path}") and rec_file is not None
     can_manage = may(me, "POST", "/calls/{call_id}/assign")
+    zone = ZoneInfo(ctx.settings.timezone)
+    mode = ctx.settings.recording_start
     return render(
         request,
         "call.html",
         {
             "c": stored,
             "rec": rec,
-            "svg": Markup(timeline_svg(rec)),
+            "svg": Markup(timeline_svg(rec, mode)),
             "rec_path": rec_path,
-            "jumps": jumps(rec),
-            "fields": _display_fields(rec.to_dict()),
+            "rec_found": rec_file is not None,
+            "findings": finding_views(rec, rule_units(loaded_rules(request)), mode),
+            "rows": record_rows(rec, zone),
+            "recording_start_text": recording_start_note(rec, zone, mode),
             "can_review": may(me, "POST", "/calls/{call_id}/claim"),
             "can_manage": can_manage,
             "reviewers": _reviewers(ctx) if can_manage else [],
@@ -157,12 +178,11 @@ def _reviewers(ctx: AppContext) -> list[str]:
     return [u.name for u in ctx.store.users() if u.role in ("qa", "admin") and not u.disabled]
 
 
-def _display_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: json.dumps(v) if isinstance(v, list | dict) else v
-        for k, v in data.items()
-        if k != "findings"
-    }
+def loaded_rules(request: Request) -> RuleSet | None:
+    """The service's loaded rules (``app.state.report_rules``), for the findings' units."""
+    current = getattr(request.app.state, "report_rules", None)
+    rules = current() if callable(current) else None
+    return rules if isinstance(rules, RuleSet) else None
 
 
 async def _form(request: Request, me: Principal) -> dict[str, Any]:

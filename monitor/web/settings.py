@@ -51,6 +51,11 @@ class WebSettings:
     wallboard_stream_max_seconds: float = 300.0
     page_size: int = 50
     site_name: str = "ringwatch"
+    # the zone pages show times in, with its abbreviation ("BST"); ``site.timezone``
+    timezone: str = "UTC"
+    # second 0 of a recording the audio analysis has not dated (``audio.recording_start``):
+    # "answer" (MixMonitor started by Queue()/Dial()) or "start" (the call's first channel)
+    recording_start: str = "answer"
     # login protection (monitor/web/throttle.py, docs/security.md)
     login_free_failures_user: int = 5
     login_free_failures_address: int = 20

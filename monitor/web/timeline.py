@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 from monitor.record import CallRecord, Finding, Span
+from monitor.web.format import clock
 
 __all__ = ["Jump", "jumps", "recording_start", "timeline_svg"]
 
@@ -23,22 +24,31 @@ TOP = 28
 
 @dataclass(frozen=True, slots=True)
 class Jump:
-    """A "jump to" target: a label and the second in the recording (None: not in it)."""
+    """A "jump to" target: a label, the moment in call time (seconds from the call's first
+    channel) and in recording time (``seek``: seconds from the recording's first sample;
+    None when the moment is not in the recording). ``what`` is the moment alone ("limit
+    passed", "silence") for a button in the finding's own row."""
 
     label: str
     call_offset: float
     seek: float | None
+    what: str = ""
 
 
-def recording_start(rec: CallRecord) -> float | None:
-    """Epoch time of the recording's first sample: the audio facts say, else the answer."""
+def recording_start(rec: CallRecord, mode: str = "answer") -> float | None:
+    """Epoch time of the recording's first sample: the audio facts say; without them (not
+    analysed, or the analysis failed) ``mode`` does, as ``audio.recording_start`` configures
+    MixMonitor: "answer" (started by Queue()/Dial(), the default) or "start" (the call's
+    first channel)."""
     if rec.audio is not None and rec.audio.recording_started_at is not None:
         return rec.audio.recording_started_at
+    if mode == "start":
+        return rec.started_at
     return rec.answered_at
 
 
-def _seek(rec: CallRecord, at: float) -> float | None:
-    start = recording_start(rec)
+def _seek(rec: CallRecord, at: float, mode: str = "answer") -> float | None:
+    start = recording_start(rec, mode)
     if start is None or rec.recording is None:
         return None
     off = at - start
@@ -49,23 +59,24 @@ def _seek(rec: CallRecord, at: float) -> float | None:
     return round(off, 2)
 
 
-def _finding_times(f: Finding, rec: CallRecord) -> list[tuple[str, float]]:
-    out: list[tuple[str, float]] = []
+def _finding_times(f: Finding, rec: CallRecord) -> list[tuple[str, str, float]]:
+    out: list[tuple[str, str, float]] = []
     if f.at is not None:
-        out.append((f.rule, f.at))
+        out.append((f.rule, "limit passed", f.at))
     for label, offset in f.evidence:
-        out.append((f"{f.rule}: {label}", rec.started_at + offset))
+        out.append((f"{f.rule}: {label}", label.replace("_", " "), rec.started_at + offset))
     return out
 
 
-def jumps(rec: CallRecord) -> list[tuple[Finding, list[Jump]]]:
-    """For each finding, its moments as offsets into the call and the recording."""
+def jumps(rec: CallRecord, mode: str = "answer") -> list[tuple[Finding, list[Jump]]]:
+    """For each finding, its moments as offsets into the call and the recording (evidence
+    offsets are call time; the recording starts at ``recording_start``, often the answer)."""
     return [
         (
             f,
             [
-                Jump(label, at - rec.started_at, _seek(rec, at))
-                for label, at in _finding_times(f, rec)
+                Jump(label, at - rec.started_at, _seek(rec, at, mode), what)
+                for label, what, at in _finding_times(f, rec)
             ],
         )
         for f in rec.findings
@@ -138,13 +149,14 @@ def _speech(rec: CallRecord) -> list[tuple[str, tuple[Span, ...]]]:
     return list(rec.audio.speech)
 
 
-def timeline_svg(rec: CallRecord) -> str:
-    """The SVG of one call: lanes for the call's phases, holds, speech and findings."""
+def timeline_svg(rec: CallRecord, mode: str = "answer") -> str:
+    """The SVG of one call: lanes for the call's phases, holds, speech and findings
+    (``mode``: where a recording without audio facts starts, see ``recording_start``)."""
     end = rec.ended_at or max(
         [rec.started_at + 1] + [f.at for f in rec.findings if f.at is not None]
     )
     c = _Canvas(rec.started_at, end)
-    rstart = recording_start(rec)
+    rstart = recording_start(rec, mode)
     lane = 0
     c.label(lane, "Call")
     answer = rec.answered_at
@@ -160,7 +172,8 @@ def timeline_svg(rec: CallRecord) -> str:
             f"queue wait {_clock(q_end - rec.queue_joined_at)} in {rec.queue or '-'}",
         )
     if answer is not None:
-        c.bar(lane, answer, end, "tl-talk", f"talk {_clock(end - answer)}", _seek(rec, answer))
+        talk = f"talk {_clock(end - answer)}"
+        c.bar(lane, answer, end, "tl-talk", talk, _seek(rec, answer, mode))
     c.tick(lane, end, "tl-end", f"end ({rec.outcome})")
     lane += 1
     c.label(lane, "Ringing")
@@ -174,9 +187,8 @@ def timeline_svg(rec: CallRecord) -> str:
     c.label(lane, "Hold / transfer")
     for h in rec.holds:
         h_end = h.end if h.end is not None else end
-        c.bar(
-            lane, h.start, h_end, "tl-hold", f"hold {_clock(h_end - h.start)}", _seek(rec, h.start)
-        )
+        held = f"hold {_clock(h_end - h.start)}"
+        c.bar(lane, h.start, h_end, "tl-hold", held, _seek(rec, h.start, mode))
     for n, at in enumerate(rec.extra.get("transfer_at", []) or []):
         if isinstance(at, int | float):
             c.tick(lane, float(at), "tl-transfer", f"transfer {n + 1}")
@@ -218,14 +230,17 @@ def timeline_svg(rec: CallRecord) -> str:
             )
     lane += 1
     c.label(lane, "Findings")
-    for f, moments in jumps(rec):
+    for f, moments in jumps(rec, mode):
         for j in moments:
             x = c.x(rec.started_at + j.call_offset)
             y = c.lane(lane) + LANE_H / 2
             attr = f' data-seek="{j.seek}"' if j.seek is not None else ""
+            where = f"{clock(j.call_offset)} into the call"
+            if j.seek is not None:
+                where += f", {clock(j.seek)} in the recording"
             c.parts.append(
                 f'<circle class="tl-finding tl-{escape(str(f.severity))}" cx="{x}" cy="{y}" '
-                f'r="6"{attr}><title>{escape(j.label)} at {_clock(j.call_offset)}</title></circle>'
+                f'r="6"{attr}><title>{escape(j.label)} at {where}</title></circle>'
             )
             c.parts.append(f'<line class="tl-findline" x1="{x}" y1="{TOP}" x2="{x}" y2="{y - 6}"/>')
     lanes = lane + 1

@@ -127,7 +127,10 @@ def test_csv_export(store: Store) -> None:
     assert "answer-within-three-rings:warning" in lines[1]
     assert "2026-" in lines[1] or "20" in lines[1]
     flines = list(store.export_findings_csv())
-    assert flines[0].strip() == "call_id,rule,severity,value,threshold,at,title,flag"
+    assert flines[0].strip() == (
+        "call_id,rule,severity,value,threshold,at,title,flag,"  # the original columns, in order
+        "unit,caller_name,flag_status,disposition,reviewer,score,score_max"  # added at the end
+    )
     assert len(flines) == 2 and flines[1].startswith("c1,answer-within-three-rings,warning,5")
     windowed = list(store.export_calls_csv(since=T0 + 1))
     assert len(windowed) == 2 and windowed[1].startswith("c2,")

@@ -135,7 +135,7 @@ def test_review_journey_and_live_wallboard(
             "This review is closed and cannot be edited."
         )
         expect(page.locator("#submit-review")).to_have_count(0)
-        expect(page.locator(".review-closed")).to_contain_text("coaching_needed")
+        expect(page.locator(".review-closed")).to_contain_text("Coaching needed")  # issue 19
         _shot(page, "review-closed", backend)
         stored = store.call("c1")
         assert stored is not None and stored.reviews[-1].state == "closed"

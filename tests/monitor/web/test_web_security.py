@@ -3,6 +3,9 @@ security headers."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from fastapi.routing import APIRoute
 from web_testkit import HOSTILE, csrf_of
@@ -102,8 +105,13 @@ def test_hostile_caller_name_is_inert(client_for) -> None:  # type: ignore[no-un
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     api = qa.get("/api/calls/c2").json()
     assert api["caller"] == "+441632960001"
-    csv_text = client_for("sup1").get("/export/calls.csv").text
-    assert "alert" not in csv_text  # caller_name is not a contract field
+    resp = client_for("sup1").get("/export/calls.csv")
+    # issue 19: the caller's name is a CSV column now; a download, never rendered as HTML
+    assert resp.headers["content-type"].startswith("text/csv")
+    assert resp.headers["content-disposition"].startswith("attachment")
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    rows = {r["call_id"]: r for r in csv.DictReader(io.StringIO(resp.text))}
+    assert rows["c2"]["caller_name"] == HOSTILE  # the text as given, in its own cell
 
 
 def test_post_without_csrf_is_refused(client_for, store) -> None:  # type: ignore[no-untyped-def]
