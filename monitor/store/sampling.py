@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from monitor.config import MAX_SAMPLES_PER_WEEK as MAX_PER_WEEK
 from monitor.errors import StoreError
 from monitor.store.calls_write import insert_for
 from monitor.store.qa_tables import SAMPLE_SEVERITY, qa_sample_weeks, qa_samples
@@ -44,7 +45,6 @@ __all__ = [
     "weeks_to_sample",
 ]
 
-MAX_PER_WEEK = 100  # the largest qa.sample_per_agent_per_week config_check accepts
 SERVICE_WEEKS_BACK = 8  # the service samples closed weeks this far back, each once
 
 
