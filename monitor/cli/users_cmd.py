@@ -155,7 +155,8 @@ def list_users(store_url: str | None) -> None:
     try:
         for user in store.users():
             state = "disabled" if user.disabled else "enabled"
-            click.echo(f"{user.name}\t{user.role}\t{state}")
+            agent = f"\t{store.agent_for(user.name)}" if user.role == "agent" else ""
+            click.echo(f"{user.name}\t{user.role}\t{state}{agent}")
     finally:
         store.close()
 

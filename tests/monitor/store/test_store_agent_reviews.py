@@ -106,8 +106,7 @@ def test_a_tables_dropped_store_gets_them_back_on_open(db_url: str, clock: objec
     from callrecord_factory import FAST_HASHER
     from sqlalchemy import inspect
 
-    from monitor.store.qa_tables import agent_logins, qa_sample_weeks, qa_samples
-    from monitor.store.qa_tables import review_responses
+    from monitor.store.qa_tables import agent_logins, qa_sample_weeks, qa_samples, review_responses
 
     s = Store.open(db_url, hasher=FAST_HASHER, clock=clock)  # type: ignore[arg-type]
     for table in (review_responses, qa_samples, qa_sample_weeks, agent_logins):
