@@ -58,7 +58,8 @@ def test_agent_acknowledges_disputes_and_sees_the_outcome(
     end = week_of(record().started_at, ZoneInfo("UTC"))[2]
     store.save_call(record("next-week", agent="dan", started_at=end + 86400, findings=()))
     assert store.sample_calls(1, "UTC", 3600.0).picked == 1  # c3, alice's only candidate
-    for cid, disp in (("c1", "coaching_needed"), ("c2", "confirmed_breach"), ("c4", "coaching_needed")):  # fmt: skip
+    reviews = (("c1", "coaching_needed"), ("c2", "confirmed_breach"), ("c4", "coaching_needed"))
+    for cid, disp in reviews:
         store.claim(cid, "qa1")
         store.submit_review(cid, "qa1", disp, {"greeting": False}, f"notes on {cid}")
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
