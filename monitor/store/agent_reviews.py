@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, delete, select, update
 
 from monitor.errors import NotFoundError, StoreError
 from monitor.record import CallRecord
@@ -109,6 +109,8 @@ def link_agent(conn: Connection, user: str, role: str, agent: str | None, now: f
         )
     if len(name) > MAX_AGENT_NAME:
         raise StoreError(f"agent name is {len(name)} characters; at most {MAX_AGENT_NAME}")
+    # a deleted user's link (users keep no foreign key) goes with the new account
+    conn.execute(delete(agent_logins).where(agent_logins.c.user_name == user))
     conn.execute(agent_logins.insert().values(user_name=user, agent=name, created_at=now))
 
 

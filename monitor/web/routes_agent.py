@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from monitor.web.app import AppContext, render
-from monitor.web.errors import form_schema
+from monitor.web.errors import MAX_ID, form_schema
 from monitor.web.permissions import Me
 from monitor.web.security import Principal, check_csrf
 
@@ -23,6 +23,13 @@ MAX_COMMENT = 2_000  # characters of a dispute's comment
 def _ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+def _known(review_id: int) -> int:
+    """An id the database can hold, else 404 (as any unknown review)."""
+    if not 1 <= review_id <= MAX_ID:
+        raise HTTPException(404, f"no review {review_id} of your calls")
+    return review_id
 
 
 def _agent(ctx: AppContext, me: Principal) -> str:
@@ -57,7 +64,7 @@ def my_review(request: Request, review_id: int, me: Me) -> Response:
         "my_review.html",
         {
             "agent": agent,
-            "v": ctx.store.agent_review(agent, review_id),
+            "v": ctx.store.agent_review(agent, _known(review_id)),
             "checklist": ctx.settings.checklist,
             "max_comment": MAX_COMMENT,
         },
@@ -78,6 +85,7 @@ async def _answer(request: Request, review_id: int, me: Principal, kind: str) ->
     if kind == "disputed" and not text.strip():
         raise HTTPException(400, "say why you dispute this review: the comment goes to QA")
     agent = _agent(ctx, me)
+    _known(review_id)
     await run_in_threadpool(ctx.store.respond_to_review, me.user.name, agent, review_id, kind, text)
     return RedirectResponse(f"/my/reviews/{review_id}", status_code=303)
 

@@ -34,7 +34,11 @@ def test_agent_login_needs_the_agent_name_and_only_agents_take_one(store: Store)
     store.add_user("carol", "agent", "correct horse", agent="Carol Clark")
     assert store.agent_for("carol") == "Carol Clark"
     assert store.agent_for("nobody") is None
-    added = [e for e in store.audit_entries() if e.action == "user_add"]
+    # deleted and added again (the name is free): linked to the new agent name
+    store.delete_user("carol")
+    store.add_user("carol", "agent", "correct horse", agent="Carol Smith")
+    assert store.agent_for("carol") == "Carol Smith"
+    added = [e for e in store.audit_entries() if e.action == "user_add"][::-1]
     assert added[0].detail == {"name": "carol", "role": "agent", "agent": "Carol Clark"}
 
 

@@ -34,6 +34,8 @@ def test_agent_lands_on_my_reviews_and_sees_only_their_own(client_for, reviewed)
     assert ids == [str(reviewed["c1"])]
     assert "awaiting answer" in page.text and "coaching needed" in page.text
     # bob's review: not found for alice, and nothing of it shows
+    for huge in ("2147483648", "99999999999999999999"):  # beyond the database's integer
+        assert agent.get(f"/my/reviews/{huge}").status_code == 404
     other = agent.get(f"/my/reviews/{reviewed['c2']}")
     assert other.status_code == 404 and HOSTILE not in other.text and "sales" not in other.text
     token = csrf_of(page.text)
