@@ -89,6 +89,8 @@ def test_dispute_goes_back_to_qa_with_its_comment_and_the_agent_sees_the_outcome
     queue = qa.get("/flags?status=open")
     assert "/calls/c1" in queue.text and "badge disputed" in queue.text
     assert "I did greet by name" in queue.text and HOSTILE not in queue.text
+    api = {i["call_id"]: i for i in qa.get("/api/flags").json()["items"]}
+    assert api["c1"]["dispute"] == comment and api["c1"]["status"] == "open"
     call = qa.get("/calls/c1")
     assert 'id="agent-answers"' in call.text and "disputed review #" in call.text
     assert "Claim for review" in call.text
@@ -100,6 +102,8 @@ def test_dispute_goes_back_to_qa_with_its_comment_and_the_agent_sees_the_outcome
     assert 'id="outcome"' in outcome.text and "not a breach" in outcome.text
     assert "changed from coaching needed" in outcome.text and "you did, sorry" in outcome.text
     assert "badge disputed" not in qa.get("/flags").text
+    item = next(i for i in qa.get("/api/flags").json()["items"] if i["call_id"] == "c1")
+    assert item["dispute"] is None and item["sample"] is False
     assert [a.kind for a in store.review_responses("c1")] == ["disputed"]
 
 
@@ -114,6 +118,9 @@ def test_sampled_calls_are_marked_in_the_queue_and_on_the_call_page(client_for, 
     qa = client_for("qa1")
     queue = qa.get("/flags")
     assert "badge sample" in queue.text
+    api = {i["call_id"]: i for i in qa.get("/api/flags").json()["items"]}
+    assert api["c3"]["sample"] is True and api["c3"]["severity"] == "none"
+    assert api["c1"]["sample"] is False
     assert 'id="sample-mark"' in qa.get("/calls/c3").text
     assert 'id="sample-mark"' not in qa.get("/calls/c1").text
     assert start <= T0 + 200 < end
