@@ -22,6 +22,7 @@ from monitor.tracker.settings import DEFAULT_INBOUND_CONTEXTS, DEFAULT_INTERNAL_
 
 __all__ = [
     "CADENCES",
+    "MAX_SAMPLES_PER_WEEK",
     "Config",
     "PbxConfig",
     "Secret",
@@ -43,6 +44,7 @@ CADENCES: dict[str, float] = {
 # Reconnect delays (the same values as collectors.ami.backoff, which monitor does not import).
 DEFAULT_RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
 DEFAULT_RECONNECT_MAX = 15.0
+MAX_SAMPLES_PER_WEEK = 100  # qa.sample_per_agent_per_week: 0..100
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,8 @@ class Config:
     audio_parties: tuple[str, ...] = ("caller", "agent")
     # ``agents:``: device -> agent (person) name, e.g. ("PJSIP/300", "Carol Clark")
     agent_devices: tuple[tuple[str, str], ...] = ()
+    # ``qa.sample_per_agent_per_week``: random unflagged calls per agent per week (0: none)
+    qa_sample_per_agent_per_week: int = 0
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -97,6 +101,7 @@ class Config:
 
 _TOP = {
     "site", "pbx", "tracker", "rules", "store", "web", "metrics", "audio", "queues", "agents",
+    "qa",
 }  # fmt: skip
 _SITE = {"country", "timezone"}
 _PBX = {
@@ -109,6 +114,7 @@ _RULES = {"dir"}
 _STORE = {"url", "retention_days"}
 _WEB = {"listen", "enabled", "secure_cookies", "allowed_origins", "trust_forwarded_proto"}
 _METRICS = {"agent_label"}
+_QA = {"sample_per_agent_per_week"}
 _AUDIO = {
     "enabled",
     "recordings_dir",
@@ -231,6 +237,7 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
     web = c.keys("web", top.get("web"), _WEB)
     metrics = c.keys("metrics", top.get("metrics"), _METRICS)
     audio = c.keys("audio", top.get("audio"), _AUDIO)
+    qa = c.keys("qa", top.get("qa"), _QA)
     rec_dir = c.typed("audio.recordings_dir", audio.get("recordings_dir"), str, None)
     pattern = c.typed("audio.pattern", audio.get("pattern"), str, "**/*{call_id}*.wav")
     if "{call_id}" not in pattern:
@@ -296,6 +303,14 @@ def build_config(raw: object, base: Path = Path("."), source: Path | None = None
         recording_start=rec_start,
         audio_parties=parties,
         agent_devices=_agents(c, top.get("agents")),
+        qa_sample_per_agent_per_week=c.int_range(
+            "qa.sample_per_agent_per_week",
+            qa.get("sample_per_agent_per_week"),
+            0,
+            MAX_SAMPLES_PER_WEEK,
+            0,
+            hint=" (calls per agent per week picked for review; 0 turns sampling off)",
+        ),
         source=source,
     )
     if c.problems:

@@ -100,6 +100,15 @@ class Checker:
             self.problems.append(f"{path}: must be {bound}, got {value:g}{hint}")
         return value
 
+    def int_range(self, path: str, value: object, low: int, high: int, default: int,
+                  hint: str = "") -> int:  # fmt: skip
+        """A whole number in ``low..high``; the key path, the range and the value in the error."""
+        number: int = self.typed(path, value, int, default)
+        if not low <= number <= high:
+            self.problems.append(f"{path}: must be {low} to {high}, got {number}{hint}")
+            return default
+        return number
+
     def durations(self, path: str, value: object, default: tuple[float, ...]) -> tuple[float, ...]:
         if value is None:
             return default

@@ -276,6 +276,10 @@ class Service:
             asyncio.create_task(self.retention_loop(stop), name="retention"),
             asyncio.create_task(self.writer.run(stop), name="store-writer"),
         ]
+        if self.cfg.qa_sample_per_agent_per_week:  # issue 19: random calls for QA
+            from monitor.qa_sample import sample_loop
+
+            tasks.append(asyncio.create_task(sample_loop(self.store, self.cfg, stop), name="qa"))
         if collect:
             for client in self.clients():
                 tasks.append(asyncio.create_task(client.run(stop), name=f"ami-{client.pbx.name}"))

@@ -77,6 +77,11 @@ def register(group: click.Group) -> None:
                 )
                 raise click.exceptions.Exit(130) from None
             rolled = refresh_rollups(store.engine)
+            if cfg.qa_sample_per_agent_per_week:  # the weeks imported get their QA samples
+                from monitor.qa_sample import sample_now
+
+                sampled = sample_now(store, cfg, history=True)
+                click.echo(f"ringwatch import: {sampled} calls sampled for QA", err=True)
             click.echo(
                 f"ringwatch import: {stats.summary()}; {rolled} report intervals updated", err=True
             )

@@ -74,7 +74,7 @@ COMMANDS: dict[str, Command] = {
         "monitor.cli.promises_cmd", "Callback promises: list, add, cancel and show."
     ),
     "users": Command(
-        "monitor.cli.users_cmd", "Manage the web users (roles: supervisor, qa, admin)."
+        "monitor.cli.users_cmd", "Manage the web users (roles: supervisor, qa, admin, agent)."
     ),
 }
 

@@ -46,7 +46,7 @@ def _password(password_file: Path | None) -> str:
 
 @click.group("users")
 def users_group() -> None:
-    """Manage the web users (roles: supervisor, qa, admin)."""
+    """Manage the web users (roles: supervisor, qa, admin, agent)."""
 
 
 @users_group.command("add")
@@ -57,16 +57,29 @@ def users_group() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Read the password from the first line of this file (else prompt).",
 )
+@click.option(
+    "--agent",
+    "agent",
+    metavar="NAME",
+    help="For --role agent: the agent's name as calls record it (the queue member's name, "
+    "or the name in the agents: configuration); they see only their own calls' reviews.",
+)
 @_store_option
-def add(name: str, role: str, password_file: Path | None, store_url: str | None) -> None:
+def add(
+    name: str, role: str, password_file: Path | None, agent: str | None, store_url: str | None
+) -> None:
     """Add user NAME with ROLE; the password is stored as an argon2 hash."""
+    if role == "agent" and not (agent or "").strip():
+        raise click.UsageError("--role agent needs --agent NAME (the agent's name on calls)")
+    if role != "agent" and agent is not None:
+        raise click.UsageError("--agent is only for --role agent")
     password = _password(password_file)
     store = _open(store_url, create=True)
     try:
-        store.add_user(name, role, password)
+        store.add_user(name, role, password, agent=agent)
     finally:
         store.close()
-    click.echo(f"added user {name} ({role})")
+    click.echo(f"added user {name} ({role}{', agent ' + agent.strip() if agent else ''})")
 
 
 @users_group.command("passwd")
@@ -142,7 +155,8 @@ def list_users(store_url: str | None) -> None:
     try:
         for user in store.users():
             state = "disabled" if user.disabled else "enabled"
-            click.echo(f"{user.name}\t{user.role}\t{state}")
+            agent = f"\t{store.agent_for(user.name)}" if user.role == "agent" else ""
+            click.echo(f"{user.name}\t{user.role}\t{state}{agent}")
     finally:
         store.close()
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from monitor.errors import StoreError
+from monitor.store import qa_tables as _qa_tables  # noqa: F401  (its tables on ``metadata``)
 from monitor.store.schema import metadata
 
 __all__ = [

@@ -43,7 +43,8 @@ __all__ = [
 
 metadata = MetaData()
 
-ROLES: tuple[str, ...] = ("supervisor", "qa", "admin")
+# ``agent``: sees only the reviews of their own calls (monitor/store/agent_reviews.py)
+ROLES: tuple[str, ...] = ("supervisor", "qa", "admin", "agent")
 FLAG_STATUSES: tuple[str, ...] = ("open", "claimed", "closed")
 REVIEW_DISPOSITIONS: tuple[str, ...] = ("confirmed_breach", "not_a_breach", "coaching_needed")
 SEVERITY_RANK: dict[str, int] = {"info": 1, "warning": 2, "critical": 3}

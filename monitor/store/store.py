@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
-from monitor.store import export, kiosks, migrations, queue, reviews, users
+from monitor.store import agent_reviews, export, kiosks, migrations, queue, reviews, users
 from monitor.store import promises_read as promises
 from monitor.store.calls_write import upsert_call
 from monitor.store.engine import create_schema, make_engine
@@ -31,13 +31,14 @@ from monitor.store.models import (
 from monitor.store.records import record_from_rows
 from monitor.store.schema import audit_log, calls, findings, flags
 from monitor.store.schema import reviews as reviews_t
+from monitor.store.store_qa import QaAgentStore
 
 __all__ = ["Store"]
 
 Clock = Callable[[], float]
 
 
-class Store:
+class Store(QaAgentStore):
     """Calls, findings, flags, reviews, users and the audit log over one SQLAlchemy engine.
 
     ``clock`` gives "now" for bookkeeping (stored_at, review times, sessions); call times
@@ -267,12 +268,13 @@ class Store:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
     # ---- users and sessions ----------------------------------------------------------------
-    def add_user(self, name: str, role: str, password: str) -> User:
+    def add_user(self, name: str, role: str, password: str, agent: str | None = None) -> User:
+        """Add a user; an ``agent`` login names the agent it is (``calls.agent``)."""
         with self._tx(f"adding user {name!r}") as conn:
             user = users.add_user(conn, self.hasher, name, role, password, self.clock())
-            reviews.write_audit(
-                conn, self.clock(), "system", "user_add", None, {"name": name, "role": role}
-            )
+            agent_reviews.link_agent(conn, name, role, agent, self.clock())
+            detail = {"name": name, "role": role} | ({"agent": agent.strip()} if agent else {})
+            reviews.write_audit(conn, self.clock(), "system", "user_add", None, detail)
             return user
 
     def set_password(self, name: str, password: str, actor: str = "system") -> int:

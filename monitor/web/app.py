@@ -122,6 +122,7 @@ def create_app(
     engine) adds ``/api/promises``, whose explicit promises are dated by ``clock`` (the demo's
     simulator clock, else wall time)."""
     from monitor.web import (
+        routes_agent,
         routes_api,
         routes_auth,
         routes_kiosk,
@@ -173,6 +174,7 @@ def create_app(
         routes_wallboard,
         routes_api,
         routes_reports,
+        routes_agent,
     )
     for module in modules:
         app.include_router(module.router)

@@ -24,6 +24,8 @@ from monitor.web.security import (
 
 __all__ = [
     "ADMIN",
+    "AGENT",
+    "AGENTS",
     "ANONYMOUS",
     "KIOSK",
     "PERMISSIONS",
@@ -31,32 +33,42 @@ __all__ = [
     "PUBLIC",
     "REVIEWERS",
     "ROLES",
+    "SIGNED_IN",
+    "STAFF",
     "VIEWERS",
     "WALL",
     "Me",
     "allowed",
     "authorize",
+    "home_for",
     "may",
     "route_table_markdown",
     "signed_in",
 ]
 
-ROLES: tuple[str, ...] = ("supervisor", "qa", "admin")
+ROLES: tuple[str, ...] = ("supervisor", "qa", "admin", "agent")
+STAFF: tuple[str, ...] = ("supervisor", "qa", "admin")
+AGENT = "agent"  # an agent's login: only the reviews of their own calls (issue 19)
 KIOSK = "kiosk"  # a wall screen's read-only sign-in (monitor/store/kiosks.py)
 ANONYMOUS = "anonymous"
 PUBLIC: frozenset[str] = frozenset({ANONYMOUS, *ROLES})
-VIEWERS: frozenset[str] = frozenset(ROLES)
+VIEWERS: frozenset[str] = frozenset(STAFF)
+SIGNED_IN: frozenset[str] = frozenset(ROLES)
+AGENTS: frozenset[str] = frozenset({AGENT})
 REVIEWERS: frozenset[str] = frozenset({"qa", "admin"})
 PROMISE_ACTORS: frozenset[str] = frozenset({"supervisor", "admin"})
 ADMIN: frozenset[str] = frozenset({"admin"})
-WALL: frozenset[str] = frozenset({*ROLES, KIOSK})
+WALL: frozenset[str] = frozenset({*STAFF, KIOSK})
 
 # (method, route path as FastAPI declares it) -> (roles, what it does: for docs/web.md)
 PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/login"): (PUBLIC, "the login form"),
     ("POST", "/login"): (PUBLIC, "log in (argon2, rate-limited; CSRF double-submit cookie)"),
-    ("POST", "/logout"): (VIEWERS, "end the session (CSRF)"),
-    ("GET", "/"): (VIEWERS, "redirect to the wallboard (supervisor) or the queue"),
+    ("POST", "/logout"): (SIGNED_IN, "end the session (CSRF)"),
+    ("GET", "/"): (
+        SIGNED_IN,
+        "redirect to the wallboard (supervisor), the queue (qa, admin) or My reviews (agent)",
+    ),
     ("GET", "/flags"): (VIEWERS, "the flagged-calls queue (filters, sort, pages)"),
     ("GET", "/calls/{call_id}"): (VIEWERS, "the call page: timeline, findings, review"),
     ("POST", "/calls/{call_id}/claim"): (REVIEWERS, "claim a flagged call (CSRF)"),
@@ -94,12 +106,27 @@ PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/reports/calls"): (VIEWERS, "the calls behind a report figure as JSON"),
     ("GET", "/export/report.csv"): (VIEWERS, "the standards report as CSV"),
     ("GET", "/export/report.pdf"): (VIEWERS, "the standards report as a printable PDF"),
+    ("GET", "/my/reviews"): (AGENTS, "an agent's reviews of their own calls, with answers"),
+    ("GET", "/my/reviews/{review_id}"): (AGENTS, "one review of the agent's own call"),
+    ("POST", "/my/reviews/{review_id}/acknowledge"): (
+        AGENTS,
+        "acknowledge a review of one's own call (CSRF, audited)",
+    ),
+    ("POST", "/my/reviews/{review_id}/dispute"): (
+        AGENTS,
+        "dispute it with a comment: back to the QA queue (CSRF, audited)",
+    ),
     ("GET", "/healthz"): (PUBLIC, 'status only: `{"status": "ok"}` (503 `degraded`)'),
     ("GET", "/healthz/details"): (VIEWERS, "store and per-component health (AMI, audio)"),
     ("GET", "/metrics"): (PUBLIC, "the Prometheus registry (no phone numbers or call ids)"),
 }
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def home_for(role: str) -> str:
+    """Where ``/`` and a login without ``next`` take each role."""
+    return {"supervisor": "/wallboard", AGENT: "/my/reviews"}.get(role, "/flags")
 
 
 def allowed(role: str, method: str, path: str) -> bool:

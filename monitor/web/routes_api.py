@@ -92,6 +92,7 @@ def api_flags(
 ) -> dict[str, Any]:
     flt, sort, page_no = queue_filter(request)
     page = _ctx(request).store.flagged(flt, sort, page_no, per_page)
+    marks = _ctx(request).store.queue_marks(r.call_id for r in page.items)  # issue 19
     return {
         "total": page.total,
         "page": page.page,
@@ -112,6 +113,8 @@ def api_flags(
                 "score": r.score,
                 "score_max": r.score_max,
                 "reviewer": r.reviewer,
+                "sample": r.call_id in marks and marks[r.call_id].sample,
+                "dispute": marks[r.call_id].dispute if r.call_id in marks else None,
             }
             for r in page.items
         ],

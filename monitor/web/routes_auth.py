@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.web.app import AppContext, render
 from monitor.web.errors import form_schema
-from monitor.web.permissions import Me
+from monitor.web.permissions import Me, home_for
 from monitor.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -116,7 +116,7 @@ async def login(request: Request) -> Response:
         ctx.store.create_session, user.name, ctx.settings.session_ttl_seconds
     )
     await run_in_threadpool(ctx.store.audit, user.name, "login", None, {})
-    default = "/wallboard" if user.role == "supervisor" else "/flags"
+    default = home_for(user.role)
     target = safe_next(str(form.get("next", "")))
     resp = RedirectResponse(default if target == "/" else target, status_code=303)
     resp.set_cookie(
@@ -146,6 +146,4 @@ async def logout(request: Request, me: Me) -> Response:
 
 @router.get("/")
 def home(me: Me) -> Response:
-    return RedirectResponse(
-        "/wallboard" if me.user.role == "supervisor" else "/flags", status_code=303
-    )
+    return RedirectResponse(home_for(me.user.role), status_code=303)

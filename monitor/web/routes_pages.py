@@ -129,6 +129,7 @@ def flags_page(request: Request, me: View, filters: Annotated[QueueQuery, Query(
             "severities": tuple(SEVERITY_RANK),
             "sorts": SORTS,
             "sort": sort,
+            "marks": ctx.store.queue_marks(r.call_id for r in page.items),  # sample, dispute
         },
         principal=me,
     )
@@ -169,6 +170,8 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "checklist": ctx.settings.checklist,
             "dispositions": REVIEW_DISPOSITIONS,
             "audio": rec.audio,
+            "qa_mark": ctx.store.queue_marks([call_id]).get(call_id),  # issue 19
+            "agent_answers": ctx.store.review_responses(call_id),
         },
         principal=me,
     )

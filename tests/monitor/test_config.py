@@ -138,7 +138,19 @@ _RANGE_CASES = [
     ({"store": {"retention_days": 0}}, "store.retention_days: must be at least 1"),
     ({"store": {"retention_days": -5}}, "store.retention_days: must be at least 1"),
     ({"web": {"listen": "127.0.0.1:70000"}}, "web.listen: 70000 is not a TCP port"),
+    ({"qa": {"sample_per_agent_per_week": -1}}, "qa.sample_per_agent_per_week: must be 0 to 100"),
+    ({"qa": {"sample_per_agent_per_week": 101}}, "qa.sample_per_agent_per_week: must be 0 to 100"),
+    ({"qa": {"sample_per_agent_per_week": "2"}}, "qa.sample_per_agent_per_week: expected int"),
+    ({"qa": {"sample_per_week": 2}}, "qa.sample_per_week: unknown key"),
 ]
+
+
+def test_qa_sampling_key_and_its_default() -> None:
+    """Issue 19, item 7: off unless configured."""
+    from monitor.config import build_config
+
+    assert build_config({}).qa_sample_per_agent_per_week == 0
+    assert build_config({"qa": {"sample_per_agent_per_week": 2}}).qa_sample_per_agent_per_week == 2
 
 
 @pytest.mark.parametrize(("raw", "message"), _RANGE_CASES, ids=[m for _, m in _RANGE_CASES])

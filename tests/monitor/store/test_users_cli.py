@@ -133,3 +133,26 @@ def test_unknown_user_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type:
     for command in (["disable", "zed"], ["enable", "zed"], ["delete", "zed", "--yes"]):
         assert main(["users", *command, "--store", db]) == 2
         assert "no user 'zed'; list them with 'ringwatch users list'" in capsys.readouterr().err
+
+
+def test_add_an_agent_login_linked_to_the_agent_on_calls(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19, item 9: ``users add NAME --role agent --agent "Agent Name"``."""
+    db = str(tmp_path / "rw.sqlite")
+    pw = tmp_path / "pw.txt"
+    pw.write_text("a long password\n")
+    base = ["users", "add", "carol", "--password-file", str(pw), "--store", db]
+    assert main([*base, "--role", "agent"]) == 2
+    assert "--role agent needs --agent NAME" in capsys.readouterr().err
+    assert main([*base, "--role", "qa", "--agent", "Carol Clark"]) == 2
+    assert "--agent is only for --role agent" in capsys.readouterr().err
+    runner = CliRunner()
+    res = runner.invoke(cli, [*base, "--role", "agent", "--agent", "Carol Clark"])
+    assert res.exit_code == 0, res.output
+    assert "added user carol (agent, agent Carol Clark)" in res.output
+    res = runner.invoke(cli, ["users", "list", "--store", db])
+    assert res.output.splitlines() == ["carol\tagent\tenabled\tCarol Clark"]
+    store = Store.open(db)
+    try:
+        assert store.agent_for("carol") == "Carol Clark"
+    finally:
+        store.close()

@@ -45,6 +45,7 @@ def store(db_url: str) -> Iterator[Store]:
     s = Store.open(db_url, hasher=_factory.FAST_HASHER)
     for name, role in (("qa1", "qa"), ("qa2", "qa"), ("sup1", "supervisor"), ("admin1", "admin")):
         s.add_user(name, role, PASSWORD)
+    s.add_user("agent1", "agent", PASSWORD, agent="alice")  # the agent of c1 and c3
     f = _factory
     s.save_call(
         f.record(

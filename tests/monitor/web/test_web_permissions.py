@@ -11,7 +11,9 @@ from web_testkit import PASSWORD, csrf_of
 
 from monitor.web.permissions import ANONYMOUS, PERMISSIONS, allowed, route_table_markdown
 
-ROLE_USERS = {"supervisor": "sup1", "qa": "qa1", "admin": "admin1", ANONYMOUS: None}
+ROLE_USERS = {
+    "supervisor": "sup1", "qa": "qa1", "admin": "admin1", "agent": "agent1", ANONYMOUS: None,
+}  # fmt: skip
 
 # a concrete path for every parametrised route
 SAMPLES = {
@@ -28,6 +30,9 @@ SAMPLES = {
     "/api/calls/{call_id}": "/api/calls/c1",
     "/api/promises/{promise_id}": "/api/promises/1",
     "/api/promises/{promise_id}/cancel": "/api/promises/1/cancel",
+    "/my/reviews/{review_id}": "/my/reviews/1",
+    "/my/reviews/{review_id}/acknowledge": "/my/reviews/1/acknowledge",
+    "/my/reviews/{review_id}/dispute": "/my/reviews/1/dispute",
 }
 JSON_BODIES = {
     "/api/promises": {"number": "+44 7700 900123", "due_in_seconds": 3600},
@@ -40,6 +45,7 @@ FORM_FIELDS = {
     "/calls/{call_id}/reopen": {"reason": "second look"},
     "/calls/{call_id}/assign": {"to": "qa2"},
     "/promises/{promise_id}/cancel": {"reason": "customer asked"},
+    "/my/reviews/{review_id}/dispute": {"comment": "I followed the script"},
 }
 
 
@@ -88,7 +94,8 @@ def _request(client, role: str, method: str, route: str):  # type: ignore[no-unt
     if route == "/kiosk":  # a real kiosk token: the sign-in then holds the kiosk's session
         token = client.app.state.ctx.store.add_kiosk(f"wall-{role}")
         return client.post(path, data={"token": token}, follow_redirects=False)
-    token = csrf_of(client.get("/flags").text) if role != ANONYMOUS else "none"
+    home = "/my/reviews" if role == "agent" else "/flags"  # an agent may not see the queue
+    token = csrf_of(client.get(home).text) if role != ANONYMOUS else "none"
     if route.startswith("/api/"):
         return client.request(
             method, path, json=JSON_BODIES.get(route, {}), headers={"x-csrf-token": token},
