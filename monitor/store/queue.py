@@ -113,6 +113,7 @@ def flagged_page(conn: Connection, flt: FlagFilter, sort: str, page: int, per_pa
                     caller=r["caller"],
                     caller_name=r["caller_name"],
                     outcome=r["outcome"],
+                    claimed_at=r["claimed_at"],
                 )
             )
     return Page(items=tuple(items), total=total, page=page, per_page=per_page, counts=counts)

@@ -95,6 +95,7 @@ def create_app(
         routes_kiosk,
         routes_pages,
         routes_reports,
+        routes_review,
         routes_wallboard,
     )
     from monitor.web.errors import install_error_handlers
@@ -134,6 +135,7 @@ def create_app(
         routes_auth,
         routes_kiosk,
         routes_pages,
+        routes_review,
         routes_wallboard,
         routes_api,
         routes_reports,
