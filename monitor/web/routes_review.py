@@ -52,7 +52,7 @@ def _ctx(request: Request) -> AppContext:
 def _stored(ctx: AppContext, call_id: str) -> StoredCall:
     stored = ctx.store.call(call_id)
     if stored is None:
-        raise HTTPException(404, "no such call in the store")
+        raise HTTPException(404, f"no call {call_id[:128]!r} in the store")
     return stored
 
 

@@ -32,10 +32,8 @@ def test_the_form_starts_from_the_measurements_with_evidence(client_for, store: 
     assert _checked(page, "no_dead_air") == "no"
     assert "No dead air over 10 seconds outside hold: 12 s, limit 10 s — breached" in page
     assert _checked(page, "answered_promptly") == "no"
-    assert (
-        "Answer the phone within three rings: 5 rings, limit 3 rings — breached (finding #1)"
-        in (page)
-    )
+    rings = "Answer the phone within three rings: 5 rings, limit 3 rings — breached (finding #1)"
+    assert rings in page
     assert _checked(page, "checked_back_on_hold") == "yes"  # the 10 s hold: within 60 s
     assert _checked(page, "greeting") == "na"  # no check measures it
     assert 'name="reason_no_dead_air"' in page and 'name="reason_greeting"' not in page
