@@ -72,9 +72,14 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def shot(page: Page, name: str, backend: str) -> Path:
-    """A full-page screenshot kept as ``tests/artifacts/web-{name}-{backend}.png``."""
+def shot(page: Page, name: str, backend: str, selector: str | None = None) -> Path:
+    """A full-page screenshot kept as ``tests/artifacts/web-{name}-{backend}.png``; with
+    ``selector``, also that element alone as ``web-{name}-part-{backend}.png``."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"web-{name}-{backend}.png"
     page.screenshot(path=str(path), full_page=True)
+    if selector is not None:
+        page.locator(selector).first.screenshot(
+            path=str(ARTIFACTS / f"web-{name}-part-{backend}.png")
+        )
     return path

@@ -89,17 +89,17 @@ def test_prefilled_checklist_override_and_claim_holder(
     dead.locator('input[value="no"]').check()
     expect(reason).to_be_hidden()
     dead.locator('input[value="yes"]').check()
-    shot(qa1, "review-override", backend)
+    shot(qa1, "review-override", backend, "#review")
 
     # item 8: another reviewer sees who holds the claim, on the call and in the queue
     qa2 = _login(contexts, browser, server, "qa2")
     qa2.goto(server + "/calls/c1")
     expect(qa2.locator("#claim-holder")).to_have_text(re.compile(rf"Claimed by qa1 {SINCE}\."))
     expect(qa2.locator("#claim")).to_have_count(0)
-    shot(qa2, "review-claimed-by", backend)
+    shot(qa2, "review-claimed-by", backend, "#review")
     qa2.goto(server + "/flags?status=claimed")
     expect(qa2.locator("table.queue .claimed-by")).to_have_text(re.compile(rf"by qa1 {SINCE}"))
-    shot(qa2, "review-queue-claimed", backend)
+    shot(qa2, "review-queue-claimed", backend, "table.queue")
 
     # an admin hands the claim over on the page (audited); qa2 then finishes the review
     admin = _login(contexts, browser, server, "admin1")
@@ -122,7 +122,7 @@ def test_prefilled_checklist_override_and_claim_holder(
     done = qa2.locator('.review-closed li[data-key="no_dead_air"]')
     expect(done).to_contain_text("(measured: no)")
     expect(done).to_contain_text("overridden: caller was reading out a card number")
-    shot(qa2, "review-closed-override", backend)
+    shot(qa2, "review-closed-override", backend, ".review-closed")
     review = store.call("c1").reviews[-1]  # type: ignore[union-attr]
     assert review.reviewer == "qa2" and review.checklist["no_dead_air"] is True
     assert review.answers["no_dead_air"]["prefill"] is False  # type: ignore[index]
@@ -149,7 +149,7 @@ def test_blind_calibration_and_the_calibration_view(
         "Hidden until you submit your calibration score (scored blind)."
     )
     expect(qa2.locator(".review-closed .badge.disp")).to_have_count(0)
-    shot(qa2, "review-calibration-blind", backend)
+    shot(qa2, "review-calibration-blind", backend, "#review")
     qa2.check('input[name=disposition][value="not_a_breach"]')
     qa2.check('input[name=check_greeting][value="no"]')
     qa2.check('input[name=check_no_dead_air][value="yes"]')
@@ -162,7 +162,7 @@ def test_blind_calibration_and_the_calibration_view(
     expect(compare.locator("tr.disagree")).to_have_count(2)
     expect(compare.locator('tr.disagree[data-key="no_dead_air"]')).to_contain_text("no")
     expect(compare).to_contain_text("dispositions differ")
-    shot(qa2, "review-calibration-compare", backend)
+    shot(qa2, "review-calibration-compare", backend, ".calibration-compare")
     assert store.call("c1").flag.status == "closed"  # type: ignore[union-attr]
 
     sup = _login(contexts, browser, server, "sup1")
@@ -172,4 +172,4 @@ def test_blind_calibration_and_the_calibration_view(
     expect(row).to_have_count(1)
     expect(row.locator(".disagreements")).to_contain_text("Greeted with own name")
     expect(row.locator(".var")).to_have_text("0.0")
-    shot(sup, "review-calibration-view", backend)
+    shot(sup, "review-calibration-view", backend, "main")
