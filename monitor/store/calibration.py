@@ -103,9 +103,23 @@ def start_calibration(
     return review_from_row(row)
 
 
-def calibration_sets(conn: Connection, limit: int = 200) -> list[tuple[Review, tuple[Review, ...]]]:
+def calibration_sets(
+    conn: Connection, limit: int = 200, viewer: str | None = None
+) -> list[tuple[Review, tuple[Review, ...]]]:
     """Closed reviews with at least one closed calibration, newest calibration first, each
-    with its closed calibrations (oldest first)."""
+    with its closed calibrations (oldest first). Reviews ``viewer`` is still scoring blind
+    (an open calibration of theirs) are left out."""
+    blind: set[int] = set()
+    if viewer is not None:
+        blind = set(
+            conn.execute(
+                select(reviews.c.calibrates).where(
+                    reviews.c.kind == "calibration",
+                    reviews.c.state == "open",
+                    reviews.c.reviewer == viewer,
+                )
+            ).scalars()
+        )
     cal = (
         conn.execute(
             select(reviews)
@@ -119,6 +133,8 @@ def calibration_sets(conn: Connection, limit: int = 200) -> list[tuple[Review, t
     by_target: dict[int, list[Review]] = {}
     for row in cal:
         target = row["calibrates"]
+        if target in blind:
+            continue
         if target not in by_target:
             if len(order) >= limit:
                 continue

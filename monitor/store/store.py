@@ -255,10 +255,13 @@ class Store:
         with self._tx(f"starting a calibration of {call_id!r}") as conn:
             return calibration.start_calibration(conn, call_id, user, self.clock(), prefill)
 
-    def calibrations(self, limit: int = 200) -> list[tuple[Review, tuple[Review, ...]]]:
-        """Closed reviews with their closed calibration scores, newest first."""
+    def calibrations(
+        self, limit: int = 200, viewer: str | None = None
+    ) -> list[tuple[Review, tuple[Review, ...]]]:
+        """Closed reviews with their closed calibration scores, newest first (without those
+        ``viewer`` is still scoring blind)."""
         with self._tx("reading calibrations") as conn:
-            return calibration.calibration_sets(conn, limit)
+            return calibration.calibration_sets(conn, limit, viewer)
 
     def release(self, call_id: str, admin: str, reason: str = "") -> None:
         """Put a claimed call back in the open queue (an admin; audited)."""

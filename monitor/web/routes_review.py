@@ -229,7 +229,9 @@ async def calibrate(request: Request, call_id: str, me: Reviewer) -> Response:
 @router.get("/calibration")
 def calibration_page(request: Request, me: Me) -> Response:
     ctx = _ctx(request)
-    sets = [compare(r, cals, _checklist(ctx)) for r, cals in ctx.store.calibrations()]
+    sets = [
+        compare(r, cals, _checklist(ctx)) for r, cals in ctx.store.calibrations(viewer=me.user.name)
+    ]
     return render(
         request,
         "calibration.html",
@@ -372,5 +374,7 @@ def api_calibration(
     request: Request, me: Me, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> dict[str, Any]:
     ctx = _ctx(request)
-    sets = [compare(r, cals, _checklist(ctx)) for r, cals in ctx.store.calibrations(limit)]
+    sets = [
+        compare(r, cals, _checklist(ctx)) for r, cals in ctx.store.calibrations(limit, me.user.name)
+    ]
     return {"summary": summary(sets), "calls": [c.to_json() for c in sets]}

@@ -149,6 +149,8 @@ def test_calibration_scores_beside_the_review(flagged: Store) -> None:
     with pytest.raises(StoreError, match="already scored review"):
         s.calibrate("c1", "qa2", PREFILL)
     s.calibrate("c1", "qa3", PREFILL)
+    assert len(s.calibrations()) == 1
+    assert s.calibrations(viewer="qa3") == []  # qa3 is scoring it blind: not shown to them
     s.submit_review("c1", "qa3", "confirmed_breach", {"greeting": True}, "third")
     [(review, cals)] = s.calibrations()
     assert review.id == first and [c.reviewer for c in cals] == ["qa2", "qa3"]
