@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from monitor.errors import StoreError
 from monitor.store.models import Review
-from monitor.store.reviews import flag_row, review_from_row, write_audit
+from monitor.store.reviews import flag_row, review_from_row, start_draft, write_audit
 from monitor.store.schema import reviews
 
 __all__ = [
@@ -83,24 +83,10 @@ def start_calibration(
             f"you already scored review #{target['id']} of call {call_id!r} "
             f"(calibration #{mine['id']}); a calibration is final"
         )
-    rid = conn.execute(
-        reviews.insert().values(
-            call_id=call_id,
-            reviewer=user,
-            state="open",
-            kind="calibration",
-            calibrates=target["id"],
-            checklist={},
-            answers=dict(prefill) if prefill else None,
-            notes="",
-            created_at=now,
-        )
-    ).inserted_primary_key
-    assert rid is not None
-    detail = {"review_id": rid[0], "calibrates": target["id"]}
+    draft = start_draft(conn, call_id, user, now, prefill, "calibration", calibrates=target["id"])
+    detail = {"review_id": draft.id, "calibrates": target["id"]}
     write_audit(conn, now, user, "calibration_start", call_id, detail)
-    row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
-    return review_from_row(row)
+    return draft
 
 
 def calibration_sets(

@@ -29,6 +29,7 @@ __all__ = [
     "release",
     "reopen",
     "review_from_row",
+    "start_draft",
     "submit_review",
     "write_audit",
 ]
@@ -79,6 +80,34 @@ def claimed_text(flag: Mapping[Any, Any]) -> str:
     return f"claimed by {flag['claimed_by']!r}{when}"
 
 
+def start_draft(
+    conn: Connection,
+    call_id: str,
+    user: str,
+    now: float,
+    prefill: Mapping[str, Any] | None,
+    kind: str = "review",
+    **extra: Any,
+) -> Review:
+    """Insert an open (draft) review row of ``kind`` holding the checklist ``prefill``."""
+    rid = conn.execute(
+        reviews.insert().values(
+            call_id=call_id,
+            reviewer=user,
+            state="open",
+            kind=kind,
+            checklist={},
+            answers=dict(prefill) if prefill else None,
+            notes="",
+            created_at=now,
+            **extra,
+        )
+    ).inserted_primary_key
+    assert rid is not None
+    row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
+    return review_from_row(row)
+
+
 def _draft(conn: Connection, call_id: str, user: str | None = None) -> Mapping[Any, Any] | None:
     """The newest open draft of the (primary) review of ``call_id``, by ``user`` if given."""
     stmt = select(reviews).where(
@@ -122,22 +151,9 @@ def claim(
         if flag["status"] == "closed":
             raise StoreError(f"call {call_id!r} is already reviewed; re-open it to review again")
         raise StoreError(f"call {call_id!r} is already {claimed_text(flag)}")
-    rid = conn.execute(
-        reviews.insert().values(
-            call_id=call_id,
-            reviewer=user,
-            state="open",
-            kind="review",
-            checklist={},
-            answers=dict(prefill) if prefill else None,
-            notes="",
-            created_at=now,
-        )
-    ).inserted_primary_key
-    assert rid is not None
+    draft = start_draft(conn, call_id, user, now, prefill)
     write_audit(conn, now, user, "claim", call_id)
-    row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
-    return review_from_row(row)
+    return draft
 
 
 def submit_review(
@@ -259,31 +275,12 @@ def reopen(
     )
     if res.rowcount != 1 or last is None:
         raise StoreError(f"call {call_id!r} has no closed review to re-open")
-    rid = conn.execute(
-        reviews.insert().values(
-            call_id=call_id,
-            reviewer=user,
-            state="open",
-            kind="review",
-            checklist={},
-            answers=dict(prefill) if prefill else None,
-            notes="",
-            reopened_from=last.id,
-            reopen_reason=reason.strip(),
-            created_at=now,
-        )
-    ).inserted_primary_key
-    assert rid is not None
-    write_audit(
-        conn,
-        now,
-        user,
-        "reopen",
-        call_id,
-        {"review_id": rid[0], "reopened_from": last.id, "reason": reason.strip()},
+    draft = start_draft(
+        conn, call_id, user, now, prefill, reopened_from=last.id, reopen_reason=reason.strip()
     )
-    row = conn.execute(select(reviews).where(reviews.c.id == rid[0])).mappings().one()
-    return review_from_row(row)
+    detail = {"review_id": draft.id, "reopened_from": last.id, "reason": reason.strip()}
+    write_audit(conn, now, user, "reopen", call_id, detail)
+    return draft
 
 
 def _claimed(conn: Connection, call_id: str) -> Mapping[Any, Any]:

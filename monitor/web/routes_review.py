@@ -137,12 +137,18 @@ def back_to_call(call_id: str) -> Response:
     return RedirectResponse(f"/calls/{quote(call_id, safe='')}", status_code=303)
 
 
+def _start(request: Request, call_id: str, me: Principal, kind: str) -> Review:
+    """Claim (``review``) or start a calibration score, the draft prefilled."""
+    ctx = _ctx(request)
+    pre = _prefill(request, _stored(ctx, call_id))
+    start = ctx.store.claim if kind == "review" else ctx.store.calibrate
+    return start(call_id, me.user.name, pre)
+
+
 @router.post("/calls/{call_id}/claim", openapi_extra=form_schema())
 async def claim(request: Request, call_id: str, me: Reviewer) -> Response:
     await read_form(request, me)
-    ctx = _ctx(request)
-    stored = await run_in_threadpool(_stored, ctx, call_id)
-    await run_in_threadpool(ctx.store.claim, call_id, me.user.name, _prefill(request, stored))
+    await run_in_threadpool(_start, request, call_id, me, "review")
     return back_to_call(call_id)
 
 
@@ -220,9 +226,7 @@ async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
 async def calibrate(request: Request, call_id: str, me: Reviewer) -> Response:
     """Start a calibration score of the call's closed review (a second reviewer)."""
     await read_form(request, me)
-    ctx = _ctx(request)
-    stored = await run_in_threadpool(_stored, ctx, call_id)
-    await run_in_threadpool(ctx.store.calibrate, call_id, me.user.name, _prefill(request, stored))
+    await run_in_threadpool(_start, request, call_id, me, "calibration")
     return back_to_call(call_id)
 
 
@@ -323,16 +327,12 @@ def api_review(request: Request, call_id: str, me: Me) -> dict[str, Any]:
 @router.post("/api/calls/{call_id}/claim")
 def api_claim(request: Request, call_id: str, me: Reviewer) -> dict[str, Any]:
     """Claim a flagged call; 409 names who holds it and since when."""
-    ctx = _ctx(request)
-    stored = _stored(ctx, call_id)
-    return review_json(ctx.store.claim(call_id, me.user.name, _prefill(request, stored)))
+    return review_json(_start(request, call_id, me, "review"))
 
 
 @router.post("/api/calls/{call_id}/calibrate")
 def api_calibrate(request: Request, call_id: str, me: Reviewer) -> dict[str, Any]:
-    ctx = _ctx(request)
-    stored = _stored(ctx, call_id)
-    return review_json(ctx.store.calibrate(call_id, me.user.name, _prefill(request, stored)))
+    return review_json(_start(request, call_id, me, "calibration"))
 
 
 class AnswerIn(BaseModel):
