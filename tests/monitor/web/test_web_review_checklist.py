@@ -169,3 +169,34 @@ def test_calibration_by_a_second_reviewer(client_for, store: Store) -> None:  # 
     assert [s["reviewer"] for s in one["scores"]] == ["qa1", "qa2"]
     twice = qa2.post("/api/calls/c1/calibrate", headers={"x-csrf-token": token2})
     assert twice.status_code == 409 and "already scored review" in twice.json()["error"]
+
+
+def test_the_prefill_follows_the_services_rules_and_site(app, client_for) -> None:  # type: ignore[no-untyped-def]
+    from monitor.rules import Site, load_rules_text
+
+    rules = load_rules_text(
+        """
+groups:
+  - name: house
+    rules:
+      - id: dead-air-20s
+        title: No dead air over 20 seconds
+        check: dead_air
+        params: {max: 20}
+      - id: rings-3
+        title: Three rings
+        check: rings_to_answer
+        params: {max: 3}
+"""
+    )
+    app.state.report_rules = lambda: rules  # as the service sets them (its current rule set)
+    app.state.rules_site = Site("us")
+    qa, _ = _claim(client_for)
+    got = qa.get("/api/calls/c1/review").json()["prefill"]
+    assert set(got) == {"no_dead_air", "answered_promptly"}  # no hold rule: that item is open
+    # answered after 15 s: 3 rings at the US cadence (6 s), 5 in the UK (3 s)
+    assert got["answered_promptly"]["prefill"] is True
+    assert got["answered_promptly"]["evidence"][0]["value"] == 3
+    [ev] = got["no_dead_air"]["evidence"]
+    assert got["no_dead_air"]["prefill"] is True and ev["rule"] == "dead-air-20s"
+    assert ev["text"] == "No dead air over 20 seconds: 12 s, limit 20 s — met"
