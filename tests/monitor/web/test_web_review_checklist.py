@@ -200,3 +200,20 @@ groups:
     [ev] = got["no_dead_air"]["evidence"]
     assert got["no_dead_air"]["prefill"] is True and ev["rule"] == "dead-air-20s"
     assert ev["text"] == "No dead air over 20 seconds: 12 s, limit 20 s — met"
+
+
+def test_admin_release_by_api_is_audited_and_frees_the_claim(client_for, store: Store) -> None:  # type: ignore[no-untyped-def]
+    _claim(client_for, "qa1")
+    admin = client_for("admin1")
+    hdr = {"x-csrf-token": csrf_of(admin.get("/flags").text)}
+    resp = admin.post("/api/calls/c1/release", json={"reason": "qa1 on leave"}, headers=hdr)
+    assert resp.status_code == 200
+    entry = next(e for e in store.audit_entries("c1") if e.action == "release")
+    assert entry.actor == "admin1" and entry.detail == {"from": "qa1", "reason": "qa1 on leave"}
+    assert admin.get("/api/calls/c1/review").json()["flag"]["claimed_by"] is None
+    qa2 = client_for("qa2")
+    claimed = qa2.post(
+        "/api/calls/c1/claim", headers={"x-csrf-token": csrf_of(qa2.get("/flags").text)}
+    )
+    assert claimed.status_code == 200 and claimed.json()["reviewer"] == "qa2"
+    assert claimed.json()["answers"]["no_dead_air"]["prefill"] is False  # a fresh prefill
