@@ -217,3 +217,12 @@ def test_admin_release_by_api_is_audited_and_frees_the_claim(client_for, store: 
     )
     assert claimed.status_code == 200 and claimed.json()["reviewer"] == "qa2"
     assert claimed.json()["answers"]["no_dead_air"]["prefill"] is False  # a fresh prefill
+
+
+def test_the_queue_says_since_only_while_claimed(client_for, store: Store) -> None:  # type: ignore[no-untyped-def]
+    qa, token = _claim(client_for)
+    assert 'class="claimed-by">by qa1 since' in qa.get("/flags").text
+    form = {"csrf": token, "disposition": "not_a_breach"}
+    assert qa.post("/calls/c1/review", data=form).status_code == 200
+    page = qa.get("/flags", params={"status": "closed"}).text
+    assert "claimed-by" not in page and "closed</span> · qa1" in page  # who reviewed it
