@@ -173,3 +173,19 @@ def test_blind_calibration_and_the_calibration_view(
     expect(row.locator(".disagreements")).to_contain_text("Greeted with own name")
     expect(row.locator(".var")).to_have_text("0.0")
     shot(sup, "review-calibration-view", backend, "main")
+
+
+def test_admin_releases_a_claim_on_the_page(
+    server: str, browser: Browser, contexts: list[BrowserContext], store: Store
+) -> None:
+    store.claim("c2", "qa1")
+    admin = _login(contexts, browser, server, "admin1")
+    admin.goto(server + "/calls/c2")
+    expect(admin.locator("#claim-holder")).to_have_text(re.compile(rf"Claimed by qa1 {SINCE}\."))
+    admin.fill(".release input[name=reason]", "qa1 is off sick")
+    admin.click("#release")
+    expect(admin.locator("#flag-status")).to_have_text("open")
+    expect(admin.locator("#claim-holder")).to_have_count(0)
+    shot(admin, "review-released", store.backend, "#review")
+    entry = next(e for e in store.audit_entries("c2") if e.action == "release")
+    assert entry.actor == "admin1" and entry.detail == {"from": "qa1", "reason": "qa1 is off sick"}
