@@ -376,6 +376,7 @@ class Service:
         app.state.health = self.health_report
         app.state.report_rules = lambda: self.rules.current
         app.state.report_timezone = self.cfg.timezone
+        app.state.rules_site = Site(self.cfg.country.lower())  # the review prefill's cadence
         return app
 
     def _web_server(self) -> Any:

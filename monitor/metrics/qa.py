@@ -44,7 +44,11 @@ class QaCollector(Collector):
             ).scalar_one()
             rows = conn.execute(
                 select(reviews.c.disposition, func.count())
-                .where(reviews.c.disposition.is_not(None), reviews.c.state == "closed")
+                .where(
+                    reviews.c.disposition.is_not(None),
+                    reviews.c.state == "closed",
+                    reviews.c.kind == "review",  # calibration scores are not reviews
+                )
                 .group_by(reviews.c.disposition)
             ).all()
         by_disposition = {str(d): int(n) for d, n in rows}

@@ -5,6 +5,11 @@ whole login object (its text holds the session and CSRF tokens) in ``promises.ag
 ``promise_events.actor``. The migration rewrites every such value to the user's name (or
 ``redacted`` when no name can be read from it) and ends every session, so a token that was
 read before the upgrade opens nothing afterwards.
+
+``reviews-answers-and-calibration`` (issue 19): adds ``reviews.kind`` (``review`` for every
+existing row), ``reviews.calibrates`` and ``reviews.answers`` to a store made before them
+(``create_all`` makes new tables, never new columns). Existing reviews keep their checklist;
+they have no prefill or override reasons (``answers`` is null).
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, Table, delete, inspect, select, update
+from sqlalchemy import Connection, Engine, Table, delete, inspect, select, text, update
 
 from monitor.store.reviews import write_audit
-from monitor.store.schema import schema_migrations, sessions
+from monitor.store.schema import reviews, schema_migrations, sessions
 from monitor.store.users import NAME_PATTERN
 
 __all__ = ["MIGRATIONS", "REDACTED", "leaked_name", "looks_leaked", "upgrade"]
@@ -81,8 +86,34 @@ def _scrub_leaked_session_tokens(conn: Connection, now: float) -> None:
     )
 
 
+def _add_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN`` each of ``names`` the table lacks (as declared on
+    ``table``: type, NOT NULL with its server default); returns those added."""
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    added = []
+    for name in names:
+        if name in have:
+            continue
+        col = table.c[name]
+        ddl = f"ALTER TABLE {table.name} ADD COLUMN {name} {col.type.compile(conn.dialect)}"
+        default = col.server_default
+        if default is not None:
+            value = str(getattr(default, "arg", "")).replace("'", "''")
+            ddl += f" DEFAULT '{value}'"
+        if not col.nullable:
+            ddl += " NOT NULL"
+        conn.execute(text(ddl))
+        added.append(name)
+    return added
+
+
+def _review_answers_and_calibration(conn: Connection, now: float) -> None:
+    _add_columns(conn, reviews, ("kind", "calibrates", "answers"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection, float], None]], ...] = (
     ("scrub-leaked-session-tokens", _scrub_leaked_session_tokens),
+    ("reviews-answers-and-calibration", _review_answers_and_calibration),
 )
 
 

@@ -55,6 +55,7 @@ class FlagRow:
     score: int | None = None
     score_max: int | None = None
     reviewer: str | None = None
+    claimed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,16 @@ class Review:
     reopen_reason: str | None
     created_at: float
     closed_at: float | None
+    kind: str = "review"  # review | calibration (a second reviewer's score of ``calibrates``)
+    calibrates: int | None = None
+    answers: dict[str, Any] | None = None  # per item: prefill, evidence, value, reason
+
+    @property
+    def percent(self) -> float | None:
+        """The score as a percentage of the items answered (None before it is closed)."""
+        if self.score is None or not self.score_max:
+            return None
+        return 100.0 * self.score / self.score_max
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,21 @@ class StoredCall:
 
     @property
     def open_review(self) -> Review | None:
-        return next((r for r in reversed(self.reviews) if r.state == "open"), None)
+        """The draft of the claimed review (calibration drafts are not it)."""
+        return next(
+            (r for r in reversed(self.reviews) if r.state == "open" and r.kind == "review"), None
+        )
+
+    def calibration_draft(self, user: str) -> Review | None:
+        """``user``'s calibration score still being filled in, if any."""
+        return next(
+            (
+                r
+                for r in reversed(self.reviews)
+                if r.state == "open" and r.kind == "calibration" and r.reviewer == user
+            ),
+            None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,7 @@ def flagged_page(conn: Connection, flt: FlagFilter, sort: str, page: int, per_pa
                     score=rv["score"] if rv else None,
                     score_max=rv["score_max"] if rv else None,
                     reviewer=rv["reviewer"] if rv else None,
+                    claimed_at=r["claimed_at"],
                 )
             )
     return Page(items=tuple(items), total=total, page=page, per_page=per_page, counts=counts)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 __all__ = [
     "FLAG_STATUSES",
     "REVIEW_DISPOSITIONS",
+    "REVIEW_KINDS",
     "ROLES",
     "SEVERITY_RANK",
     "audit_log",
@@ -47,6 +48,7 @@ metadata = MetaData()
 ROLES: tuple[str, ...] = ("supervisor", "qa", "admin", "agent")
 FLAG_STATUSES: tuple[str, ...] = ("open", "claimed", "closed")
 REVIEW_DISPOSITIONS: tuple[str, ...] = ("confirmed_breach", "not_a_breach", "coaching_needed")
+REVIEW_KINDS: tuple[str, ...] = ("review", "calibration")
 SEVERITY_RANK: dict[str, int] = {"info": 1, "warning": 2, "critical": 3}
 
 calls = Table(
@@ -165,6 +167,13 @@ reviews = Table(
     Column("reopen_reason", Text),
     Column("created_at", Double, nullable=False),
     Column("closed_at", Double),
+    # issue 19: a calibration is a second reviewer's score of a closed review (``calibrates``:
+    # its id); ``answers`` per checklist item: the prefill, its evidence, the final answer and
+    # the reason for an override (monitor/store/answers.py). Added to older stores by the
+    # ``reviews-answers-and-calibration`` migration.
+    Column("kind", String(16), nullable=False, server_default="review"),  # review | calibration
+    Column("calibrates", Integer),
+    Column("answers", JSON),
     Index("ix_reviews_call", "call_id", "id"),
 )
 

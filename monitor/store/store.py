@@ -14,7 +14,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
-from monitor.store import agent_reviews, export, kiosks, migrations, queue, reviews, users
+from monitor.store import (
+    agent_reviews,
+    calibration,
+    export,
+    kiosks,
+    migrations,
+    queue,
+    reviews,
+    users,
+)
 from monitor.store import promises_read as promises
 from monitor.store.calls_write import upsert_call
 from monitor.store.engine import create_schema, make_engine
@@ -36,6 +45,7 @@ from monitor.store.store_qa import QaAgentStore
 __all__ = ["Store"]
 
 Clock = Callable[[], float]
+Prefill = Mapping[str, Any] | None  # {item key: {"prefill": bool | None, "evidence": [...]}}
 
 
 class Store(QaAgentStore):
@@ -225,9 +235,10 @@ class Store(QaAgentStore):
         with self._tx("reading the flagged-calls queue") as conn:
             return queue.flagged_page(conn, filters or FlagFilter(), sort, page, per_page)
 
-    def claim(self, call_id: str, user: str) -> Review:
+    def claim(self, call_id: str, user: str, prefill: Prefill = None) -> Review:
+        """Claim a flagged call; the draft's checklist starts from ``prefill``."""
         with self._tx(f"claiming call {call_id!r}") as conn:
-            return reviews.claim(conn, call_id, user, self.clock())
+            return reviews.claim(conn, call_id, user, self.clock(), prefill)
 
     def submit_review(
         self,
@@ -236,15 +247,31 @@ class Store(QaAgentStore):
         disposition: str,
         checklist: Mapping[str, bool | None],
         notes: str,
+        reasons: Mapping[str, str] | None = None,
+        prefill: Prefill = None,
     ) -> Review:
+        """Close the user's review or calibration score (overrides need ``reasons``)."""
         with self._tx(f"submitting the review of {call_id!r}") as conn:
             return reviews.submit_review(
-                conn, call_id, user, disposition, checklist, notes, self.clock()
+                conn, call_id, user, disposition, checklist, notes, self.clock(), reasons, prefill
             )
 
-    def reopen(self, call_id: str, user: str, reason: str) -> Review:
+    def reopen(self, call_id: str, user: str, reason: str, prefill: Prefill = None) -> Review:
         with self._tx(f"re-opening the review of {call_id!r}") as conn:
-            return reviews.reopen(conn, call_id, user, reason, self.clock())
+            return reviews.reopen(conn, call_id, user, reason, self.clock(), prefill)
+
+    def calibrate(self, call_id: str, user: str, prefill: Prefill = None) -> Review:
+        """Start ``user``'s calibration score of the call's closed review (audited)."""
+        with self._tx(f"starting a calibration of {call_id!r}") as conn:
+            return calibration.start_calibration(conn, call_id, user, self.clock(), prefill)
+
+    def calibrations(
+        self, limit: int = 200, viewer: str | None = None
+    ) -> list[tuple[Review, tuple[Review, ...]]]:
+        """Closed reviews with their closed calibration scores, newest first (without those
+        ``viewer`` is still scoring blind)."""
+        with self._tx("reading calibrations") as conn:
+            return calibration.calibration_sets(conn, limit, viewer)
 
     def release(self, call_id: str, admin: str, reason: str = "") -> None:
         """Put a claimed call back in the open queue (an admin; audited)."""

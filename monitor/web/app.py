@@ -128,6 +128,7 @@ def create_app(
         routes_kiosk,
         routes_pages,
         routes_reports,
+        routes_review,
         routes_wallboard,
     )
     from monitor.web.errors import install_error_handlers
@@ -171,6 +172,7 @@ def create_app(
         routes_auth,
         routes_kiosk,
         routes_pages,
+        routes_review,
         routes_wallboard,
         routes_api,
         routes_reports,

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.errors import NotFoundError, PromiseError, StoreError
+from monitor.errors import InputError, NotFoundError, PromiseError, StoreError
 from monitor.web.security import SECURITY_HEADERS, LoginRequired
 
 __all__ = [
@@ -129,6 +129,11 @@ def install_error_handlers(app: FastAPI) -> None:
         # a bad query or path parameter is 400 (as the hand-checked ones); a bad body 422
         in_body = any(err.get("loc", ("",))[0] == "body" for err in exc.errors())
         return error_response(request, 422 if in_body else 400, _validation_message(exc))
+
+    @app.exception_handler(InputError)
+    async def _bad_input(request: Request, exc: Exception) -> Response:
+        # bad input the store refused (e.g. an overridden review answer without its reason)
+        return error_response(request, 400, str(exc))
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: Exception) -> Response:

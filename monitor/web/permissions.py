@@ -72,8 +72,16 @@ PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/flags"): (VIEWERS, "the flagged-calls queue (filters, sort, pages)"),
     ("GET", "/calls/{call_id}"): (VIEWERS, "the call page: timeline, findings, review"),
     ("POST", "/calls/{call_id}/claim"): (REVIEWERS, "claim a flagged call (CSRF)"),
-    ("POST", "/calls/{call_id}/review"): (REVIEWERS, "submit the review, final (CSRF)"),
+    ("POST", "/calls/{call_id}/review"): (
+        REVIEWERS,
+        "submit the review or calibration score, final (overrides need a reason; CSRF)",
+    ),
     ("POST", "/calls/{call_id}/reopen"): (REVIEWERS, "re-open a closed review (CSRF)"),
+    ("POST", "/calls/{call_id}/calibrate"): (
+        REVIEWERS,
+        "start a calibration score of the closed review (a second reviewer; CSRF, audited)",
+    ),
+    ("GET", "/calibration"): (VIEWERS, "calibration: reviews beside their calibration scores"),
     ("POST", "/calls/{call_id}/release"): (ADMIN, "release a claimed call (CSRF, audited)"),
     ("POST", "/calls/{call_id}/assign"): (ADMIN, "reassign a claimed call (CSRF, audited)"),
     ("GET", "/recordings/{path:path}"): (REVIEWERS, "audio from the recordings directory"),
@@ -90,6 +98,20 @@ PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("GET", "/api/calls/{call_id}"): (VIEWERS, "one call as JSON"),
     ("POST", "/api/calls/{call_id}/release"): (ADMIN, "release a claimed call (CSRF, audited)"),
     ("POST", "/api/calls/{call_id}/assign"): (ADMIN, "reassign a claimed call (CSRF, audited)"),
+    ("GET", "/api/calls/{call_id}/review"): (
+        VIEWERS,
+        "the flag (who holds the claim, since when), reviews with answers, prefill, calibration",
+    ),
+    ("POST", "/api/calls/{call_id}/claim"): (REVIEWERS, "claim a flagged call (CSRF, audited)"),
+    ("POST", "/api/calls/{call_id}/review"): (
+        REVIEWERS,
+        "submit the review or calibration score: answers, override reasons (CSRF, audited)",
+    ),
+    ("POST", "/api/calls/{call_id}/calibrate"): (
+        REVIEWERS,
+        "start a calibration score (CSRF, audited)",
+    ),
+    ("GET", "/api/calibration"): (VIEWERS, "calibration scores and their variance as JSON"),
     ("GET", "/api/flags"): (VIEWERS, "the flagged-calls queue as JSON"),
     ("GET", "/api/findings"): (VIEWERS, "findings as JSON"),
     ("POST", "/api/promises"): (PROMISE_ACTORS, "make a callback promise (CSRF, audited)"),

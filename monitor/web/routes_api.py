@@ -108,6 +108,7 @@ def api_flags(
                 "agent": r.agent,
                 "started_at": iso(r.started_at),
                 "claimed_by": r.claimed_by,
+                "claimed_at": iso(r.claimed_at),
                 "outcome": r.outcome,
                 "disposition": r.disposition,
                 "score": r.score,

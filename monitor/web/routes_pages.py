@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,10 @@ from monitor.web.callview import (
 from monitor.web.errors import MAX_PAGE, form_schema, int_param
 from monitor.web.permissions import Me, may
 from monitor.web.recordings import MEDIA_TYPES, recording_path, resolve_recording
-from monitor.web.security import Principal, check_csrf
+from monitor.web.routes_review import MAX_NOTES, MAX_REASON, review_context
+from monitor.web.routes_review import back_to_call as _back
+from monitor.web.routes_review import limited as _limited
+from monitor.web.routes_review import read_form as _form
 from monitor.web.timeline import timeline_svg
 
 __all__ = [
@@ -44,8 +47,6 @@ __all__ = [
 router = APIRouter()
 View = Me
 
-MAX_NOTES = 10_000  # characters of review notes
-MAX_REASON = 2_000  # characters of a re-open or cancel reason
 Reviewer = Me
 
 
@@ -172,6 +173,7 @@ def call_page(request: Request, call_id: str, me: View) -> Response:
             "audio": rec.audio,
             "qa_mark": ctx.store.queue_marks([call_id]).get(call_id),  # issue 19
             "agent_answers": ctx.store.review_responses(call_id),
+            **review_context(request, stored, me),
         },
         principal=me,
     )
@@ -186,72 +188,6 @@ def loaded_rules(request: Request) -> RuleSet | None:
     current = getattr(request.app.state, "report_rules", None)
     rules = current() if callable(current) else None
     return rules if isinstance(rules, RuleSet) else None
-
-
-async def _form(request: Request, me: Principal) -> dict[str, Any]:
-    form = await request.form()
-    check_csrf(me.csrf, form.get("csrf"))
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def _limited(form: dict[str, Any], name: str, limit: int) -> str:
-    """A text field, refused (400) when longer than ``limit`` — never silently cut."""
-    value = str(form.get(name, ""))
-    if len(value) > limit:
-        raise HTTPException(
-            400,
-            f"{name} is {len(value):,} characters; the limit is {limit:,}. "
-            "Shorten it and submit again.",
-        )
-    return value
-
-
-def _back(call_id: str) -> Response:
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/calls/{quote(call_id, safe='')}", status_code=303)
-
-
-@router.post("/calls/{call_id}/claim", openapi_extra=form_schema())
-async def claim(request: Request, call_id: str, me: Reviewer) -> Response:
-    await _form(request, me)
-    await run_in_threadpool(_ctx(request).store.claim, call_id, me.user.name)
-    return _back(call_id)
-
-
-@router.post(
-    "/calls/{call_id}/review",
-    openapi_extra=form_schema(disposition=32, notes=MAX_NOTES + 10, check_greeting=4),
-)
-async def review(request: Request, call_id: str, me: Reviewer) -> Response:
-    ctx = _ctx(request)
-    form = await _form(request, me)
-    if form.get("disposition") not in REVIEW_DISPOSITIONS:
-        raise HTTPException(
-            400, "choose a disposition: " + ", ".join(REVIEW_DISPOSITIONS).replace("_", " ")
-        )
-    checklist: dict[str, bool | None] = {}
-    for item in ctx.settings.checklist:
-        value = form.get(f"check_{item.key}", "na")
-        checklist[item.key] = True if value == "yes" else False if value == "no" else None
-    await run_in_threadpool(
-        ctx.store.submit_review,
-        call_id,
-        me.user.name,
-        form.get("disposition", ""),
-        checklist,
-        _limited(form, "notes", MAX_NOTES),
-    )
-    return _back(call_id)
-
-
-@router.post("/calls/{call_id}/reopen", openapi_extra=form_schema(reason=MAX_REASON + 10))
-async def reopen(request: Request, call_id: str, me: Reviewer) -> Response:
-    form = await _form(request, me)
-    await run_in_threadpool(
-        _ctx(request).store.reopen, call_id, me.user.name, _limited(form, "reason", MAX_REASON)
-    )
-    return _back(call_id)
 
 
 @router.post("/calls/{call_id}/release", openapi_extra=form_schema(reason=MAX_REASON + 10))

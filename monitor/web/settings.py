@@ -12,19 +12,30 @@ __all__ = ["DEFAULT_CHECKLIST", "ChecklistItem", "WebSettings"]
 
 @dataclass(frozen=True, slots=True)
 class ChecklistItem:
-    """One line of the review score sheet; ``key`` is stored, ``label`` is shown."""
+    """One line of the review score sheet; ``key`` is stored, ``label`` is shown.
+
+    ``measured_by`` names the checks (rules/README.md catalogue) whose standards measure this
+    item: the review form starts with the item answered from them (a breach: no; met: yes)
+    with the evidence (monitor/web/prefill.py). Items no check measures start unanswered."""
 
     key: str
     label: str
+    measured_by: tuple[str, ...] = ()
 
 
 DEFAULT_CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem("answered_promptly", "Answered within three rings"),
+    ChecklistItem("answered_promptly", "Answered within three rings", ("rings_to_answer",)),
     ChecklistItem("greeting", "Greeted with own name and the company name"),
-    ChecklistItem("no_dead_air", "No dead air (silences explained: 'one moment while I check')"),
+    ChecklistItem(
+        "no_dead_air",
+        "No dead air (silences explained: 'one moment while I check')",
+        ("dead_air",),
+    ),
     ChecklistItem("asked_before_hold", "Asked permission before putting the caller on hold"),
-    ChecklistItem("checked_back_on_hold", "Checked back with the caller during a long hold"),
-    ChecklistItem("no_overtalk", "Did not talk over the caller"),
+    ChecklistItem(
+        "checked_back_on_hold", "Checked back with the caller during a long hold", ("longest_hold",)
+    ),
+    ChecklistItem("no_overtalk", "Did not talk over the caller", ("overtalk",)),
     ChecklistItem("used_name", "Used the caller's name; no jargon"),
     ChecklistItem("warm_transfer", "Transfers announced and explained (no cold transfer)"),
     ChecklistItem("offered_further_help", "Offered further help before closing"),

@@ -22,9 +22,9 @@ def test_review_lifecycle_and_audit(flagged: Store) -> None:
     draft = s.claim("c1", "qa1")
     assert draft.state == "open" and draft.reviewer == "qa1"
     assert s.claim("c1", "qa1").id == draft.id  # claiming again is a no-op
-    with pytest.raises(StoreError, match="already claimed by 'qa1'"):
+    with pytest.raises(StoreError, match="already claimed by 'qa1' since 2026-09-22 14:13:20 UTC"):
         s.claim("c1", "qa2")
-    with pytest.raises(StoreError, match="claim call"):
+    with pytest.raises(StoreError, match=r"claimed by .qa1. since .*only they can submit"):
         s.submit_review("c1", "qa2", "confirmed_breach", {}, "")
     done = s.submit_review(
         "c1", "qa1", "coaching_needed", {"greeted": True, "dead_air": False, "hold": None}, "n"

@@ -28,6 +28,7 @@ def _load(name: str) -> ModuleType:
 _pg = _load("pg_fixture")
 _factory = _load("callrecord_factory")
 _kit = _load("web_testkit")
+_load("browser_testkit")  # for the browser tests (from browser_testkit import ...)
 pg_cluster = _pg.pg_cluster
 db_url = _pg.db_url
 

@@ -120,7 +120,11 @@ def test_review_flow_closed_is_immutable(client_for, store: Store) -> None:  # t
     assert stored is not None and stored.reviews[0].checklist["greeting"] is True
     assert stored.reviews[0].checklist["no_dead_air"] is False
     assert stored.reviews[0].checklist["asked_before_hold"] is None
-    assert stored.reviews[0].score == 1 and stored.reviews[0].score_max == 2
+    # issue 19: items left out of the form keep their prefill from the measurements (rings
+    # breached: no; the 10 s hold within 60 s: yes); the others stay n/a
+    assert stored.reviews[0].checklist["answered_promptly"] is False
+    assert stored.reviews[0].checklist["checked_back_on_hold"] is True
+    assert stored.reviews[0].score == 2 and stored.reviews[0].score_max == 4
     qa2 = client_for("qa2")
     t2 = csrf_of(qa2.get("/calls/c1").text)
     assert (
