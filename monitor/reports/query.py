@@ -414,6 +414,7 @@ def _qa(conn: Any, req: ReportRequest) -> dict[str, dict[str, Any]]:
         .select_from(reviews.join(calls, calls.c.call_id == reviews.c.call_id))
         .where(
             reviews.c.state == "closed",
+            reviews.c.kind == "review",  # calibration scores are not reviews
             calls.c.started_at >= req.start,
             calls.c.started_at < req.end,
         )

@@ -127,7 +127,7 @@ def _latest_closed(conn: Connection, call_ids: Iterable[str]) -> dict[str, int]:
         return out
     for cid, rid in conn.execute(
         select(reviews.c.call_id, reviews.c.id).where(
-            reviews.c.call_id.in_(ids), reviews.c.state == "closed"
+            reviews.c.call_id.in_(ids), reviews.c.state == "closed", reviews.c.kind == "review"
         )
     ):
         out[cid] = max(out.get(cid, 0), int(rid))
@@ -140,7 +140,11 @@ def _outcomes(conn: Connection, disputed: Mapping[int, str]) -> dict[int, Review
         return {}
     rows = conn.execute(
         select(reviews)
-        .where(reviews.c.call_id.in_(set(disputed.values())), reviews.c.state == "closed")
+        .where(
+            reviews.c.call_id.in_(set(disputed.values())),
+            reviews.c.state == "closed",
+            reviews.c.kind == "review",
+        )
         .order_by(reviews.c.id)
     ).mappings()
     by_call: dict[str, list[Mapping[Any, Any]]] = {}
@@ -160,7 +164,7 @@ def agent_reviews(conn: Connection, agent: str) -> list[AgentReview]:
         conn.execute(
             select(reviews)
             .join(calls, calls.c.call_id == reviews.c.call_id)
-            .where(calls.c.agent == agent, reviews.c.state == "closed")
+            .where(calls.c.agent == agent, reviews.c.state == "closed", reviews.c.kind == "review")
             .order_by(reviews.c.closed_at.desc(), reviews.c.id.desc())
             .limit(_LIST_LIMIT)
         )
@@ -210,7 +214,12 @@ def agent_review(conn: Connection, agent: str, review_id: int) -> AgentReview:
         conn.execute(
             select(reviews)
             .join(calls, calls.c.call_id == reviews.c.call_id)
-            .where(reviews.c.id == review_id, reviews.c.state == "closed", calls.c.agent == agent)
+            .where(
+                reviews.c.id == review_id,
+                reviews.c.state == "closed",
+                reviews.c.kind == "review",
+                calls.c.agent == agent,
+            )
         )
         .mappings()
         .first()

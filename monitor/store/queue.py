@@ -66,7 +66,11 @@ def latest_closed_reviews(conn: Connection, ids: list[str]) -> dict[str, Any]:
         return {}
     newest = (
         select(func.max(reviews.c.id))
-        .where(reviews.c.call_id.in_(ids), reviews.c.state == "closed")
+        .where(
+            reviews.c.call_id.in_(ids),
+            reviews.c.state == "closed",
+            reviews.c.kind == "review",  # a calibration score is not the call's review
+        )
         .group_by(reviews.c.call_id)
     )
     rows = conn.execute(

@@ -240,3 +240,18 @@ def test_an_older_store_gets_the_new_columns(db_url: str, clock: object) -> None
         assert up.calibrate("c1", "qa2").calibrates == old.id  # works on the upgraded store
     finally:
         up.close()
+
+
+def test_a_calibration_score_is_never_taken_for_the_calls_review(flagged: Store) -> None:
+    """The queue's review column, the CSV and the agent's own reviews show the review, not
+    a second reviewer's calibration score (which may be newer and disagree)."""
+    s = flagged
+    first = _closed_review(s)
+    s.calibrate("c1", "qa2", PREFILL)
+    s.submit_review("c1", "qa2", "not_a_breach", {"greeting": True}, "calibration")
+    [row] = s.flagged().items
+    assert (row.disposition, row.reviewer) == ("confirmed_breach", "qa1")
+    mine = s.agent_reviews("alice")
+    assert [r.review.id for r in mine] == [first] and mine[0].latest
+    calls_csv = "".join(s.export_calls_csv(None, None))
+    assert "not_a_breach" not in calls_csv and "confirmed_breach" in calls_csv
