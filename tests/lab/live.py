@@ -23,7 +23,8 @@ from tests.lab.lab import Lab
 __all__ = ["Live", "figure", "metric", "until"]
 
 RINGWATCH = [sys.executable, "-m", "monitor.cli.main"]
-QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab", "q-at", "q-slow"]
+QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab", "q-at", "q-slow", "q-to", "q-key", "q-dyn",
+          "q-bt"]
 
 
 def until(what: str, check: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> float:

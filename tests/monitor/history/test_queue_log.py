@@ -235,3 +235,38 @@ def test_crosscheck_reports_what_differs(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match=r"talk_seconds: AMI 3\.0, queue_log 30\.0"):
         assert_queue_log_matches_ami([QUEUE], [qlog])
     assert crosscheck([], []).ok
+
+
+def test_a_transferred_call_has_no_known_end() -> None:
+    """The lab's q-bt call (Asterisk 22.10.1 queue_log): Ivan blind-transfers the caller after
+    3 s; the caller talks on to the target, which queue_log never sees. The end was the
+    transfer's time (a guess: AMI ends the call 5 s later); now unknown, and the talk is the
+    agent's part (calltime), as AMI's TalkTime."""
+    lines = [
+        "1796327303|1796327303.90007|q-bt|NONE|ENTERQUEUE||4155550127|1",
+        "1796327304|1796327303.90007|q-bt|Ivan|CONNECT|1|1796327303.28|1",
+        "1796327307|1796327303.90007|q-bt|Ivan|BLINDTRANSFER|qbt-dest|agents|1|3|1",
+    ]
+    (rec,) = _calls(lines)
+    assert rec.outcome is Outcome.ANSWERED and rec.transfers == 1
+    assert rec.answered_at == 1796327304 and rec.talk_seconds == 3
+    assert rec.ended_at is None
+    assert "ended_at" in rec.extra["unknown"]
+    assert rec.to_contract()["ended_at"] is None
+
+
+def test_the_contract_leaves_what_queue_log_cannot_know_null() -> None:
+    """Holds are unknown to queue_log: the record's 0 placeholders are null in the contract
+    (API, replay JSON/CSV), never a guessed "no hold"."""
+    (rec,) = _calls(VERB_LINES_ANSWERED)
+    contract = rec.to_contract()
+    for name in ("hold_seconds", "hold_count", "longest_hold_seconds", "ring_seconds", "rings"):
+        assert contract[name] is None, name
+    assert contract["talk_seconds"] == 60 and contract["queue_wait_seconds"] == 4
+
+
+VERB_LINES_ANSWERED = [
+    "1700000000|1700000000.1|sales|NONE|ENTERQUEUE||07700900123|1",
+    "1700000004|1700000000.1|sales|Bob|CONNECT|4|1700000000.5|3",
+    "1700000064|1700000000.1|sales|Bob|COMPLETEAGENT|4|60|1",
+]
