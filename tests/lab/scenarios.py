@@ -641,7 +641,8 @@ exten => q-to,1,Answer()
  same => n,Hangup()
 """,
         queues=_queue("q-to", "ringall", [("Local/nobody@agents/n", "Nobody")], timeout=20),
-        expect={"outcome": "unanswered", "wait": 5.0, "findings": set()},
+        # the member rang until the timeout: AgentRingNoAnswer, the RONA standard
+        expect={"outcome": "unanswered", "wait": 5.0, "rna": 1, "findings": {"no-ring-no-answer"}},
     )
 )
 
