@@ -39,6 +39,7 @@ PHONES: dict[str, Callable[[], str]] = {
     "agent-h": lambda: sipp.uas_answer(1000),
     "agent-bx": lambda: sipp.uas_answer(1000),
     "trunk": lambda: sipp.uas_answer(2000),
+    "agent-live": lambda: sipp.uas_answer(2000),
 }
 
 
@@ -625,7 +626,6 @@ exten => rec-sip-agent,1,Wait(1)
 )
 
 
-
 # ---- the queue exits and member changes app_queue logs (issue 18: queue_log against AMI) -----
 
 SCENARIOS.append(
@@ -792,6 +792,25 @@ exten => qbt-dest,1,Dial(Local/qbt2@agents/n,10)
     )
 )
 
+
+# the live view's call (tests/lab/test_lab_wallboard.py), not in the batch: a SIPp caller
+# queues in q-live (answered by the dialplan first), the SIPp phone rings 2 s and answers,
+# the caller hangs up 5 s after the dialplan's answer
+SCENARIOS.append(
+    Scenario(
+        "wallboard_live",
+        "4155550128",
+        _sip("q-live", "agent-live", [("talk", 5000), ("bye", None)]),
+        extensions="""
+[from-pstn]
+exten => q-live,1,Answer()
+ same => n,Queue(q-live,,,,30)
+ same => n,Hangup()
+""",
+        queues=_queue("q-live", "ringall", [("PJSIP/agent-live", "Lena")]),
+        phase=2,
+    )
+)
 
 # RINGWATCH_LAB_ONLY=name,name runs only those scenarios (while writing one; never in CI)
 _ONLY = {n for n in os.environ.get("RINGWATCH_LAB_ONLY", "").split(",") if n}

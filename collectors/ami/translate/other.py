@@ -90,8 +90,10 @@ class OtherHandlers(FieldReader):
         if variable == "QUEUESTATUS":
             chan = self._chan(m)
             reason = _QUEUE_STATUS.get((m.get("Value") or "").upper())
-            return None if chan is None or reason is None else ev.QueueExited(
-                at, chan, reason, exact=exact
+            return (
+                None
+                if chan is None or reason is None
+                else ev.QueueExited(at, chan, reason, exact=exact)
             )
         if variable.startswith("VM_") or variable == "VMSTATUS":
             # app_voicemail (VM_MESSAGEFILE, VMSTATUS) and FreePBX macro-vm/sub-vm (VM_OPTS,
