@@ -35,6 +35,8 @@ _TIMES = frozenset({"started_at", "answered_at", "ended_at", "queue_wait_seconds
 @dataclass
 class CrossCheck:
     matched: int = 0
+    fields_equal: int = 0  # compared and equal (times within the tolerance)
+    fields_unknown: int = 0  # unknown to queue_log, and null there as they must be
     only_ami: list[str] = field(default_factory=list)
     only_queue_log: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
@@ -44,7 +46,10 @@ class CrossCheck:
         return not (self.only_ami or self.only_queue_log or self.mismatches)
 
     def report(self) -> str:
-        lines = [f"{self.matched} calls compared"]
+        lines = [
+            f"{self.matched} calls compared: {self.fields_equal} fields equal, "
+            f"{self.fields_unknown} unknown to queue_log (null there)"
+        ]
         lines += [f"only in AMI: {c}" for c in self.only_ami]
         lines += [f"only in queue_log: {c}" for c in self.only_queue_log]
         lines += self.mismatches
@@ -80,11 +85,15 @@ def crosscheck(
             if name in unknown:  # queue_log cannot know it: it must say so, not guess
                 if vq is not None:
                     out.mismatches.append(f"{q.call_id} {name}: queue_log guessed {vq!r}")
+                else:
+                    out.fields_unknown += 1
                 continue
             if name in _TIMES and isinstance(va, float | int) and isinstance(vq, float | int):
                 if abs(float(va) - float(vq)) <= tolerance:
+                    out.fields_equal += 1
                     continue
             elif va == vq:
+                out.fields_equal += 1
                 continue
             out.mismatches.append(f"{q.call_id} {name}: AMI {va!r}, queue_log {vq!r}")
         exits = (a.extra.get("queue_exit"), q.extra.get("queue_exit"))

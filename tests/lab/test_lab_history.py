@@ -102,9 +102,11 @@ def test_each_queued_call_agrees(lab_run: LabRun, imported: Imported) -> None:
     got = {r.call_id for r in imported.queue_log}
     assert flows <= got, flows - got
     assert result.matched == len(got) >= len(flows)
+    assert result.fields_equal + result.fields_unknown == result.matched * len(COMPARED)
     figure("queue_log_vs_ami", {"calls_compared": result.matched, "fields": list(COMPARED),
-                                "fields_equal": result.matched * len(COMPARED)})  # fmt: skip
-    print(f"queue_log vs AMI: {result.matched} calls x {len(COMPARED)} fields equal")
+                                "fields_equal": result.fields_equal,
+                                "fields_unknown_null": result.fields_unknown})  # fmt: skip
+    print(f"queue_log vs AMI: {result.report()}")
 
 
 def test_what_queue_log_cannot_know_is_null(lab_run: LabRun, imported: Imported) -> None:

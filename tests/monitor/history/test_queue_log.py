@@ -3,6 +3,7 @@ turned into call records where what queue_log cannot know stays unknown."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from pathlib import Path
 
@@ -270,3 +271,26 @@ VERB_LINES_ANSWERED = [
     "1700000004|1700000000.1|sales|Bob|CONNECT|4|1700000000.5|3",
     "1700000064|1700000000.1|sales|Bob|COMPLETEAGENT|4|60|1",
 ]
+
+
+def test_crosscheck_unknown_fields_must_be_null_and_exits_agree() -> None:
+    """A field queue_log lists as unknown is not compared but must be null there (a guessed
+    end is a mismatch); the queue exit is compared where both sources know it."""
+    lines = [
+        "1796327303|1796327303.90007|q-bt|NONE|ENTERQUEUE||4155550127|1",
+        "1796327304|1796327303.90007|q-bt|Ivan|CONNECT|1|1796327303.28|1",
+        "1796327307|1796327303.90007|q-bt|Ivan|BLINDTRANSFER|qbt-dest|agents|1|3|1",
+        "1796327303|1796327303.90005|q-to|NONE|ENTERQUEUE||4155550123|1",
+        "1796327308|1796327303.90005|q-to|NONE|EXITWITHTIMEOUT|1|1|5",
+    ]
+    moved, left = _calls(lines)
+    ami_moved = dataclasses.replace(moved, ended_at=1796327312.8, timing=Timing.EXACT)
+    ami_left = dataclasses.replace(left, extra={"queue_exit": "timeout"})
+    result = crosscheck([ami_moved, ami_left], [moved, left])
+    assert result.ok, result.report()
+    assert result.fields_unknown == 1  # the transferred call's end
+    guessed = dataclasses.replace(moved, ended_at=1796327307.0)
+    other = dataclasses.replace(ami_left, extra={"queue_exit": "empty"})
+    bad = crosscheck([ami_moved, other], [guessed, left])
+    assert any("ended_at: queue_log guessed" in m for m in bad.mismatches), bad.report()
+    assert any("queue_exit: AMI empty, queue_log timeout" in m for m in bad.mismatches)
