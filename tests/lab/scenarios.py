@@ -39,7 +39,7 @@ PHONES: dict[str, Callable[[], str]] = {
     "agent-h": lambda: sipp.uas_answer(1000),
     "agent-bx": lambda: sipp.uas_answer(1000),
     "trunk": lambda: sipp.uas_answer(2000),
-    "agent-live": lambda: sipp.uas_answer(2000),
+    "agent-live": lambda: sipp.uas_answer(1000),
 }
 
 
@@ -794,13 +794,13 @@ exten => qbt-dest,1,Dial(Local/qbt2@agents/n,10)
 
 
 # the live view's call (tests/lab/test_lab_wallboard.py), not in the batch: a SIPp caller
-# queues in q-live (answered by the dialplan first), the SIPp phone rings 2 s and answers,
-# the caller hangs up 5 s after the dialplan's answer
+# queues in q-live (answered by the dialplan first), the SIPp phone rings 1 s and answers,
+# the caller hangs up 3 s after the dialplan's answer
 SCENARIOS.append(
     Scenario(
         "wallboard_live",
         "4155550128",
-        _sip("q-live", "agent-live", [("talk", 5000), ("bye", None)]),
+        _sip("q-live", "agent-live", [("talk", 3000), ("bye", None)]),
         extensions="""
 [from-pstn]
 exten => q-live,1,Answer()

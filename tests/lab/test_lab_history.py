@@ -42,16 +42,27 @@ class Imported:
     reports: dict[str, dict[str, dict[str, object]]]  # source -> queue -> figures
 
 
-def _cli(run: LabRun, *args: str) -> str:
-    """``ringwatch ARGS`` with the live service's config (the lab's PBX and rules)."""
+def _cli(run: LabRun, *commands: list[str]) -> None:
+    """``ringwatch ARGS`` for each of ``commands`` at the same time, with the live service's
+    config (the lab's PBX and rules); every one must succeed."""
     d = run.lab.dir / "ringwatch"
     env = dict(os.environ, RW_LAB_SECRET=run.lab.ast.ringwatch_secret)
-    proc = subprocess.run(
-        [*RINGWATCH, *args, "--config", str(d / "ringwatch.yml")],
-        cwd=d, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, f"ringwatch {' '.join(args)}: {proc.stderr[-2000:]}"
-    return proc.stderr
+    procs = []
+    for args in commands:
+        cmd = [*RINGWATCH, *args, "--config", str(d / "ringwatch.yml")]
+        procs.append(
+            subprocess.Popen(
+                cmd, cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+        )
+    for args, proc in zip(commands, procs, strict=True):
+        try:
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        assert proc.returncode == 0, f"ringwatch {' '.join(args)}: {err[-2000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +73,20 @@ def imported(lab_run: LabRun, tmp_path_factory: pytest.TempPathFactory) -> Impor
     ami_file.write_bytes(bytes(lab_run.lab.capture.raw))
     queue_log = tmp / "queue_log"
     queue_log.write_bytes((lab_run.lab.dir / "log/queue_log").read_bytes())
-    first = min(m.get("Timestamp") or "9e99" for m in lab_run.messages if m.get("Event"))
-    day = datetime.fromtimestamp(float(first), UTC).date()
-    span = ("--from", day.isoformat(), "--to", (day + timedelta(days=1)).isoformat())
+    stamps = [float(m.get("Timestamp") or 0) for m in lab_run.messages if m.get("Timestamp")]
+    first, last = (datetime.fromtimestamp(t, UTC).date() for t in (min(stamps), max(stamps)))
+    span = ("--from", first.isoformat(), "--to", (last + timedelta(days=1)).isoformat())
+    sources = {"ami": ami_file, "queue_log": queue_log}
+    stores = {name: tmp / f"{name}.sqlite" for name in sources}
+    _cli(lab_run, *(["import", "--quiet", "--store", str(stores[name]), str(src)]
+                    for name, src in sources.items()))  # fmt: skip
+    _cli(lab_run, *(["report", *span, "--breakdown", "queue", "--format", "json",
+                     "-o", str(tmp / f"{name}-report.json"), "--store", str(stores[name])]
+                    for name in sources))  # fmt: skip
     records: dict[str, list[CallRecord]] = {}
     reports: dict[str, dict[str, dict[str, object]]] = {}
-    for name, source in (("ami", ami_file), ("queue_log", queue_log)):
-        store = tmp / f"{name}.sqlite"
-        _cli(lab_run, "import", "--quiet", "--store", str(store), str(source))
-        out = tmp / f"{name}-report.json"
-        _cli(lab_run, "report", *span, "--breakdown", "queue", "--format", "json", "-o", str(out),
-             "--store", str(store))  # fmt: skip
-        report = json.loads(out.read_text())
+    for name, store in stores.items():
+        report = json.loads((tmp / f"{name}-report.json").read_text())
         reports[name] = {row["key"]: row["figures"] for row in report["totals"]}
         opened = Store.open(str(store))
         try:
