@@ -28,6 +28,7 @@ COMPARED: tuple[str, ...] = (
     "queue_wait_seconds",
     "talk_seconds",
     "transfers",
+    "agent_ring_no_answer",
 )
 _TIMES = frozenset({"started_at", "answered_at", "ended_at", "queue_wait_seconds", "talk_seconds"})
 

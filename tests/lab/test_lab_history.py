@@ -71,9 +71,13 @@ def imported(lab_run: LabRun, tmp_path_factory: pytest.TempPathFactory) -> Impor
     assert lab_run.lab.capture is not None
     ami_file = tmp / "capture.ami"
     ami_file.write_bytes(bytes(lab_run.lab.capture.raw))
-    queue_log = tmp / "queue_log"
-    queue_log.write_bytes((lab_run.lab.dir / "log/queue_log").read_bytes())
     stamps = [float(m.get("Timestamp") or 0) for m in lab_run.messages if m.get("Timestamp")]
+    # the queue_log of the batch: the lines up to its last AMI event (the wallboard's call
+    # after it is not in the batch's transcript)
+    queue_log = tmp / "queue_log"
+    written = (lab_run.lab.dir / "log/queue_log").read_text().splitlines(keepends=True)
+    end = max(stamps) + 1.0
+    queue_log.write_text("".join(x for x in written if float(x.split("|", 1)[0]) <= end))
     first, last = (datetime.fromtimestamp(t, UTC).date() for t in (min(stamps), max(stamps)))
     span = ("--from", first.isoformat(), "--to", (last + timedelta(days=1)).isoformat())
     sources = {"ami": ami_file, "queue_log": queue_log}
