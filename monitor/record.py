@@ -289,7 +289,18 @@ class CallRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_contract(self) -> dict[str, Any]:
-        """Exactly the design.md §3 call-record fields, JSON-ready."""
+        """Exactly the design.md §3 call-record fields, JSON-ready. A field the source could
+        not know (``extra["unknown"]``: hold figures of a queue_log import) is null, not the
+        record's placeholder."""
+        data = self._contract()
+        unknown = self.extra.get("unknown")
+        if unknown:
+            for name in unknown:
+                if name in data:
+                    data[name] = None
+        return data
+
+    def _contract(self) -> dict[str, Any]:
         return {
             "call_id": self.call_id,
             "pbx": self.pbx,

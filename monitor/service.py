@@ -90,6 +90,7 @@ class Service:
         self.cfg = cfg
         self.clock = clock
         self.health = Health()
+        self.web_address: str | None = None  # host:port once bound (port 0: the one chosen)
         self.registry = registry or CollectorRegistry()
         self.rules = RuleSetHolder(cfg.rules_dir)
         self.rules_watcher = RulesWatcher(self.rules)
@@ -291,7 +292,9 @@ class Service:
                 if tasks[-1].done():
                     await tasks[-1]  # raises the bind error (port in use ...)
                 await asyncio.sleep(0.01)
-            self.health.set("web", "up", listen=self.cfg.web_listen)
+            host = self.cfg.web_listen.rsplit(":", 1)[0]
+            self.web_address = f"{host}:{web_socket.getsockname()[1]}"
+            self.health.set("web", "up", listen=self.web_address)
         if on_ready is not None:
             on_ready(self)
         await stop.wait()

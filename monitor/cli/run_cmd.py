@@ -43,7 +43,13 @@ async def _serve(service: Service, duration: float | None) -> None:
     service.install_signals(stop)
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
-    await service.run(stop)
+    await service.run(stop, on_ready=_say_where)
+
+
+def _say_where(service: Service) -> None:
+    """The web tier's address once bound (with port 0 in web.listen, the port chosen)."""
+    if service.web_address is not None:
+        click.echo(f"ringwatch: web listening on http://{service.web_address}", err=True)
 
 
 def _candidates(preferred: int) -> range:

@@ -49,6 +49,7 @@ from monitor.events.queues import (
     AgentRingNoAnswer,
     MemberChanged,
     QueueAbandoned,
+    QueueExited,
     QueueJoined,
     QueueLeft,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "MusicStopped",
     "PbxBooted",
     "QueueAbandoned",
+    "QueueExited",
     "QueueJoined",
     "QueueLeft",
     "RecordingFile",
@@ -113,6 +115,7 @@ Event = (
     | QueueJoined
     | QueueLeft
     | QueueAbandoned
+    | QueueExited
     | AgentCalled
     | AgentRingNoAnswer
     | AgentConnected

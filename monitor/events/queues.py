@@ -16,6 +16,7 @@ __all__ = [
     "AgentRingNoAnswer",
     "MemberChanged",
     "QueueAbandoned",
+    "QueueExited",
     "QueueJoined",
     "QueueLeft",
 ]
@@ -62,6 +63,20 @@ class QueueAbandoned(_Base):
 
 
 fast_init(QueueAbandoned)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueExited(_Base):
+    """The queue sent the caller on (VarSet ``QUEUESTATUS``): ``reason`` is ``timeout``,
+    ``empty``, ``unavailable``, ``full``, ``joinempty``, ``joinunavail``, ``withdraw`` or
+    ``continue``. app_queue reports a timeout or an empty queue with QueueCallerAbandon too,
+    although the caller did not hang up."""
+
+    chan: ChannelRef
+    reason: str
+
+
+fast_init(QueueExited)
 
 
 @dataclass(frozen=True, slots=True)

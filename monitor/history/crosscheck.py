@@ -4,7 +4,8 @@ Used to check the queue_log import against a real Asterisk that wrote both (the 
 "real Asterisk in the test suite" issue) and against a hand-made pair in the tests. Only the
 fields both sources can know are compared; queue_log times are whole seconds, so times and
 durations agree within ``tolerance`` seconds. The AMI call's queue join is the queue_log
-call's start (queue_log never sees the call before the queue).
+call's start (queue_log never sees the call before the queue). A field the queue_log call
+lists as unknown (the end of a call transferred on) must be None there, and is not compared.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ COMPARED: tuple[str, ...] = (
     "queue_wait_seconds",
     "talk_seconds",
     "transfers",
+    "agent_ring_no_answer",
 )
 _TIMES = frozenset({"started_at", "answered_at", "ended_at", "queue_wait_seconds", "talk_seconds"})
 
@@ -34,6 +36,8 @@ _TIMES = frozenset({"started_at", "answered_at", "ended_at", "queue_wait_seconds
 @dataclass
 class CrossCheck:
     matched: int = 0
+    fields_equal: int = 0  # compared and equal (times within the tolerance)
+    fields_unknown: int = 0  # unknown to queue_log, and null there as they must be
     only_ami: list[str] = field(default_factory=list)
     only_queue_log: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
@@ -43,7 +47,10 @@ class CrossCheck:
         return not (self.only_ami or self.only_queue_log or self.mismatches)
 
     def report(self) -> str:
-        lines = [f"{self.matched} calls compared"]
+        lines = [
+            f"{self.matched} calls compared: {self.fields_equal} fields equal, "
+            f"{self.fields_unknown} unknown to queue_log (null there)"
+        ]
         lines += [f"only in AMI: {c}" for c in self.only_ami]
         lines += [f"only in queue_log: {c}" for c in self.only_queue_log]
         lines += self.mismatches
@@ -73,13 +80,25 @@ def crosscheck(
             continue
         seen.add(q.call_id)
         out.matched += 1
+        unknown = set(q.extra.get("unknown") or ())
         for name in COMPARED:
             va, vq = _value(a, name, True), _value(q, name, False)
+            if name in unknown:  # queue_log cannot know it: it must say so, not guess
+                if vq is not None:
+                    out.mismatches.append(f"{q.call_id} {name}: queue_log guessed {vq!r}")
+                else:
+                    out.fields_unknown += 1
+                continue
             if name in _TIMES and isinstance(va, float | int) and isinstance(vq, float | int):
                 if abs(float(va) - float(vq)) <= tolerance:
+                    out.fields_equal += 1
                     continue
             elif va == vq:
+                out.fields_equal += 1
                 continue
             out.mismatches.append(f"{q.call_id} {name}: AMI {va!r}, queue_log {vq!r}")
+        exits = (a.extra.get("queue_exit"), q.extra.get("queue_exit"))
+        if None not in exits and exits[0] != exits[1]:  # AMI knows timeout/empty, not a key
+            out.mismatches.append(f"{q.call_id} queue_exit: AMI {exits[0]}, queue_log {exits[1]}")
     out.only_ami = sorted(set(by_id) - seen)
     return out

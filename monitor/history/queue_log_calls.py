@@ -4,7 +4,8 @@ What queue_log knows: the queue join (ENTERQUEUE, whole seconds), the members ru
 (RINGNOANSWER/RINGCANCELED), the answer (CONNECT: holdtime = wait), the end (COMPLETE*,
 transfers: calltime = talk) or the exit without answer (ABANDON, EXITWITH*, EXITEMPTY,
 WITHDRAW). What it cannot know is left unknown, never guessed: the call's arrival before the
-queue, rings before the queue, customer holds, the hang-up cause, the dialled number. The
+queue, rings before the queue, customer holds, the hang-up cause, the dialled number, and the
+end of a call transferred on (``ended_at`` None; its talk is the agent's part). The
 record says so: ``ring_seconds``/``rings``/``hangup_cause``/``dialed`` are None, ``timing`` is
 ``approximate`` (whole seconds), and ``extra["unknown"]`` lists the fields whose value in the
 record (hold_seconds 0.0, hold_count 0) is only a placeholder for "not known" (the call record
@@ -114,10 +115,12 @@ class QueueLogCalls:
             if verb in _TRANSFERS:
                 visit.transfers += 1
             talk = line.num("calltime")
+            # after a transfer the call goes on where queue_log cannot see it: its end is
+            # not known (the talk, the agent's part, is: calltime)
             out.append(
                 self._record(
                     visit,
-                    line.at,
+                    None if verb in _TRANSFERS else line.at,
                     Outcome.ANSWERED,
                     talk=float(talk) if talk is not None else None,
                     ended_by=_COMPLETE.get(verb, "transfer"),
@@ -158,7 +161,10 @@ class QueueLogCalls:
         exit_: str | None = None,
         ended_by: str | None = None,
     ) -> CallRecord:
-        extra: dict[str, object] = {"source": "queue_log", "unknown": list(UNKNOWN_FIELDS)}
+        unknown = list(UNKNOWN_FIELDS)
+        if ended_at is None and outcome is not Outcome.INCOMPLETE:
+            unknown.append("ended_at")
+        extra: dict[str, object] = {"source": "queue_log", "unknown": unknown}
         if exit_ is not None:
             extra["queue_exit"] = exit_
         if ended_by is not None:

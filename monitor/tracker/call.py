@@ -88,6 +88,7 @@ class Call:
         "open_holds",
         "persons_up",
         "queue",
+        "queue_exit",
         "queue_joined_at",
         "queue_left_at",
         "recording",
@@ -96,6 +97,7 @@ class Call:
         "started_at",
         "state",
         "talk_end_at",
+        "transfer_talk_end",
         "transfer_times",
         "transfers",
         "voicemail",
@@ -118,6 +120,7 @@ class Call:
         self.queue: str | None = None
         self.queue_joined_at: float | None = None
         self.queue_left_at: float | None = None
+        self.queue_exit: str | None = None  # the queue sent the caller on (QUEUESTATUS)
         self.abandoned = False
         self.agent: str | None = None
         self.agents_tried: list[str] = []
@@ -129,6 +132,8 @@ class Call:
         self.answer_by_durations = False
         self.answer_leg: str | None = None  # the first person's leg that answered
         self.talk_end_at: float | None = None
+        # a queue call transferred on: the agent's part ends at AgentComplete (TalkTime)
+        self.transfer_talk_end: float | None = None
         self.persons_up: set[str] = set()
         self.ended_at: float | None = None
         self.holds: list[Span] = []
@@ -211,6 +216,8 @@ class Call:
         extra: dict[str, object] = {}
         if self.transfer_times:
             extra["transfer_at"] = list(self.transfer_times)  # drawn on the call timeline
+        if self.queue_exit is not None:
+            extra["queue_exit"] = self.queue_exit
         if live:
             extra["state"] = str(self.state)
         return extra
@@ -304,7 +311,7 @@ class Call:
             if self.replay_clock or (not self.exact and self.ast_talk is not None):
                 talk = self.ast_talk
             else:
-                end = self.talk_end_at if self.talk_end_at is not None else ended
+                end = self.transfer_talk_end or self.talk_end_at or ended
                 talk = None if end is None else max(0.0, end - answered)
         if self.replay_clock:
             ring, known_end = self._approximate_ring_end(ring)

@@ -273,6 +273,17 @@ class Tracker(TrackerBase):
             if call.queue_joined_at is not None:
                 call.queue_left_at = max(e.at, call.queue_joined_at + e.wait_seconds)
 
+    def _on_queue_exit(self, e: ev.QueueExited) -> None:
+        """The queue sent the caller on (timeout, empty queue ...): app_queue announced it
+        with QueueCallerAbandon, but the caller did not hang up: not an abandon."""
+        call = self._call_for(e.chan, e.at, e.exact)
+        if call.queue is None or e.reason == "continue" or call.answered_at is not None:
+            return
+        call.queue_exit = e.reason
+        call.abandoned = False
+        if call.queue_left_at is None:
+            call.queue_left_at = e.at
+
     def _member_call(
         self, caller: ChannelRef | None, dest: ChannelRef, at: float, exact: bool
     ) -> Call:
@@ -315,8 +326,10 @@ class Tracker(TrackerBase):
         call = self._member_call(e.caller, e.dest, e.at, e.exact)
         if not e.exact:
             call.ast_talk = e.talk_seconds
-        if e.reason == "transfer":
-            pass  # counted from the BlindTransfer/AttendedTransfer event itself
+        if e.reason == "transfer" and e.exact and call.transfer_talk_end is None:
+            # counted from the BlindTransfer/AttendedTransfer event itself; the talk is the
+            # agent's part, as TalkTime (the caller may go on talking to the target)
+            call.transfer_talk_end = e.at
 
     def _on_blind(self, e: ev.BlindTransferred) -> None:
         chan = e.transferee or e.transferer
@@ -382,6 +395,7 @@ def _register() -> None:
         ev.QueueLeft: Tracker._on_queue_leave,
         ev.QueueAbandoned: Tracker._on_queue_abandon,
         ev.AgentCalled: Tracker._on_agent_called,
+        ev.QueueExited: Tracker._on_queue_exit,
         ev.AgentRingNoAnswer: Tracker._on_agent_rna,
         ev.AgentConnected: Tracker._on_agent_connect,
         ev.AgentCompleted: Tracker._on_agent_complete,

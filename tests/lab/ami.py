@@ -69,15 +69,19 @@ class AmiClient:
     def wait_for(self, match: Match, timeout: float, start: int = 0) -> AmiMessage:
         """The first message from index ``start`` on that ``match``es; AmiError after
         ``timeout`` seconds (or when the connection closes first)."""
+        return self.wait_for_at(match, timeout, start)[1]
+
+    def wait_for_at(self, match: Match, timeout: float, start: int = 0) -> tuple[float, AmiMessage]:
+        """As ``wait_for``, with the time (host clock) the message was received."""
         deadline = time.monotonic() + timeout
         i = start
         with self._cond:
             while True:
                 while i < len(self.messages):
-                    msg = self.messages[i][1]
+                    at, msg = self.messages[i]
                     i += 1
                     if match(msg):
-                        return msg
+                        return at, msg
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed:
                     why = "closed" if self._closed else f"no match within {timeout:.0f} s"

@@ -87,13 +87,21 @@ class Lab:
 
     _originated = 0
 
-    def originate(self, exten: str, caller: str, hold_up_s: int, context: str = "callers") -> str:
+    def originate(
+        self,
+        exten: str,
+        caller: str,
+        hold_up_s: int,
+        context: str = "callers",
+        phone: str = "lab-phones",
+    ) -> str:
         """An inbound caller: ``exten@context`` runs on a Local channel with the caller ID
         ``caller`` (the call's first channel, as a trunk channel would be); its other half
-        is the caller's phone (``lab-phones``), which hangs up ``hold_up_s`` seconds after
-        the call starts. Returns the call id (the first channel's Uniqueid)."""
+        is the caller's phone (``9<hold_up_s>@phone``, by default ``lab-phones``: it hangs
+        up ``hold_up_s`` seconds after the call starts). Returns the call id (the first
+        channel's Uniqueid)."""
         return self._originate(
-            f"Local/9{hold_up_s}@lab-phones", caller, Context=context, Exten=exten, Priority=1
+            f"Local/9{hold_up_s}@{phone}", caller, Context=context, Exten=exten, Priority=1
         )
 
     def originate_app(self, channel: str, caller: str, hold_up_s: int, name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,13 +18,15 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from tests.lab.asterisk import REPO, free_port
+from tests.lab.asterisk import REPO
 from tests.lab.lab import Lab
 
 __all__ = ["Live", "figure", "metric", "until"]
 
 RINGWATCH = [sys.executable, "-m", "monitor.cli.main"]
-QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab", "q-at", "q-slow"]
+_LISTENING = re.compile(r"web listening on (http://127\.0\.0\.1:\d+)")
+QUEUES = ["q-ringall", "q-linear", "q-rr", "q-pj", "q-ab", "q-at", "q-slow", "q-to", "q-key",
+          "q-dyn", "q-bt", "q-live"]  # fmt: skip
 
 
 def until(what: str, check: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> float:
@@ -71,7 +74,6 @@ class Live:
         d = lab.dir / "ringwatch"
         d.mkdir()
         shutil.copytree(REPO / "rules", d / "rules", ignore=shutil.ignore_patterns("tests"))
-        web = free_port()
         db = d / "rw.sqlite"
         (d / "ringwatch.yml").write_text(
             f"""
@@ -82,7 +84,7 @@ pbx:
 queues: [{", ".join(QUEUES)}]
 rules: {{dir: rules}}
 store: {{url: "sqlite:///{db}"}}
-web: {{listen: "127.0.0.1:{web}"}}
+web: {{listen: "127.0.0.1:0"}}
 audio:
   enabled: true
   recordings_dir: {lab.ast.recordings}
@@ -98,9 +100,21 @@ audio:
                 [*RINGWATCH, "-v", "run", "--config", str(d / "ringwatch.yml")],
                 cwd=d, env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        live = cls(proc, f"http://127.0.0.1:{web}", db, log)
+        live = cls(proc, "", db, log)
+        # web.listen port 0: the system picks a free port; `ringwatch run` says which
+        until("ringwatch run's web address", live.web_bound, timeout=60)
         until("ringwatch run to connect to the lab", live.ami_up, timeout=60)
         return live
+
+    def web_bound(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"ringwatch run exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
+            )
+        found = _LISTENING.search(self.log.read_text(errors="replace"))
+        if found is not None:
+            self.base = found.group(1)
+        return found is not None
 
     def get(self, path: str) -> httpx.Response | None:
         try:

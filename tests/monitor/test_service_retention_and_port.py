@@ -122,3 +122,53 @@ web: {{listen: "127.0.0.1:{port}"}}
     assert "Traceback" not in proc.stderr
     assert len(err) == 1 and err[0].startswith("ringwatch: error: web.listen: cannot listen on")
     assert f"127.0.0.1:{port}" in err[0] and "in use" in err[0]
+
+
+def test_web_port_zero_says_the_port_it_got(tmp_path: Path) -> None:
+    """``web.listen`` port 0: the system picks a free port and ``ringwatch run`` says which
+    (stderr), so a test or a supervisor script can reach it; /healthz answers there and
+    names it."""
+    import re
+    import signal
+
+    import httpx
+
+    cfg = tmp_path / "ringwatch.yml"
+    cfg.write_text(
+        f"""
+pbx:
+  - {{name: lab, host: 127.0.0.1, port: 9, secret_env: RW_TEST_SECRET}}
+rules: {{dir: {REPO / "rules"}}}
+store: {{url: "sqlite:///{tmp_path}/rw.sqlite"}}
+web: {{listen: "127.0.0.1:0"}}
+""",
+        encoding="utf-8",
+    )
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(cfg)],
+            cwd=tmp_path,
+            env=dict(os.environ, RW_TEST_SECRET="x"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        found = None
+        deadline = time.monotonic() + 60
+        while found is None and time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(r"web listening on http://127\.0\.0\.1:(\d+)", log.read_text())
+            if found is None:
+                time.sleep(0.05)  # another process: nothing to await but its output
+        assert found is not None, log.read_text()
+        port = int(found.group(1))
+        assert port != 0
+        resp = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert resp.status_code in (200, 503), resp.text  # the PBX is not there: degraded
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

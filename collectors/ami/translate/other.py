@@ -12,6 +12,18 @@ from monitor.events import ChannelRef
 
 __all__ = ["OtherHandlers", "resync_channel", "resync_queue_entry"]
 
+# app_queue's QUEUESTATUS values (the Queue() application's documentation) -> our reasons
+_QUEUE_STATUS = {
+    "TIMEOUT": "timeout",
+    "LEAVEEMPTY": "empty",
+    "LEAVEUNAVAIL": "unavailable",
+    "FULL": "full",
+    "JOINEMPTY": "joinempty",
+    "JOINUNAVAIL": "joinunavail",
+    "WITHDRAW": "withdraw",
+    "CONTINUE": "continue",
+}
+
 
 class OtherHandlers(FieldReader):
     # ---- transfers and local channels ------------------------------------------------------
@@ -75,6 +87,14 @@ class OtherHandlers(FieldReader):
             if chan is None or not value:
                 return None
             return ev.RecordingFile(at, chan, value, exact=exact)
+        if variable == "QUEUESTATUS":
+            chan = self._chan(m)
+            reason = _QUEUE_STATUS.get((m.get("Value") or "").upper())
+            return (
+                None
+                if chan is None or reason is None
+                else ev.QueueExited(at, chan, reason, exact=exact)
+            )
         if variable.startswith("VM_") or variable == "VMSTATUS":
             # app_voicemail (VM_MESSAGEFILE, VMSTATUS) and FreePBX macro-vm/sub-vm (VM_OPTS,
             # VM_GAIN, VM_DDTYPE ...) set these as the caller reaches voicemail: it is seen

@@ -3,6 +3,7 @@ turned into call records where what queue_log cannot know stays unknown."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from pathlib import Path
 
@@ -235,3 +236,61 @@ def test_crosscheck_reports_what_differs(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match=r"talk_seconds: AMI 3\.0, queue_log 30\.0"):
         assert_queue_log_matches_ami([QUEUE], [qlog])
     assert crosscheck([], []).ok
+
+
+def test_a_transferred_call_has_no_known_end() -> None:
+    """The lab's q-bt call (Asterisk 22.10.1 queue_log): Ivan blind-transfers the caller after
+    3 s; the caller talks on to the target, which queue_log never sees. The end was the
+    transfer's time (a guess: AMI ends the call 5 s later); now unknown, and the talk is the
+    agent's part (calltime), as AMI's TalkTime."""
+    lines = [
+        "1796327303|1796327303.90007|q-bt|NONE|ENTERQUEUE||4155550127|1",
+        "1796327304|1796327303.90007|q-bt|Ivan|CONNECT|1|1796327303.28|1",
+        "1796327307|1796327303.90007|q-bt|Ivan|BLINDTRANSFER|qbt-dest|agents|1|3|1",
+    ]
+    (rec,) = _calls(lines)
+    assert rec.outcome is Outcome.ANSWERED and rec.transfers == 1
+    assert rec.answered_at == 1796327304 and rec.talk_seconds == 3
+    assert rec.ended_at is None
+    assert "ended_at" in rec.extra["unknown"]
+    assert rec.to_contract()["ended_at"] is None
+
+
+def test_the_contract_leaves_what_queue_log_cannot_know_null() -> None:
+    """Holds are unknown to queue_log: the record's 0 placeholders are null in the contract
+    (API, replay JSON/CSV), never a guessed "no hold"."""
+    (rec,) = _calls(VERB_LINES_ANSWERED)
+    contract = rec.to_contract()
+    for name in ("hold_seconds", "hold_count", "longest_hold_seconds", "ring_seconds", "rings"):
+        assert contract[name] is None, name
+    assert contract["talk_seconds"] == 60 and contract["queue_wait_seconds"] == 4
+
+
+VERB_LINES_ANSWERED = [
+    "1700000000|1700000000.1|sales|NONE|ENTERQUEUE||07700900123|1",
+    "1700000004|1700000000.1|sales|Bob|CONNECT|4|1700000000.5|3",
+    "1700000064|1700000000.1|sales|Bob|COMPLETEAGENT|4|60|1",
+]
+
+
+def test_crosscheck_unknown_fields_must_be_null_and_exits_agree() -> None:
+    """A field queue_log lists as unknown is not compared but must be null there (a guessed
+    end is a mismatch); the queue exit is compared where both sources know it."""
+    lines = [
+        "1796327303|1796327303.90007|q-bt|NONE|ENTERQUEUE||4155550127|1",
+        "1796327304|1796327303.90007|q-bt|Ivan|CONNECT|1|1796327303.28|1",
+        "1796327307|1796327303.90007|q-bt|Ivan|BLINDTRANSFER|qbt-dest|agents|1|3|1",
+        "1796327303|1796327303.90005|q-to|NONE|ENTERQUEUE||4155550123|1",
+        "1796327308|1796327303.90005|q-to|NONE|EXITWITHTIMEOUT|1|1|5",
+    ]
+    moved, left = _calls(lines)
+    ami_moved = dataclasses.replace(moved, ended_at=1796327312.8, timing=Timing.EXACT)
+    ami_left = dataclasses.replace(left, extra={"queue_exit": "timeout"})
+    result = crosscheck([ami_moved, ami_left], [moved, left])
+    assert result.ok, result.report()
+    assert result.fields_unknown == 1  # the transferred call's end
+    guessed = dataclasses.replace(moved, ended_at=1796327307.0)
+    other = dataclasses.replace(ami_left, extra={"queue_exit": "empty"})
+    bad = crosscheck([ami_moved, other], [guessed, left])
+    assert any("ended_at: queue_log guessed" in m for m in bad.mismatches), bad.report()
+    assert any("queue_exit: AMI empty, queue_log timeout" in m for m in bad.mismatches)
