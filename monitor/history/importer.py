@@ -248,13 +248,14 @@ class Importer:
         st.calls += len(records)
         st.calls_existing += len(existing)
         if self.promises is not None:
-            for item in pending:
-                if isinstance(item, tuple):
-                    if item[0].call_id not in existing:
-                        self.promises.call_completed(item[0], item[1])
-                else:
-                    self.promises.promised(item)
-            self.promises.advance(self.pipeline.now)
+            with self.promises.engine.batch():  # one ledger transaction per flush
+                for item in pending:
+                    if isinstance(item, tuple):
+                        if item[0].call_id not in existing:
+                            self.promises.call_completed(item[0], item[1])
+                    else:
+                        self.promises.promised(item)
+                self.promises.advance(self.pipeline.now)
         now = self.clock()
         written: set[str] = set()
         new: list[CallRecord] = []

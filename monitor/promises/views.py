@@ -40,10 +40,30 @@ class PromiseQueries:
     def __init__(self, db: Engine) -> None:
         self._db = db
         self._now: float | None = None
+        self._batch: Connection | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run every ledger change made inside in ONE transaction (a history import's flush:
+        one commit for hundreds of calls instead of one or more each). A failure rolls back
+        the whole batch and raises StoreError (the import's checkpoint is not moved, so a
+        rerun redoes it). Nested batches join the outer one."""
+        if self._batch is not None:
+            yield
+            return
+        with self._tx() as conn:
+            self._batch = conn
+            try:
+                yield
+            finally:
+                self._batch = None
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        """One transaction; database failures become StoreError."""
+        """One transaction (or the open batch's); database failures become StoreError."""
+        if self._batch is not None:
+            yield self._batch
+            return
         try:
             with self._db.begin() as conn:
                 yield conn
