@@ -76,7 +76,7 @@ def register(group: click.Group) -> None:
                     err=True,
                 )
                 raise click.exceptions.Exit(130) from None
-            rolled = refresh_rollups(store.engine)
+            rolled = refresh_rollups(store.engine, agent_day_zone=cfg.timezone)
             click.echo(
                 f"ringwatch import: {stats.summary()}; {rolled} report intervals updated", err=True
             )
