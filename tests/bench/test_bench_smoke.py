@@ -131,7 +131,7 @@ def test_big_transcript_repeats_the_simulator_with_new_ids(
     monkeypatch.setattr(history_bench, "CACHE", tmp_path)
     one = history_bench._transcript(0.1).read_bytes()
     path = history_bench.big_transcript(3 * len(one) - 10, base_hours=0.1)
-    data = gzip.open(path).read()
+    data = gzip.decompress(path.read_bytes())
     assert len(data) == 3 * len(one) - 10
     first = set(re.findall(rb"Linkedid: (\S+)", one))
     later = set(re.findall(rb"Linkedid: (\S+)", data[len(one) :]))
