@@ -102,25 +102,30 @@ def add_event(
     call_id: str | None = None,
     source_key: str | None = None,
 ) -> None:
-    conn.execute(
-        promise_events.insert().values(
-            promise_id=promise_id,
-            action=str(action),
-            from_state=None if from_state is None else str(from_state),
-            to_state=None if to_state is None else str(to_state),
-            at=at,
-            actor=actor[:160],
-            detail=detail[:500],
-            call_id=call_id,
-            source_key=source_key,
-        )
+    conn.execute(  # (parameters, not .values(): one cached statement for every row)
+        _INSERT_EVENT,
+        {
+            "promise_id": promise_id,
+            "action": str(action),
+            "from_state": None if from_state is None else str(from_state),
+            "to_state": None if to_state is None else str(to_state),
+            "at": at,
+            "actor": actor[:160],
+            "detail": detail[:500],
+            "call_id": call_id,
+            "source_key": source_key,
+        },
     )
+
+
+_INSERT_EVENT = promise_events.insert()
+_INSERT_PROMISE = promises.insert()
 
 
 def insert_promise(conn: Connection, values: dict[str, Any], actor: str, detail: str) -> Change:
     """Insert an open promise and its ``created`` history entry."""
     row = dict(values, state=str(PromiseState.OPEN), misses=1)
-    pid = conn.execute(promises.insert().values(**row)).inserted_primary_key
+    pid = conn.execute(_INSERT_PROMISE, row).inserted_primary_key
     assert pid is not None
     promise_id = int(pid[0])
     add_event(
