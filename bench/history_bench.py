@@ -44,9 +44,11 @@ t0 = time.perf_counter()
 stats = build_importer(cfg, store, load_rules(rules) if rules != "-" else None).run(files)
 wall = time.perf_counter() - t0
 peak = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0]
+from monitor.native import compiled_modules, pure_python_requested
 print(json.dumps({"events": stats.events, "calls": stats.calls_new, "seconds": wall,
                   "findings": stats.findings, "promises": stats.promise_changes,
-                  "peak_rss_mib": peak / 1024}))
+                  "peak_rss_mib": peak / 1024,
+                  "compiled": bool(compiled_modules()) and not pure_python_requested()}))
 """
 
 
@@ -122,6 +124,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "values": rates,
         },
         "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+        "compiled": runs[0].get("compiled", False),
     }
 
 

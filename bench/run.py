@@ -93,7 +93,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
                         _mm(b["events_per_s"], "/s"),
                         f"{b['calls']:,} calls, {b['findings']:,} findings, promises "
                         f"{sum(b['promises'].values()):,} changes; peak RSS "
-                        f"{b['peak_rss_mib']:.0f} MiB",
+                        f"{b['peak_rss_mib']:.0f} MiB; "
+                        f"{'compiled' if b.get('compiled') else 'NOT compiled'}",
                         "≥ 100k/s",
                     )
                 )
