@@ -16,8 +16,10 @@ are collected in order and written in batches:
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -166,7 +168,8 @@ class Importer:
         self._streams = self._open(inputs)
         total = sum(s.source.size for s in self._streams)
         try:
-            self._loop(self._streams, total)
+            with _batch_gc():
+                self._loop(self._streams, total)
             for record in self.queue_log.finish():
                 self.pipeline.feed_record(record)
             self.pipeline.finish()  # open calls close as incomplete (the sink collects them)
@@ -318,6 +321,22 @@ class Importer:
                     ),
                     now,
                 )
+
+
+@contextmanager
+def _batch_gc(threshold: int = 50_000) -> Iterator[None]:
+    """Cyclic GC for a batch job: what exists before the import (rules, SQLAlchemy, number
+    metadata) is frozen out of the collector's scans, and the youngest generation is
+    collected every 50,000 allocations instead of 700 (reference counting frees almost
+    everything the import makes). Nearly twice the import rate; put back afterwards."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(threshold, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 class _AmiStream(AmiFileEvents):
