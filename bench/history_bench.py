@@ -139,9 +139,10 @@ def parse_size(text: str) -> int:
 
 
 def big_transcript(size: int, base_hours: float = 12.0) -> Path:
-    """A gzip transcript of ``size`` uncompressed bytes: the simulator's ``base_hours`` run
-    repeated, each copy later by the run's span plus an hour, every epoch in it (timestamps,
-    Uniqueid, Linkedid) shifted, so each copy's calls are new calls. Cached."""
+    """A gzip transcript of about ``size`` uncompressed bytes (whole messages): the
+    simulator's ``base_hours`` run repeated, each copy later by the run's span plus an hour,
+    every epoch in it (timestamps, Uniqueid, Linkedid) shifted, so each copy's calls are new
+    calls. Cached."""
     path = CACHE / f"history-big-{base_hours:g}h-{size}.ami.gz"
     if path.exists():
         return path
@@ -157,9 +158,16 @@ def big_transcript(size: int, base_hours: float = 12.0) -> Path:
                 return str(int(m.group(1)) + shift).encode() + b"."
 
             block = _EPOCH.sub(bump, base) if k else base
-            out.write(block[: size - written] if written + len(block) > size else block)
+            last = written + len(block) > size
+            if last:  # the last copy: up to its last whole message
+                room = size - written
+                ends = [block.rfind(b"\r\n\r\n", 0, room) + 4, block.rfind(b"\n\n", 0, room) + 2]
+                block = block[: max([e for e in ends if e > 3] or [0])]
+            out.write(block)
             written += len(block)
             k += 1
+            if last:
+                break
     tmp.rename(path)
     return path
 
