@@ -39,7 +39,7 @@ from monitor.record import CallRecord, Finding
 from monitor.reports.checks import check_rows, write_checks_many
 from monitor.rules import RuleResult
 from monitor.sinks import PromiseSink
-from monitor.store.calls_write import existing_call_ids, insert_new_calls
+from monitor.store.calls_write import add_late_findings, existing_call_ids, insert_new_calls
 from monitor.store.history_schema import ensure_history_schema
 from monitor.store.store import Store
 
@@ -273,15 +273,13 @@ class Importer:
             checks.append((record.call_id, results))
             written.add(record.call_id)
             st.findings += len(record.findings)
+        broken, self._broken = self._broken, {}
         with self.store.engine.begin() as conn:
             insert_new_calls(conn, new, now)
             write_checks_many(conn, [(cid, check_rows(res)) for cid, res in checks])
+            # findings of promises broken meanwhile, on calls stored before: one transaction
+            st.findings += add_late_findings(conn, broken, self.store.clock())
         st.calls_new += len(written)
-        broken, self._broken = self._broken, {}
-        for call_id, found in broken.items():
-            for finding in found:
-                if self.store.add_finding(call_id, finding):
-                    st.findings += 1
         self._checkpoint(final)
 
     def _promise_change(self, change: Change) -> None:
