@@ -67,7 +67,7 @@ unit: venv
 	$(BIN)/pytest -q --durations=20
 
 bench: venv
-	bash bench/run.sh
+	bash bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tests/artifacts

@@ -13,9 +13,10 @@ Debian server binaries are there, else that row is left out.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
-import random
+import re
 import statistics
 import subprocess
 import sys
@@ -43,9 +44,11 @@ t0 = time.perf_counter()
 stats = build_importer(cfg, store, load_rules(rules) if rules != "-" else None).run(files)
 wall = time.perf_counter() - t0
 peak = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0]
+from monitor.native import compiled_modules, pure_python_requested
 print(json.dumps({"events": stats.events, "calls": stats.calls_new, "seconds": wall,
                   "findings": stats.findings, "promises": stats.promise_changes,
-                  "peak_rss_mib": peak / 1024}))
+                  "peak_rss_mib": peak / 1024,
+                  "compiled": bool(compiled_modules()) and not pure_python_requested()}))
 """
 
 
@@ -121,87 +124,150 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "values": rates,
         },
         "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+        "compiled": runs[0].get("compiled", False),
     }
 
 
-def run_import_memory(small_mib: int, factor: int = 10) -> dict[str, Any]:
-    """Peak RSS of importing N MiB and factor x N MiB of repeated real calls (no rules)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from history_testkit import repeated_transcript
+_EPOCH = re.compile(rb"(17\d{8})\.")
 
+
+def parse_size(text: str) -> int:
+    """``2.6G``, ``300M``, ``64K`` or bytes -> bytes."""
+    t = text.strip().upper().removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    return int(float(t[:-1] if mult > 1 else t) * mult)
+
+
+def big_transcript(size: int, base_hours: float = 12.0) -> Path:
+    """A gzip transcript of about ``size`` uncompressed bytes (whole messages): the
+    simulator's ``base_hours`` run repeated, each copy later by the run's span plus an hour,
+    every epoch in it (timestamps, Uniqueid, Linkedid) shifted, so each copy's calls are new
+    calls. Cached."""
+    path = CACHE / f"history-big-{base_hours:g}h-{size}.ami.gz"
+    if path.exists():
+        return path
+    base = _transcript(base_hours).read_bytes()
+    span = int(base_hours * 3600) + 3600
+    tmp = path.with_suffix(".tmp")
+    written, k = 0, 0
+    with gzip.open(tmp, "wb", compresslevel=1) as out:
+        while written < size:
+            shift = k * span
+
+            def bump(m: re.Match[bytes], shift: int = shift) -> bytes:
+                return str(int(m.group(1)) + shift).encode() + b"."
+
+            block = _EPOCH.sub(bump, base) if k else base
+            last = written + len(block) > size
+            if last:  # the last copy: up to its last whole message
+                room = size - written
+                ends = [block.rfind(b"\r\n\r\n", 0, room) + 4, block.rfind(b"\n\n", 0, room) + 2]
+                block = block[: max([e for e in ends if e > 3] or [0])]
+            out.write(block)
+            written += len(block)
+            k += 1
+            if last:
+                break
+    tmp.rename(path)
+    return path
+
+
+def run_import_memory(size: int, factor: int = 10) -> dict[str, Any]:
+    """Peak RSS of importing (with the house rules: findings, flags, promises) a gzip
+    transcript of ``size`` bytes and of one ``factor`` times smaller (flat memory: the same
+    figure), into SQLite."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, mib in (("small", small_mib), ("large", small_mib * factor)):
-            path = Path(tmp) / f"{label}.ami"
-            repeated_transcript(path, mib << 20)
-            r = _child_import(str(Path(tmp) / f"{label}.sqlite"), [path], rules=False)
+        for label, n in (("small", size // factor), ("large", size)):
+            path = big_transcript(n)
+            r = _child_import(str(Path(tmp) / f"{label}.sqlite"), [path])
             out[label] = {
-                "mib": mib,
+                "bytes": n,
+                "gz_bytes": path.stat().st_size,
+                "mib": n / (1 << 20),
                 "events": r["events"],
+                "calls": r["calls"],
+                "seconds": r["seconds"],
                 "peak_rss_mib": r["peak_rss_mib"],
                 "events_per_s": r["events"] / r["seconds"],
             }
-            path.unlink()
     return out
 
 
-def _synthetic_month(url: str, calls: int, seed: int = 1) -> float:
-    """Write ``calls`` calls spread over 30 days (4 queues, 40 agents) with 3 rule results
-    each, in batches; returns the seconds it took."""
-    from sqlalchemy import insert
+_RULES3 = ("answer-within-three-rings", "hold-check-back-60s", "no-ring-no-answer")
 
-    from monitor.store.history_schema import call_checks, ensure_history_schema
-    from monitor.store.schema import calls as calls_t
+
+def _call_sql(dialect: str) -> str:
+    """INSERT ... SELECT of synthetic calls :lo <= i < :hi (deterministic, both dialects):
+    30 days, 4 queues, 40 agents, 85 % answered, 10 % abandoned, 3 % voicemail."""
+    if dialect == "postgresql":
+        src = "FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint) - 1) AS s(i)"
+        pre, txt, extra = "", "CAST(i AS text)", "CAST('{}' AS json)"
+    else:
+        pre = "WITH RECURSIVE s(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM s WHERE i < :hi - 1) "
+        src, txt, extra = "FROM s", "CAST(i AS text)", "'{}'"
+    o = "((i * 37) % 100)"
+    outcome = (
+        f"CASE WHEN {o} < 85 THEN 'answered' WHEN {o} < 95 THEN 'abandoned' "
+        f"WHEN {o} < 98 THEN 'voicemail' ELSE 'unanswered' END"
+    )
+    st = f"({MONTH_START} + ((i * 2654435761) % 2592000) + (i % 7) * 0.125)"
+    wait = "(((i * 13) % 60) + 0.5)"
+    ans = f"{o} < 85"
+    cols = (
+        "call_id, pbx, direction, caller, caller_name, dialed, queue, agent, started_at, "
+        "answered_at, ended_at, outcome, ring_seconds, rings, queue_wait_seconds, talk_seconds, "
+        "hold_seconds, hold_count, longest_hold_seconds, transfers, hangup_cause, timing, "
+        "recording, extra, stored_at"
+    )
+    sel = (
+        f"'bench-' || {txt}, 'main', 'inbound', '0770090' || CAST(i % 10000 AS text), NULL, "
+        "'100', CASE i % 4 WHEN 0 THEN 'sales' WHEN 1 THEN 'support' WHEN 2 THEN 'billing' "
+        f"ELSE 'retention' END, CASE WHEN {ans} THEN 'agent' || CAST((i / 4) % 40 AS text) "
+        f"END, {st}, CASE WHEN {ans} THEN {st} + {wait} END, {st} + {wait} + 180, {outcome}, "
+        f"CASE WHEN {ans} THEN {wait} + 3 END, NULL, {wait}, CASE WHEN {ans} THEN 180.0 END, "
+        f"0.0, 0, 0.0, 0, 16, 'exact', NULL, {extra}, 2000000000.0 + i"
+    )
+    return f"INSERT INTO calls ({cols}) {pre}SELECT {sel} {src}"
+
+
+def _checks_sql(dialect: str) -> str:
+    met = "((i * 7 + k) % 10) <> 0"
+    rules = " UNION ALL ".join(f"SELECT {k} AS k, '{r}' AS rule" for k, r in enumerate(_RULES3))
+    if dialect == "postgresql":
+        src = "generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint) - 1) AS s(i)"
+        return (
+            f"INSERT INTO call_checks (call_id, rule, met) SELECT 'bench-' || CAST(i AS text), "
+            f"r.rule, {met} FROM {src} CROSS JOIN ({rules}) AS r"
+        )
+    pre = "WITH RECURSIVE s(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM s WHERE i < :hi - 1) "
+    return (
+        f"INSERT INTO call_checks (call_id, rule, met) {pre}SELECT 'bench-' || CAST(i AS text), "
+        f"r.rule, {met} FROM s CROSS JOIN ({rules}) AS r"
+    )
+
+
+def _synthetic_month(url: str, calls: int, chunk: int = 1_000_000) -> float:
+    """Write ``calls`` synthetic calls over 30 days with 3 rule results each, in SQL (no
+    Python per row): returns the seconds it took."""
+    from sqlalchemy import text
+
+    from monitor.store.history_schema import ensure_history_schema
     from monitor.store.store import Store
 
     store = Store.open(url)
     ensure_history_schema(store.engine)
-    rnd = random.Random(seed)
-    queues = ["sales", "support", "billing", "retention"]
-    outcomes = ["answered"] * 85 + ["abandoned"] * 10 + ["voicemail"] * 3 + ["unanswered"] * 2
+    dialect = store.engine.dialect.name
+    call_sql, checks_sql = text(_call_sql(dialect)), text(_checks_sql(dialect))
     t0 = time.perf_counter()
-    batch, checks = [], []
-    for i in range(calls):
-        start = MONTH_START + rnd.random() * 30 * 86400
-        outcome = rnd.choice(outcomes)
-        answered = outcome == "answered"
-        wait = rnd.expovariate(1 / 25)
-        batch.append(
-            {
-                "call_id": f"bench-{i}",
-                "pbx": "main",
-                "direction": "inbound",
-                "caller": f"0770090{i % 10000:04d}",
-                "caller_name": None,
-                "dialed": "100",
-                "queue": queues[i % 4],
-                "agent": f"agent{i % 40}" if answered else None,
-                "started_at": start,
-                "answered_at": start + wait if answered else None,
-                "ended_at": start + wait + 180,
-                "outcome": outcome,
-                "ring_seconds": wait + 3 if answered else None,
-                "rings": None,
-                "queue_wait_seconds": wait,
-                "talk_seconds": 180.0 if answered else None,
-                "hold_seconds": 0.0,
-                "hold_count": 0,
-                "longest_hold_seconds": 0.0,
-                "transfers": 0,
-                "hangup_cause": 16,
-                "timing": "exact",
-                "recording": None,
-                "extra": {},
-                "stored_at": 2e9 + i,
-            }
-        )
-        for rule in ("answer-within-three-rings", "hold-check-back-60s", "no-ring-no-answer"):
-            checks.append({"call_id": f"bench-{i}", "rule": rule, "met": rnd.random() < 0.9})
-        if len(batch) == 5000 or i == calls - 1:
-            with store.engine.begin() as conn:
-                conn.execute(insert(calls_t), batch)
-                conn.execute(insert(call_checks), checks)
-            batch, checks = [], []
+    for lo in range(0, calls, chunk):
+        bounds = {"lo": lo, "hi": min(lo + chunk, calls)}
+        with store.engine.begin() as conn:
+            conn.execute(call_sql, bounds)
+            conn.execute(checks_sql, bounds)
+    if dialect == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
     seconds = time.perf_counter() - t0
     store.close()
     return seconds
@@ -216,15 +282,19 @@ def _time_reports(url: str, repeats: int) -> dict[str, Any]:
     store = Store.open(url)
     rules = load_rules(ROOT / "rules")
     t0 = time.perf_counter()
-    buckets = refresh_rollups(store.engine)
+    buckets = refresh_rollups(store.engine, agent_day_zone="UTC")  # (+ the daily per agent)
     rollup_s = time.perf_counter() - t0
     out: dict[str, Any] = {"rollup_build_seconds": rollup_s, "buckets": buckets}
-    for name, breakdown in (("month_by_day_and_queue", "queue"), ("month_by_agent", "agent")):
+    for name, breakdown, daily in (
+        ("month_by_day_and_queue", "queue", True),
+        ("month_by_agent", "agent", True),  # the daily per-agent rollups
+        ("month_by_agent_15m", "agent", False),  # the 15-minute ones, for comparison
+    ):
         req = ReportRequest(MONTH_START, MONTH_START + 31 * 86400, "day", breakdown, "UTC")
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            report = build_report(store.engine, req, rules)
+            report = build_report(store.engine, req, rules, daily=daily)
             times.append(time.perf_counter() - t)
         offered = sum(r["figures"]["offered"] for r in report["totals"])
         out[name] = {

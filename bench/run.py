@@ -1,6 +1,7 @@
 """Run every benchmark, print the table, write bench/results/*.json and docs/benchmarks.md.
 
-python -m bench.run [--quick]      # --quick: tiny inputs, for a smoke run
+python -m bench.run [--quick] [--size 2.6G]   # --quick: tiny inputs, for a smoke run;
+                                              # --size: the import memory transcript
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
                         _mm(b["events_per_s"], "/s"),
                         f"{b['calls']:,} calls, {b['findings']:,} findings, promises "
                         f"{sum(b['promises'].values()):,} changes; peak RSS "
-                        f"{b['peak_rss_mib']:.0f} MiB",
+                        f"{b['peak_rss_mib']:.0f} MiB; "
+                        f"{'compiled' if b.get('compiled') else 'NOT compiled'}",
                         "≥ 100k/s",
                     )
                 )
@@ -100,9 +102,10 @@ def rows(r: dict[str, Any]) -> list[Row]:
         small, large = hm["small"], hm["large"]
         out.append(
             (
-                f"Import memory, {small['mib']} vs {large['mib']} MiB input",
+                f"Import memory, {small['mib']:,.0f} vs {large['mib']:,.0f} MiB transcript (gzip)",
                 f"{small['peak_rss_mib']:.0f} / {large['peak_rss_mib']:.0f} MiB",
-                "peak RSS of the whole process",
+                f"peak RSS of the whole process; {large['events']:,} events at "
+                f"{large['events_per_s']:,.0f}/s with rules",
                 "< 150 MiB, flat",
             )
         )
@@ -116,8 +119,9 @@ def rows(r: dict[str, Any]) -> list[Row]:
                     (
                         f"Month standards report, {hr[calls_key]:,} calls, {backend}",
                         _mm(b["month_by_day_and_queue"], " s"),
-                        f"by agent {_fmt(b['month_by_agent']['median'])} s; rollups built in "
-                        f"{_fmt(b['rollup_build_seconds'])} s",
+                        f"by agent {_fmt(b['month_by_agent']['median'])} s (daily rollups; "
+                        f"15-minute {_fmt(b.get('month_by_agent_15m', {}).get('median', 0))} s);"
+                        f" rollups built in {_fmt(b['rollup_build_seconds'])} s",
                         goal,
                     )
                 )
@@ -185,11 +189,11 @@ def write_doc(r: dict[str, Any]) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
-def steps(q: bool) -> dict[str, Callable[[], dict[str, Any]]]:
-    return dict(_steps(q))
+def steps(q: bool, size: str = "2.6G") -> dict[str, Callable[[], dict[str, Any]]]:
+    return dict(_steps(q, history_bench.parse_size(size)))
 
 
-def _steps(q: bool) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+def _steps(q: bool, size: int) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("parse", lambda: parse_bench.run(5_000 if q else 200_000, 2 if q else 5)),
         ("ingest", lambda: ingest_bench.run_ingest(0.05 if q else 4.3, 1 if q else 3)),
@@ -198,7 +202,7 @@ def _steps(q: bool) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("audio", lambda: audio_bench.run(60.0 if q else 3600.0, 8000, 1 if q else 5)),
         ("scrape", lambda: scrape_bench.run(2 if q else 20, 20 if q else 500, 2 if q else 7)),
         ("history_import", lambda: history_bench.run_import(0.2 if q else 24.0, 1 if q else 3)),
-        ("history_memory", lambda: history_bench.run_import_memory(1 if q else 260)),
+        ("history_memory", lambda: history_bench.run_import_memory(1 << 20 if q else size)),
         (
             "history_report",
             lambda: history_bench.run_report(
@@ -210,9 +214,10 @@ def _steps(q: bool) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     return steps
 
 
-def isolated(name: str, quick: bool) -> dict[str, Any]:
+def isolated(name: str, quick: bool, size: str) -> dict[str, Any]:
     """One benchmark in a fresh interpreter, so none inherits another's heap or GC load."""
-    cmd = [sys.executable, "-m", "bench.run", "--only", name, *(["--quick"] if quick else [])]
+    cmd = [sys.executable, "-m", "bench.run", "--only", name, "--size", size]
+    cmd += ["--quick"] if quick else []
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -224,16 +229,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny inputs (a smoke run)")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     ap.add_argument("--only", help="run one benchmark here and print its JSON (internal)")
+    ap.add_argument(
+        "--size",
+        default="2.6G",
+        help="the import memory benchmark's transcript size (uncompressed), e.g. 2.6G, 500M",
+    )
     args = ap.parse_args(argv)
     q = args.quick
-    table_of = steps(q)
+    table_of = steps(q, args.size)
     if args.only:
         print(json.dumps(table_of[args.only]()))
         return 0
     results: dict[str, Any] = {"machine": machine(), "quick": q}
     for name in table_of:
         t0 = time.perf_counter()
-        results[name] = isolated(name, q)
+        results[name] = isolated(name, q, args.size)
         results[name]["wall_seconds"] = time.perf_counter() - t0
         print(f"[bench] {name}: {results[name]['wall_seconds']:.1f} s", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def register(group: click.Group) -> None:
                     err=True,
                 )
                 raise click.exceptions.Exit(130) from None
-            rolled = refresh_rollups(store.engine)
+            rolled = refresh_rollups(store.engine, agent_day_zone=cfg.timezone)
             if cfg.qa_sample_per_agent_per_week:  # the weeks imported get their QA samples
                 from monitor.qa_sample import sample_now
 

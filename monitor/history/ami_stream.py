@@ -64,7 +64,7 @@ class AmiFileEvents:
         return sum(self.translator.unknown.values())
 
     def __iter__(self) -> Iterator[ev.Event]:
-        parser, translate = self.parser, self.translator.translate
+        parser, translate, one = self.parser, self.translator.translate, self._one
         skip_partial = self.start > 0
         for chunk in self.source.chunks(self.start):
             if skip_partial:
@@ -77,18 +77,23 @@ class AmiFileEvents:
                 self.marks.append((at_chunk, self.last_at))
                 self._next_mark = at_chunk + _MARK_EVERY
             for msg in parser.feed(chunk):
-                yield from self._one(msg, translate)
+                event = one(msg, translate)
+                if event is not None:
+                    yield event
             self._probe()
         if parser.leftover.strip():
             for msg in parser.feed(b"\r\n\r\n"):
-                yield from self._one(msg, translate)
+                event = one(msg, translate)
+                if event is not None:
+                    yield event
         if self.recognised == 0:
             raise TranscriptError(
                 f"{self.source.name}: no AMI messages found (expected 'Event: ...' blocks "
                 "separated by blank lines, as recorded from an AMI session)"
             )
 
-    def _one(self, msg: AmiMessage, translate: _Translate) -> Iterator[ev.Event]:
+    def _one(self, msg: AmiMessage, translate: _Translate) -> ev.Event | None:
+        """The event of one message, or None (a plain call: no generator per message)."""
         self.messages += 1
         fields = msg.fields
         if "Event" in fields or "Response" in fields or "event" in fields:
@@ -97,7 +102,7 @@ class AmiFileEvents:
         if event is not None:
             self.events += 1
             self.last_at = event.at
-            yield event
+        return event
 
     def _probe(self) -> None:
         if self.recognised == 0 and self.source.offset - self.start >= self.probe_bytes:
@@ -131,5 +136,9 @@ def _after_blank_line(chunk: bytes) -> int:
 
 
 def merge_by_time(streams: Iterable[Iterable[ev.Event]]) -> Iterator[ev.Event]:
-    """Events of several files in event-time order (ties keep the files' given order)."""
-    return heapq.merge(*streams, key=attrgetter("at"))
+    """Events of several files in event-time order (ties keep the files' given order); one
+    file's events as they come (no heap and no key call per event)."""
+    given = list(streams)
+    if len(given) == 1:
+        return iter(given[0])
+    return heapq.merge(*given, key=attrgetter("at"))

@@ -16,8 +16,10 @@ are collected in order and written in batches:
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -37,7 +39,7 @@ from monitor.record import CallRecord, Finding
 from monitor.reports.checks import check_rows, write_checks_many
 from monitor.rules import RuleResult
 from monitor.sinks import PromiseSink
-from monitor.store.calls_write import existing_call_ids, insert_new_calls
+from monitor.store.calls_write import add_late_findings, existing_call_ids, insert_new_calls
 from monitor.store.history_schema import ensure_history_schema
 from monitor.store.store import Store
 
@@ -166,7 +168,8 @@ class Importer:
         self._streams = self._open(inputs)
         total = sum(s.source.size for s in self._streams)
         try:
-            self._loop(self._streams, total)
+            with _batch_gc():
+                self._loop(self._streams, total)
             for record in self.queue_log.finish():
                 self.pipeline.feed_record(record)
             self.pipeline.finish()  # open calls close as incomplete (the sink collects them)
@@ -248,13 +251,14 @@ class Importer:
         st.calls += len(records)
         st.calls_existing += len(existing)
         if self.promises is not None:
-            for item in pending:
-                if isinstance(item, tuple):
-                    if item[0].call_id not in existing:
-                        self.promises.call_completed(item[0], item[1])
-                else:
-                    self.promises.promised(item)
-            self.promises.advance(self.pipeline.now)
+            with self.promises.engine.batch():  # one ledger transaction per flush
+                for item in pending:
+                    if isinstance(item, tuple):
+                        if item[0].call_id not in existing:
+                            self.promises.call_completed(item[0], item[1])
+                    else:
+                        self.promises.promised(item)
+                self.promises.advance(self.pipeline.now)
         now = self.clock()
         written: set[str] = set()
         new: list[CallRecord] = []
@@ -269,15 +273,13 @@ class Importer:
             checks.append((record.call_id, results))
             written.add(record.call_id)
             st.findings += len(record.findings)
+        broken, self._broken = self._broken, {}
         with self.store.engine.begin() as conn:
             insert_new_calls(conn, new, now)
             write_checks_many(conn, [(cid, check_rows(res)) for cid, res in checks])
+            # findings of promises broken meanwhile, on calls stored before: one transaction
+            st.findings += add_late_findings(conn, broken, self.store.clock())
         st.calls_new += len(written)
-        broken, self._broken = self._broken, {}
-        for call_id, found in broken.items():
-            for finding in found:
-                if self.store.add_finding(call_id, finding):
-                    st.findings += 1
         self._checkpoint(final)
 
     def _promise_change(self, change: Change) -> None:
@@ -317,6 +319,22 @@ class Importer:
                     ),
                     now,
                 )
+
+
+@contextmanager
+def _batch_gc(threshold: int = 50_000) -> Iterator[None]:
+    """Cyclic GC for a batch job: what exists before the import (rules, SQLAlchemy, number
+    metadata) is frozen out of the collector's scans, and the youngest generation is
+    collected every 50,000 allocations instead of 700 (reference counting frees almost
+    everything the import makes). Nearly twice the import rate; put back afterwards."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(threshold, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 class _AmiStream(AmiFileEvents):

@@ -141,8 +141,9 @@ class PromiseEngine(PromiseQueries):
             callback = callback_of(record, self.settings)
             if callback is not None:
                 changes += self.advance(callback.at)
-                with self._tx() as conn:
-                    changes += self._returned(conn, callback)
+                if self._may_hold(callback.number):
+                    with self._tx() as conn:
+                        changes += self._returned(conn, callback)
             if is_miss(record, self.settings):
                 made_at = miss_time(record)
                 changes += self.advance(made_at)
@@ -365,7 +366,11 @@ class PromiseEngine(PromiseQueries):
                 ),
             ]
         changes: list[Change] = []
-        existing = repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
+        existing = (
+            repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
+            if self._may_hold(number.e164)
+            else []
+        )
         for p in existing:
             if p.due_at < made_at:  # overdue before this miss: break it first
                 broke = self._break(conn, p)
@@ -402,6 +407,8 @@ class PromiseEngine(PromiseQueries):
             ]
         created = repo.insert_promise(conn, values, actor, "promise made")
         self._note_due(due_at)
+        if self._numbers is not None:
+            self._numbers.add(number.e164)
         return [*changes, created]
 
     # ---- people ----------------------------------------------------------------------------

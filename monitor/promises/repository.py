@@ -7,10 +7,10 @@ cannot both close one promise: the loser sees 0 rows and re-reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, case, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, case, func, or_, select, update
 
 from monitor.promises.model import Action, Change, Promise, PromiseKind, PromiseState
 from monitor.promises.tables import promise_events, promises
@@ -28,6 +28,7 @@ __all__ = [
     "next_due",
     "outstanding_counts",
     "overdue",
+    "returnable_numbers",
     "select_promises",
     "set_fields",
 ]
@@ -35,7 +36,13 @@ __all__ = [
 HistoryEntry = dict[str, Any]
 
 
-def _promise(row: RowMapping) -> Promise:
+_NEW_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("raw_number", "source_call_id", "reason", "agent", "closed_at", "kept_by_call_id",
+     "kept_at", "late_call_id", "late_at"),
+)  # fmt: skip
+
+
+def _promise(row: Mapping[Any, Any]) -> Promise:
     return Promise(
         id=int(row["id"]),
         key=row["key"],
@@ -64,13 +71,21 @@ def get(conn: Connection, promise_id: int) -> Promise | None:
     return None if row is None else _promise(row)
 
 
+_FIND_KEY = (
+    select(promises.c.id)
+    .where(promises.c.key == bindparam("k"))
+    .union_all(
+        select(promise_events.c.promise_id).where(promise_events.c.source_key == bindparam("k"))
+    )
+    .limit(1)
+)
+"""Made (``promises.key``) or joined (``promise_events.source_key``): a key is one or the
+other, never both; one statement, built once."""
+
+
 def find_key(conn: Connection, key: str) -> int | None:
     """The promise a source key already made or joined, or None if it is new."""
-    pid = conn.execute(select(promises.c.id).where(promises.c.key == key)).scalar()
-    if pid is None:
-        pid = conn.execute(
-            select(promise_events.c.promise_id).where(promise_events.c.source_key == key)
-        ).scalar()
+    pid = conn.execute(_FIND_KEY, {"k": key}).scalar()
     return None if pid is None else int(pid)
 
 
@@ -87,25 +102,30 @@ def add_event(
     call_id: str | None = None,
     source_key: str | None = None,
 ) -> None:
-    conn.execute(
-        promise_events.insert().values(
-            promise_id=promise_id,
-            action=str(action),
-            from_state=None if from_state is None else str(from_state),
-            to_state=None if to_state is None else str(to_state),
-            at=at,
-            actor=actor[:160],
-            detail=detail[:500],
-            call_id=call_id,
-            source_key=source_key,
-        )
+    conn.execute(  # (parameters, not .values(): one cached statement for every row)
+        _INSERT_EVENT,
+        {
+            "promise_id": promise_id,
+            "action": str(action),
+            "from_state": None if from_state is None else str(from_state),
+            "to_state": None if to_state is None else str(to_state),
+            "at": at,
+            "actor": actor[:160],
+            "detail": detail[:500],
+            "call_id": call_id,
+            "source_key": source_key,
+        },
     )
+
+
+_INSERT_EVENT = promise_events.insert()
+_INSERT_PROMISE = promises.insert()
 
 
 def insert_promise(conn: Connection, values: dict[str, Any], actor: str, detail: str) -> Change:
     """Insert an open promise and its ``created`` history entry."""
     row = dict(values, state=str(PromiseState.OPEN), misses=1)
-    pid = conn.execute(promises.insert().values(**row)).inserted_primary_key
+    pid = conn.execute(_INSERT_PROMISE, row).inserted_primary_key
     assert pid is not None
     promise_id = int(pid[0])
     add_event(
@@ -118,8 +138,8 @@ def insert_promise(conn: Connection, values: dict[str, Any], actor: str, detail:
         detail=detail,
         call_id=values.get("source_call_id"),
     )
-    created = get(conn, promise_id)
-    assert created is not None
+    # the row as stored (what ``get`` would read back, without the round trip)
+    created = _promise({**_NEW_DEFAULTS, **row, "id": promise_id})
     return Change(
         created,
         Action.CREATED,
@@ -171,6 +191,23 @@ def set_fields(conn: Connection, promise_id: int, **values: Any) -> Promise:
     changed = get(conn, promise_id)
     assert changed is not None
     return changed
+
+
+def returnable_numbers(conn: Connection) -> set[str]:
+    """The numbers with a promise that a call could still return: open, or broken and not
+    reached yet (a late callback)."""
+    q = (
+        select(promises.c.number)
+        .distinct()
+        .where(
+            promises.c.number.is_not(None),
+            or_(
+                promises.c.state == str(PromiseState.OPEN),
+                (promises.c.state == str(PromiseState.BROKEN)) & promises.c.late_at.is_(None),
+            ),
+        )
+    )
+    return {str(r[0]) for r in conn.execute(q)}
 
 
 def select_promises(

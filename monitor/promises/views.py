@@ -40,10 +40,42 @@ class PromiseQueries:
     def __init__(self, db: Engine) -> None:
         self._db = db
         self._now: float | None = None
+        self._batch: Connection | None = None
+        self._numbers: set[str] | None = None  # inside a batch: numbers a call could return
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run every ledger change made inside in ONE transaction (a history import's flush:
+        one commit for hundreds of calls instead of one or more each). A failure rolls back
+        the whole batch and raises StoreError (the import's checkpoint is not moved, so a
+        rerun redoes it). Nested batches join the outer one.
+
+        Inside, the numbers that have a promise a call could still return (open, or broken
+        and not reached) are read once, so a call to any other number costs no query. (A
+        promise another process makes meanwhile is seen by the next batch, as it would be by
+        a call a moment later.)"""
+        if self._batch is not None:
+            yield
+            return
+        with self._tx() as conn:
+            self._batch = conn
+            self._numbers = repo.returnable_numbers(conn)
+            try:
+                yield
+            finally:
+                self._batch = None
+                self._numbers = None
+
+    def _may_hold(self, number: str | None) -> bool:
+        """False only when no promise to ``number`` can be open or unreached (in a batch)."""
+        return self._numbers is None or (number is not None and number in self._numbers)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        """One transaction; database failures become StoreError."""
+        """One transaction (or the open batch's); database failures become StoreError."""
+        if self._batch is not None:
+            yield self._batch
+            return
         try:
             with self._db.begin() as conn:
                 yield conn

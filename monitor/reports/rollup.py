@@ -12,6 +12,7 @@ needs (docs/reports.md), so a month of reports reads a few thousand rows, not a 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     select,
 )
 
+from monitor.reports.agent_days import DAY_TABLES, day_ranges, ensure_zone, rebuild_days, zones
 from monitor.store.history_schema import (
     BUCKET_SECONDS,
     ROLLUP_MEASURES,
@@ -77,42 +79,56 @@ def _max(value: Any, cond: Any) -> Any:
     return func.coalesce(func.max(case((cond, value), else_=None)), 0.0)
 
 
-def refresh_rollups(engine: Engine, short_abandon_seconds: float = DEFAULT_SHORT_ABANDON) -> int:
+def refresh_rollups(
+    engine: Engine,
+    short_abandon_seconds: float = DEFAULT_SHORT_ABANDON,
+    agent_day_zone: str | None = None,
+) -> int:
     """Bring the rollups up to date; returns how many 15-minute buckets were rebuilt. A new
     short-abandon threshold rebuilds everything; nothing stored since the last refresh costs
-    two small queries."""
+    two small queries. The daily per-agent rollups (``agent_days``) follow, for every zone
+    kept, and ``agent_day_zone`` is added to those zones (built whole) if it is new."""
     ensure_history_schema(engine)
     with engine.begin() as conn:
-        state = conn.execute(select(rollup_state).where(rollup_state.c.name == _STATE)).first()
-        full = state is None or float(state.short_abandon_seconds) != short_abandon_seconds
-        top = conn.execute(select(func.max(calls.c.stored_at))).scalar()
-        if top is None:
-            return 0
-        if not full and state is not None and float(top) <= float(state.watermark):
-            return 0
-        since = None if full or state is None else float(state.watermark) - _MARGIN
-        bucket = bucket_expr(conn, calls.c.started_at)
-        q = select(bucket.label("b")).distinct()
-        if since is not None:
-            q = q.where(calls.c.stored_at > since)
-        buckets = sorted(float(r[0]) for r in conn.execute(q))
-        statements = _statements(conn, short_abandon_seconds)
-        if full:
-            for table in _TABLES:
-                conn.execute(delete(table))
-            runs = [(buckets[0], buckets[-1] + BUCKET_SECONDS)] if buckets else []
-        else:
-            runs = _runs(buckets)
-        for lo, hi in runs:
-            for stmt in _order(statements, full):
-                conn.execute(stmt, {"lo": lo, "hi": hi})
-        values = {"watermark": float(top), "short_abandon_seconds": short_abandon_seconds}
-        if state is None:
-            conn.execute(insert(rollup_state).values(name=_STATE, **values))
-        else:
-            conn.execute(
-                rollup_state.update().where(rollup_state.c.name == _STATE).values(**values)
-            )
+        n = _refresh(conn, short_abandon_seconds)
+        if agent_day_zone is not None:
+            ensure_zone(conn, agent_day_zone)
+    return n
+
+
+def _refresh(conn: Connection, short_abandon_seconds: float) -> int:
+    state = conn.execute(select(rollup_state).where(rollup_state.c.name == _STATE)).first()
+    full = state is None or float(state.short_abandon_seconds) != short_abandon_seconds
+    top = conn.execute(select(func.max(calls.c.stored_at))).scalar()
+    if top is None:
+        return 0
+    if not full and state is not None and float(top) <= float(state.watermark):
+        return 0
+    since = None if full or state is None else float(state.watermark) - _MARGIN
+    bucket = bucket_expr(conn, calls.c.started_at)
+    q = select(bucket.label("b")).distinct()
+    if since is not None:
+        q = q.where(calls.c.stored_at > since)
+    buckets = sorted(float(r[0]) for r in conn.execute(q))
+    statements = _statements(conn, short_abandon_seconds)
+    kept = zones(conn)
+    if full:
+        for table in (*_TABLES, *DAY_TABLES):
+            conn.execute(delete(table))
+        runs = [(buckets[0], buckets[-1] + BUCKET_SECONDS)] if buckets else []
+    else:
+        runs = _runs(buckets)
+    for lo, hi in runs:
+        for stmt in _order(statements, full):
+            conn.execute(stmt, {"lo": lo, "hi": hi})
+    for zone in kept:  # the daily per-agent rows of the days the runs touch
+        for lo, hi in day_ranges(runs, ZoneInfo(zone)):
+            rebuild_days(conn, zone, lo, hi)
+    values = {"watermark": float(top), "short_abandon_seconds": short_abandon_seconds}
+    if state is None:
+        conn.execute(insert(rollup_state).values(name=_STATE, **values))
+    else:
+        conn.execute(rollup_state.update().where(rollup_state.c.name == _STATE).values(**values))
     return len(buckets)
 
 

@@ -8,7 +8,9 @@ review state (status, claim) when the call is saved again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -16,11 +18,17 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from monitor.record import CallRecord
-from monitor.store.records import call_row, finding_rows, flag_summary
+from monitor.record import CallRecord, Finding
+from monitor.store.records import call_row, finding_rows, flag_summary, record_from_rows
 from monitor.store.schema import calls, findings, flags
 
-__all__ = ["existing_call_ids", "insert_for", "insert_new_calls", "upsert_call"]
+__all__ = [
+    "add_late_findings",
+    "existing_call_ids",
+    "insert_for",
+    "insert_new_calls",
+    "upsert_call",
+]
 
 _FLAG_COPIES = ("severity", "severity_rank", "rules", "queue", "agent", "started_at")
 
@@ -104,3 +112,34 @@ def insert_new_calls(conn: Connection, records: Sequence[CallRecord], now: float
     ]
     if flag_rows:
         conn.execute(insert(flags), flag_rows)
+
+
+def add_late_findings(conn: Connection, found: Mapping[str, Sequence[Finding]], now: float) -> int:
+    """``Store.add_finding`` for many calls in the caller's transaction (an import's broken
+    promises): each finding whose rule its call does not have yet is added and the call saved
+    again. Returns how many findings their calls now hold (added or already there); calls
+    not in the store (purged) are skipped."""
+    ids = list(found)
+    held = 0
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows = {
+            r["call_id"]: r
+            for r in conn.execute(select(calls).where(calls.c.call_id.in_(part))).mappings()
+        }
+        frows: defaultdict[str, list[Any]] = defaultdict(list)
+        for f in conn.execute(select(findings).where(findings.c.call_id.in_(part))).mappings():
+            frows[f["call_id"]].append(f)
+        for call_id in part:
+            row = rows.get(call_id)
+            if row is None:
+                continue
+            record = record_from_rows(row, frows[call_id])
+            new = list(record.findings)
+            for finding in found[call_id]:
+                held += 1
+                if all(f.rule != finding.rule for f in new):
+                    new.append(finding)
+            if len(new) > len(record.findings):
+                upsert_call(conn, replace(record, findings=tuple(new)), now)
+    return held

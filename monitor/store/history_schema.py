@@ -6,6 +6,9 @@
   report knows how many calls each standard applied to, not only its breaches.
 * ``report_rollups`` / ``rollup_checks`` — 15-minute pre-aggregates per pbx, queue, agent and
   direction, rebuilt for each 15 minutes that a newly stored call touches (docs/reports.md).
+* ``rollup_agent_days`` / ``rollup_checks_agent_days`` — the per-agent rollups summed by the
+  local day of a time zone (``bucket_start`` is the local midnight), for agent scorecards over
+  a month; kept in step with the 15-minute ones and purged with retention.
 * ``rollup_state`` — the stored_at watermark up to which rollups are current.
 
 ``ensure_history_schema`` creates what is missing (tables, and the ``stored_at`` index on
@@ -41,7 +44,9 @@ __all__ = [
     "import_checkpoints",
     "report_rollups",
     "report_rollups_queue",
+    "rollup_agent_days",
     "rollup_checks",
+    "rollup_checks_agent_days",
     "rollup_checks_queue",
     "rollup_state",
 ]
@@ -166,6 +171,38 @@ rollup_checks_queue = Table(
     ),
 )
 
+rollup_agent_days = Table(
+    "rollup_agent_days",
+    metadata,
+    Column("zone", String(64), nullable=False),
+    *_dims(),
+    *_measures(),
+    PrimaryKeyConstraint(
+        "zone", "bucket_start", "pbx", "queue", "agent", "direction", name="pk_rollup_agent_days"
+    ),
+)
+"""The per-agent rollups by local day of ``zone`` (``bucket_start``: that day's midnight)."""
+
+rollup_checks_agent_days = Table(
+    "rollup_checks_agent_days",
+    metadata,
+    Column("zone", String(64), nullable=False),
+    *_dims(),
+    Column("rule", String(128), nullable=False),
+    Column("met", Integer, nullable=False),
+    Column("breached", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "zone",
+        "bucket_start",
+        "pbx",
+        "queue",
+        "agent",
+        "direction",
+        "rule",
+        name="pk_rollup_checks_agent_days",
+    ),
+)
+
 rollup_state = Table(
     "rollup_state",
     metadata,
@@ -183,6 +220,8 @@ HISTORY_TABLES: tuple[Table, ...] = (
     rollup_checks,
     report_rollups_queue,
     rollup_checks_queue,
+    rollup_agent_days,
+    rollup_checks_agent_days,
     rollup_state,
 )
 

@@ -10,9 +10,11 @@ writer (so it never races a call's write, and waits out a locked database):
 - recording files under ``audio.recordings_dir`` that match ``audio.pattern`` and were last
   modified more than N days ago (a file that cannot be deleted, e.g. a read-only mount, is
   counted in ``recording_errors`` and logged once per run);
-- the per-call standard results (``call_checks``, for the reports) of the calls deleted. The
-  interval rollups are aggregates without numbers or call ids and are kept, so reports of
-  older periods still answer.
+- the per-call standard results (``call_checks``, for the reports) of the calls deleted;
+- the per-agent rollups (15-minute and daily, ``monitor/reports/agent_days.py``) of the time
+  before the cutoff: an agent's scorecard goes with the agent's calls. The per-queue rollups
+  are aggregates without names, numbers or call ids and are kept, so reports of older
+  periods by queue, site or hour still answer.
 """
 
 from __future__ import annotations
@@ -129,9 +131,12 @@ def run_retention(
 ) -> RetentionResult:
     """One retention pass (see the module doc); ``now`` is the wall clock (epoch s)."""
     cutoff = now - days * 86400.0
+    from monitor.reports.agent_days import purge_agent_rollups  # (reports own the rollups)
+
     calls = store.purge(days)
     if calls:
         purge_checks(store.engine)
+        purge_agent_rollups(store.engine, cutoff)
     closed = purge_promises(store.engine, cutoff)
     files = errors = 0
     if recordings_dir is not None:

@@ -116,3 +116,25 @@ def test_history_benches_count_what_they_did(
     row_names = [r[0] for r in run.rows({"history_import": imp, "history_report": rep})]
     assert any("History import into sqlite" in n for n in row_names)
     assert any("Month standards report" in n for n in row_names)
+
+
+def test_big_transcript_repeats_the_simulator_with_new_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+    import re
+
+    from bench import history_bench
+
+    assert history_bench.parse_size("300M") == 300 << 20
+    assert history_bench.parse_size("2.6G") == int(2.6 * (1 << 30))
+    monkeypatch.setattr(history_bench, "CACHE", tmp_path)
+    one = history_bench._transcript(0.1).read_bytes()
+    path = history_bench.big_transcript(3 * len(one) - 10, base_hours=0.1)
+    data = gzip.decompress(path.read_bytes())
+    assert 2 * len(one) < len(data) <= 3 * len(one) - 10
+    assert data.endswith((b"\n\n", b"\r\n\r\n"))  # whole messages only
+    first = set(re.findall(rb"Linkedid: (\S+)", one))
+    later = set(re.findall(rb"Linkedid: (\S+)", data[len(one) :]))
+    assert first and later and not first & later  # each copy's calls are new calls
+    assert data.count(b"Event: ") > 2 * one.count(b"Event: ")

@@ -146,6 +146,27 @@ def test_importing_twice_adds_nothing(tmp_path: Path, transcript: Path, rules_di
     assert _snapshot(store) == first
 
 
+def test_the_gc_settings_are_put_back(tmp_path: Path, transcript: Path, rules_dir: Path) -> None:
+    """The import tunes the cyclic GC for its run (``_batch_gc``), and puts it back, also
+    after Ctrl-C."""
+    import gc
+
+    before = gc.get_threshold()
+    cfg = _cfg(tmp_path / "gc.sqlite", rules_dir)
+    seen: list[tuple[int, ...]] = []
+
+    def progress(done: int, total: int, events: int) -> None:
+        seen.append(gc.get_threshold())
+        raise KeyboardInterrupt
+
+    _, importer = _import(cfg, [transcript], rules_dir)
+    importer.progress = progress
+    with pytest.raises(KeyboardInterrupt):
+        importer.run([transcript])
+    assert seen and seen[0][0] == 50_000  # tuned while it ran
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 class _Stop:
     """A progress callback that presses Ctrl-C once ``after`` events were read."""
 

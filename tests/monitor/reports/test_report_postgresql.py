@@ -29,6 +29,10 @@ def test_postgresql_report_equals_sqlite(history: Any, pg_cluster: Any, tmp_path
             want = build_report(sqlite_store.engine, req, rules)
             got = build_report(pg.engine, req, rules)
             assert got == want, (interval, breakdown)
+        # agents over whole local days: the daily per-agent rollups, built in each dialect
+        midnight = START - 21 * 3600
+        req = ReportRequest(midnight, midnight + 2 * 86400, "day", "agent", "Europe/London")
+        assert build_report(pg.engine, req, rules) == build_report(sqlite_store.engine, req, rules)
         pg.close()
     finally:
         pg_cluster.drop_db(name)
