@@ -10,44 +10,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
 import signal
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from collectors.ami.resync import TrackerFeeder
 from collectors.ami.transport import AmiClient
 from monitor.agents import AgentBoard
-from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config
-from monitor.errors import ConfigError, RingwatchError
+from monitor.errors import RingwatchError
 from monitor.live import LiveState
 from monitor.metrics import RingwatchMetrics
 from monitor.metrics.alert_sources import metric_rules
 from monitor.metrics.qa import QaCollector
 from monitor.metrics.store_health import StoreWriteCollector
-from monitor.pipeline import CallSink, Pipeline
+from monitor.pipeline import Pipeline
 from monitor.promises import PromiseEngine
 from monitor.promises.model import Change
-from monitor.promises.settings import PromiseSettings, settings_from_rules
-from monitor.record import CallRecord, iso
-from monitor.reports.checks import ChecksSink
-from monitor.rules import RuleSet, RuleSetHolder, RulesWatcher, Site
-from monitor.sinks import MetricsSink, PromiseSink, StoreSink
+from monitor.record import iso
+from monitor.rules import RuleSetHolder, RulesWatcher, Site
+from monitor.service_wiring import (
+    Health,
+    _audio_joiner,
+    _listen,
+    make_clients,
+    web_app,
+    web_server,
+    wire_pbx,
+)
+
+# kept importable from here: the history importer and tests use them
+from monitor.service_wiring import _audio_worker_ignores_ctrl_c as _audio_worker_ignores_ctrl_c
+from monitor.service_wiring import _promise_settings as _promise_settings
+from monitor.service_wiring import default_data_dir as default_data_dir
+from monitor.sinks import PromiseSink
 from monitor.store.retention import RETENTION_EVERY, RetentionResult, run_retention
 from monitor.store.store import Store
 from monitor.store.writer import StoreWriter
-from monitor.tracker import Tracker, TrackerSettings
 
 __all__ = ["Health", "Service"]
 
@@ -57,23 +60,6 @@ TICK_SECONDS = 1.0
 # How long one store statement waits for another connection's lock before it is queued and
 # retried (monitor/store/writer.py): short, because the event loop waits that long.
 STORE_BUSY_TIMEOUT = 0.25
-
-
-@dataclass
-class Health:
-    """Health per component, served at /healthz."""
-
-    components: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def set(self, name: str, state: str, **detail: Any) -> None:
-        self.components[name] = {"state": state, "since": time.time(), **detail}
-
-    @property
-    def ok(self) -> bool:
-        return all(c["state"] in ("up", "ok") for c in self.components.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": "ok" if self.ok else "degraded", "components": self.components}
 
 
 class Service:
@@ -131,39 +117,7 @@ class Service:
             promise_counts=self._promise_counts,
         )
         for pbx in cfg.pbxs:
-            settings = TrackerSettings(
-                pbx=pbx.name,
-                cadence_seconds=cfg.cadence_seconds,
-                inbound_contexts=pbx.inbound_contexts,
-                internal_contexts=pbx.internal_contexts,
-                outside_min_digits=cfg.outside_min_digits,
-                stale_after_seconds=cfg.stale_after_seconds,
-                agent_devices=cfg.agent_devices,
-            )
-            promise_sink = PromiseSink(
-                self.promises, pbx.name, self._promise_changed, writer=self.writer
-            )
-            sinks: list[CallSink] = [
-                MetricsSink(self.metrics),
-                # per-rule results for the standards reports, before the call itself: a
-                # report's rollup refresh then never sees a stored call without its results
-                ChecksSink(self.store, self.writer),
-                StoreSink(self.store, self.writer),
-                promise_sink,
-                self.live,
-            ]
-            if self.audio is not None:
-                sinks.append(self.audio)
-            self.agents[pbx.name] = AgentBoard()
-            self.pipelines[pbx.name] = Pipeline(
-                Tracker(settings),
-                lambda: self.rules.current,
-                site=site,
-                sinks=sinks,
-                on_promise=promise_sink.promised,
-                observers=[self.agents[pbx.name]],
-            )
-            self.promise_sinks[pbx.name] = promise_sink
+            wire_pbx(self, pbx, site)
         self.metrics.set_live_provider(self.live)
         self._promise_cache: tuple[float, dict[str, int]] = (0.0, {})
         self._clients: list[AmiClient] = []
@@ -314,25 +268,7 @@ class Service:
 
     def clients(self) -> list[AmiClient]:
         if not self._clients:
-            for pbx in self.cfg.pbxs:
-                pipeline = self.pipelines[pbx.name]
-                feeder = TrackerFeeder[CallRecord](
-                    pipeline,
-                    pipeline.translator,
-                    lambda _records: None,
-                    clock=pipeline.clock,
-                    host_clock=self.clock,
-                )
-                self._clients.append(
-                    AmiClient(
-                        pbx,
-                        feeder,
-                        listener=self.metrics,
-                        clock=self.clock,
-                        # under overload, event types the translator does not use go first
-                        needed_events=pipeline.translator.event_names,
-                    )
-                )
+            self._clients.extend(make_clients(self))
         return self._clients
 
     def health_report(self) -> dict[str, Any]:
@@ -356,40 +292,10 @@ class Service:
         return self.health.to_json()
 
     def web_app(self) -> Any:
-        from monitor.web.app import create_app
-        from monitor.web.settings import WebSettings
-
-        settings = WebSettings(
-            recordings_dir=self.cfg.recordings_dir,
-            pbx_recordings_dir=self.cfg.pbx_recordings_dir,
-            secure_cookies=True if self.cfg.secure_cookies else None,
-            allowed_origins=self.cfg.allowed_origins,
-            trust_forwarded_proto=self.cfg.trust_forwarded_proto,
-            timezone=self.cfg.timezone,
-            recording_start=self.cfg.recording_start,
-        )
-        app = create_app(
-            self.store,
-            settings,
-            live=self.live,
-            registry=self.registry,
-            promises=self.promises,
-            clock=self.clock,
-        )
-        app.state.health = self.health_report
-        app.state.report_rules = lambda: self.rules.current
-        app.state.report_timezone = self.cfg.timezone
-        app.state.rules_site = Site(self.cfg.country.lower())  # the review prefill's cadence
-        return app
+        return web_app(self)
 
     def _web_server(self) -> Any:
-        import uvicorn
-
-        host, port = self.cfg.web_listen.rsplit(":", 1)
-        config = uvicorn.Config(
-            self.web_app(), host=host, port=int(port), log_level="warning", lifespan="off"
-        )
-        return _Server(config)
+        return web_server(self)
 
     def install_signals(self, stop: asyncio.Event) -> None:
         """SIGTERM/SIGINT stop, SIGHUP reloads the rules (main thread only: elsewhere, e.g.
@@ -408,82 +314,3 @@ class Service:
         if unwritten:
             log.error("store: %d writes could not be made before shutdown", unwritten)
         self.store.close()
-
-
-def _listen(listen: str) -> socket.socket:
-    """The web tier's listening socket, bound before anything starts: a port in use is a
-    one-line ConfigError (exit 2), not a traceback from inside the web server."""
-    host, port = listen.rsplit(":", 1)
-    try:
-        return socket.create_server((host, int(port)), backlog=2048)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigError(
-            f"web.listen: cannot listen on {listen}: {reason}; stop what uses that port "
-            "or set web.listen to a free one"
-        ) from None
-
-
-def _server_class() -> type[Any]:
-    import uvicorn
-
-    class QuietServer(uvicorn.Server):
-        """uvicorn without its own signal handlers: the service owns SIGINT/SIGTERM/SIGHUP."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    return QuietServer
-
-
-def _Server(config: Any) -> Any:
-    return _server_class()(config)
-
-
-def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
-    """The promise policy of the loaded rules, for the site's country and first PBX."""
-    country = "GB" if cfg.country == "UK" else cfg.country
-    return settings_from_rules(ruleset.rules, country=country, pbx=cfg.pbxs[0].name)
-
-
-def _audio_worker_ignores_ctrl_c() -> None:
-    """Ctrl-C reaches the whole process group: the service stops the pool itself, so a worker
-    that died of it would only print a traceback and drop the analysis in flight."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _audio_joiner(cfg: Config, service: Service, site: Site) -> AudioJoiner | None:
-    """The recording analyser when ``audio.enabled`` and ``audio.recordings_dir`` are set."""
-    if not cfg.audio_enabled or cfg.recordings_dir is None:
-        return None
-    workers = max(1, min(2, (os.cpu_count() or 2) - 1))
-
-    def pool() -> ProcessPoolExecutor:  # processes: webrtcvad holds the GIL (docs/audio.md)
-        return ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_audio_worker_ignores_ctrl_c,
-        )
-
-    return AudioJoiner(
-        AudioJoinSettings(
-            cfg.recordings_dir,
-            pattern=cfg.audio_pattern,
-            pbx_recordings_dir=cfg.pbx_recordings_dir,
-            recording_start="start" if cfg.recording_start == "start" else "answer",
-            parties=cfg.audio_parties,
-        ),
-        lambda: service.rules.current,
-        site,
-        [MetricsSink(service.metrics), StoreSink(service.store, service.writer)],
-        pool(),
-        executor_factory=pool,
-    )
-
-
-def default_data_dir() -> Path:
-    """The one default data directory (monitor/paths.py), never one under the current folder."""
-    from monitor.paths import data_dir
-
-    return data_dir()

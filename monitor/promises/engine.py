@@ -18,17 +18,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from monitor.errors import PromiseError, StoreError
 from monitor.events import CallbackPromised
+from monitor.promises import ledger
 from monitor.promises import repository as repo
-from monitor.promises.matching import Callback, callback_of, is_miss, miss_number, miss_time
+from monitor.promises.matching import callback_of, is_miss, miss_number, miss_time
 from monitor.promises.model import (
     Action,
     Change,
-    Promise,
     PromiseKind,
     PromiseState,
     check_transition,
@@ -36,11 +36,9 @@ from monitor.promises.model import (
 from monitor.promises.numbers import Normalised, normalise
 from monitor.promises.settings import ALWAYS_OPEN, BusinessCalendar, PromiseSettings
 from monitor.promises.views import PromiseQueries
-from monitor.record import CallRecord, Finding
+from monitor.record import CallRecord
 
 __all__ = ["PromiseEngine"]
-
-SYSTEM = "system"
 
 
 class PromiseEngine(PromiseQueries):
@@ -87,46 +85,12 @@ class PromiseEngine(PromiseQueries):
             if fresh and (self._next_due is None or now <= self._next_due):
                 return []
             with self._tx() as conn:
-                changes = [self._break(conn, p) for p in repo.due(conn, now)]
+                changes = [
+                    ledger.break_promise(conn, p, self.settings) for p in repo.due(conn, now)
+                ]
                 self._next_due = repo.next_due(conn)
             self._checked_at = self._monotonic()
             return [c for c in changes if c is not None]
-
-    def _break(self, conn: Connection, promise: Promise) -> Change | None:
-        detail = "not returned by the due time"
-        closed = repo.close(
-            conn, promise, PromiseState.BROKEN, promise.due_at, SYSTEM, detail=detail
-        )
-        if closed is None:
-            return None
-        s, explicit = self.settings, self.settings.explicit
-        allowed = promise.due_at - promise.made_at
-        if explicit is not None and promise.rule == explicit.rule_id:
-            # judged under its own rule, against its own due time (or the rule's ``due``)
-            severity, title, flag = explicit.severity, explicit.title, explicit.flag
-            threshold = explicit.due_seconds if explicit.due_seconds is not None else allowed
-        else:
-            severity, title, flag, threshold = s.severity, s.title, s.flag, s.due_seconds
-        finding = Finding(
-            rule=promise.rule,
-            severity=severity,
-            value=allowed,
-            threshold=threshold,
-            at=promise.due_at,
-            title=title,
-            flag=flag,
-        )
-        return Change(
-            closed,
-            Action.BROKEN,
-            promise.due_at,
-            SYSTEM,
-            PromiseState.OPEN,
-            PromiseState.BROKEN,
-            detail,
-            promise.source_call_id,
-            finding=finding,
-        )
 
     def _note_due(self, due_at: float) -> None:
         if self._next_due is None or due_at < self._next_due:
@@ -143,7 +107,7 @@ class PromiseEngine(PromiseQueries):
                 changes += self.advance(callback.at)
                 if self._may_hold(callback.number):
                     with self._tx() as conn:
-                        changes += self._returned(conn, callback)
+                        changes += ledger.returned(conn, callback, self.settings)
             if is_miss(record, self.settings):
                 made_at = miss_time(record)
                 changes += self.advance(made_at)
@@ -158,72 +122,6 @@ class PromiseEngine(PromiseQueries):
                     reason=f"missed call ({record.outcome})",
                 )
         return changes
-
-    def _returned(self, conn: Connection, cb: Callback) -> list[Change]:
-        changes: list[Change] = []
-        # the credit goes to the person who called back (the call's agent), else the call
-        actor = f"agent:{cb.agent}" if cb.agent else f"call:{cb.call_id}"
-        for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
-            if p.made_at > cb.at:
-                continue  # promised after this call: it cannot have returned it
-            if p.due_at < cb.at:  # due before the callback: broken, whatever the cache said
-                broke = self._break(conn, p)
-                if broke is not None:
-                    changes.append(broke)
-                    changes += self._late(conn, broke.promise, cb, actor)
-                continue
-            detail = f"returned by {cb.mode} call {cb.call_id}"
-            kept = repo.close(
-                conn,
-                p,
-                PromiseState.KEPT,
-                cb.at,
-                actor,
-                detail=detail,
-                call_id=cb.call_id,
-                fields={"kept_by_call_id": cb.call_id, "kept_at": cb.at},
-            )
-            if kept is not None:
-                changes.append(
-                    Change(
-                        kept,
-                        Action.KEPT,
-                        cb.at,
-                        actor,
-                        PromiseState.OPEN,
-                        PromiseState.KEPT,
-                        detail,
-                        cb.call_id,
-                        callback_seconds=cb.at - p.made_at,
-                    )
-                )
-        late = repo.select_promises(
-            conn, states=(PromiseState.BROKEN,), number=cb.number, not_reached=True
-        )
-        for p in late:
-            if p.due_at < cb.at:
-                changes += self._late(conn, p, cb, actor)
-        return changes
-
-    def _late(self, conn: Connection, p: Promise, cb: Callback, actor: str) -> list[Change]:
-        if p.late_at is not None or p.made_at > cb.at:
-            return []
-        detail = f"reached late by {cb.mode} call {cb.call_id}"
-        repo.add_event(
-            conn, p.id, Action.LATE_CALLBACK, cb.at, actor, detail=detail, call_id=cb.call_id
-        )
-        updated = repo.set_fields(conn, p.id, late_call_id=cb.call_id, late_at=cb.at)
-        return [
-            Change(
-                updated,
-                Action.LATE_CALLBACK,
-                cb.at,
-                actor,
-                detail=detail,
-                call_id=cb.call_id,
-                callback_seconds=cb.at - p.made_at,
-            )
-        ]
 
     # ---- explicit promises -----------------------------------------------------------------
 
@@ -329,7 +227,9 @@ class PromiseEngine(PromiseQueries):
         }
         try:
             with self._tx() as conn:
-                return self._make_in(conn, values, number, actor)
+                return ledger.make_in(
+                    conn, values, number, actor, self.settings, self._note_due, self._numbers
+                )
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
@@ -337,79 +237,6 @@ class PromiseEngine(PromiseQueries):
                 if repo.find_key(conn, values["key"]) is not None:
                     return []
             raise
-
-    def _make_in(
-        self, conn: Connection, values: dict[str, Any], number: Normalised, actor: str
-    ) -> list[Change]:
-        key = values["key"]
-        if repo.find_key(conn, key) is not None:
-            return []  # replayed: already made or merged
-        made_at, due_at = float(values["made_at"]), float(values["due_at"])
-        if number.e164 is None:
-            created = repo.insert_promise(conn, values, actor, "promise made")
-            detail = f"cannot be returned: number {number.raw!r} is {number.problem}"
-            closed = repo.close(
-                conn, created.promise, PromiseState.UNRETURNABLE, made_at, SYSTEM, detail=detail
-            )
-            assert closed is not None
-            return [
-                created,
-                Change(
-                    closed,
-                    Action.UNRETURNABLE,
-                    made_at,
-                    SYSTEM,
-                    PromiseState.OPEN,
-                    PromiseState.UNRETURNABLE,
-                    detail,
-                    values["source_call_id"],
-                ),
-            ]
-        changes: list[Change] = []
-        existing = (
-            repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
-            if self._may_hold(number.e164)
-            else []
-        )
-        for p in existing:
-            if p.due_at < made_at:  # overdue before this miss: break it first
-                broke = self._break(conn, p)
-                changes += [] if broke is None else [broke]
-        # an open promise of the same rule absorbs this one (the earliest due time wins); a
-        # promise under another rule stays separate, judged under its own rule
-        current = [p for p in existing if p.due_at >= made_at and p.rule == values["rule"]]
-        if current:
-            target = current[0]
-            new_due = min(target.due_at, due_at)
-            detail = f"joined by {values['kind']} {values['source_call_id'] or key}"
-            repo.add_event(
-                conn,
-                target.id,
-                Action.MERGED,
-                made_at,
-                actor,
-                detail=detail,
-                call_id=values["source_call_id"],
-                source_key=key,
-            )
-            merged = repo.set_fields(conn, target.id, due_at=new_due, misses=target.misses + 1)
-            self._note_due(new_due)
-            return [
-                *changes,
-                Change(
-                    merged,
-                    Action.MERGED,
-                    made_at,
-                    actor,
-                    detail=detail,
-                    call_id=values["source_call_id"],
-                ),
-            ]
-        created = repo.insert_promise(conn, values, actor, "promise made")
-        self._note_due(due_at)
-        if self._numbers is not None:
-            self._numbers.add(number.e164)
-        return [*changes, created]
 
     # ---- people ----------------------------------------------------------------------------
 

@@ -1,5 +1,10 @@
 """Soak: the simulator at about 2,000 events/s over loopback for a bounded time; the collector
-and tracker keep memory flat and lose nothing (calls counted == calls the simulator made)."""
+and tracker keep memory flat and lose nothing (calls counted == calls the simulator made).
+
+45 s in `make test` (about 90,000 events, 3,000 calls); `make bench` runs the two-minute form
+(``RINGWATCH_SOAK_SECONDS=120``). Memory is measured from the first sample after a 20 s
+warm-up and its limit scales with the time measured, so both forms fail on about the same leak
+rate (25 MB over the two-minute form's 90 s)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,11 @@ import pytest
 from monitor.simulator import ContactCentre, default_config
 
 RATE = 2000.0  # events per second, target
-SECONDS = float(os.environ.get("RINGWATCH_SOAK_SECONDS", "120"))
+SECONDS = float(os.environ.get("RINGWATCH_SOAK_SECONDS", "45"))
+LEAK_MB_PER_S = 25.0 / 90.0  # the two-minute form's limit: 25 MB from 30 s to 120 s
+# RSS climbs for about 20 s at this rate (the translator's bounded cache of recent channel
+# snapshots and the allocator filling), then stays flat: measured from the first sample after
+WARM_SECONDS = 20.0
 
 
 def _rss_mb() -> float:
@@ -63,6 +72,8 @@ async def test_soak_2000_events_per_second_flat_memory_nothing_lost(
     assert counted == finished  # nothing lost, nothing invented
     assert len(h.records) == len(counted)  # nothing counted twice
     assert set(h.tracker.calls) == still_open
-    # flat memory: after warm-up, RSS grows by less than 25 MB over the run
-    warm = samples[2][1]
-    assert samples[-1][1] - warm < 25.0, samples
+    # flat memory: after the warm-up, RSS grows by less than 25 MB per 90 s (at least 8 MB:
+    # the allocator's own steps)
+    warm_at, warm, _ = next(s for s in samples if s[0] >= min(WARM_SECONDS, SECONDS / 2))
+    limit = max(8.0, LEAK_MB_PER_S * (samples[-1][0] - warm_at))
+    assert samples[-1][1] - warm < limit, (limit, samples)

@@ -1,0 +1,215 @@
+"""The promise ledger's steps inside one transaction: break a due promise, return promises to
+a number on a callback, note a late callback, make (or merge) a promise. Each writes through
+``conn`` and returns the :class:`~monitor.promises.model.Change` list;
+:class:`~monitor.promises.engine.PromiseEngine` holds the lock, event time and the entry
+points, and calls these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from monitor.promises import repository as repo
+from monitor.promises.matching import Callback
+from monitor.promises.model import Action, Change, Promise, PromiseState
+from monitor.promises.numbers import Normalised
+from monitor.promises.settings import PromiseSettings
+from monitor.record import Finding
+
+__all__ = ["SYSTEM", "break_promise", "make_in", "reached_late", "returned"]
+
+SYSTEM = "system"
+
+
+def break_promise(conn: Connection, promise: Promise, settings: PromiseSettings) -> Change | None:
+    """Close a due open promise as broken at its due time, with its finding (under its own
+    rule when it is the explicit one)."""
+    detail = "not returned by the due time"
+    closed = repo.close(conn, promise, PromiseState.BROKEN, promise.due_at, SYSTEM, detail=detail)
+    if closed is None:
+        return None
+    s, explicit = settings, settings.explicit
+    allowed = promise.due_at - promise.made_at
+    if explicit is not None and promise.rule == explicit.rule_id:
+        # judged under its own rule, against its own due time (or the rule's ``due``)
+        severity, title, flag = explicit.severity, explicit.title, explicit.flag
+        threshold = explicit.due_seconds if explicit.due_seconds is not None else allowed
+    else:
+        severity, title, flag, threshold = s.severity, s.title, s.flag, s.due_seconds
+    finding = Finding(
+        rule=promise.rule,
+        severity=severity,
+        value=allowed,
+        threshold=threshold,
+        at=promise.due_at,
+        title=title,
+        flag=flag,
+    )
+    return Change(
+        closed,
+        Action.BROKEN,
+        promise.due_at,
+        SYSTEM,
+        PromiseState.OPEN,
+        PromiseState.BROKEN,
+        detail,
+        promise.source_call_id,
+        finding=finding,
+    )
+
+
+def returned(conn: Connection, cb: Callback, settings: PromiseSettings) -> list[Change]:
+    """A callback to ``cb.number``: its open promises kept (or broken, if due before it), its
+    broken ones not yet reached marked as reached late."""
+    changes: list[Change] = []
+    # the credit goes to the person who called back (the call's agent), else the call
+    actor = f"agent:{cb.agent}" if cb.agent else f"call:{cb.call_id}"
+    for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
+        if p.made_at > cb.at:
+            continue  # promised after this call: it cannot have returned it
+        if p.due_at < cb.at:  # due before the callback: broken, whatever the cache said
+            broke = break_promise(conn, p, settings)
+            if broke is not None:
+                changes.append(broke)
+                changes += reached_late(conn, broke.promise, cb, actor)
+            continue
+        detail = f"returned by {cb.mode} call {cb.call_id}"
+        kept = repo.close(
+            conn,
+            p,
+            PromiseState.KEPT,
+            cb.at,
+            actor,
+            detail=detail,
+            call_id=cb.call_id,
+            fields={"kept_by_call_id": cb.call_id, "kept_at": cb.at},
+        )
+        if kept is not None:
+            changes.append(
+                Change(
+                    kept,
+                    Action.KEPT,
+                    cb.at,
+                    actor,
+                    PromiseState.OPEN,
+                    PromiseState.KEPT,
+                    detail,
+                    cb.call_id,
+                    callback_seconds=cb.at - p.made_at,
+                )
+            )
+    late = repo.select_promises(
+        conn, states=(PromiseState.BROKEN,), number=cb.number, not_reached=True
+    )
+    for p in late:
+        if p.due_at < cb.at:
+            changes += reached_late(conn, p, cb, actor)
+    return changes
+
+
+def reached_late(conn: Connection, p: Promise, cb: Callback, actor: str) -> list[Change]:
+    """A broken promise reached after its due time (once)."""
+    if p.late_at is not None or p.made_at > cb.at:
+        return []
+    detail = f"reached late by {cb.mode} call {cb.call_id}"
+    repo.add_event(
+        conn, p.id, Action.LATE_CALLBACK, cb.at, actor, detail=detail, call_id=cb.call_id
+    )
+    updated = repo.set_fields(conn, p.id, late_call_id=cb.call_id, late_at=cb.at)
+    return [
+        Change(
+            updated,
+            Action.LATE_CALLBACK,
+            cb.at,
+            actor,
+            detail=detail,
+            call_id=cb.call_id,
+            callback_seconds=cb.at - p.made_at,
+        )
+    ]
+
+
+def make_in(
+    conn: Connection,
+    values: dict[str, Any],
+    number: Normalised,
+    actor: str,
+    settings: PromiseSettings,
+    note_due: Callable[[float], None],
+    numbers: set[str] | None = None,
+) -> list[Change]:
+    """Make the promise ``values`` describe, or merge it into an open one of the same rule to
+    the same number; ``note_due`` hears each new due time. ``numbers`` (inside an import
+    batch): the numbers that may hold an open promise; a new promise's number joins it."""
+    key = values["key"]
+    if repo.find_key(conn, key) is not None:
+        return []  # replayed: already made or merged
+    made_at, due_at = float(values["made_at"]), float(values["due_at"])
+    if number.e164 is None:
+        created = repo.insert_promise(conn, values, actor, "promise made")
+        detail = f"cannot be returned: number {number.raw!r} is {number.problem}"
+        closed = repo.close(
+            conn, created.promise, PromiseState.UNRETURNABLE, made_at, SYSTEM, detail=detail
+        )
+        assert closed is not None
+        return [
+            created,
+            Change(
+                closed,
+                Action.UNRETURNABLE,
+                made_at,
+                SYSTEM,
+                PromiseState.OPEN,
+                PromiseState.UNRETURNABLE,
+                detail,
+                values["source_call_id"],
+            ),
+        ]
+    changes: list[Change] = []
+    existing = (
+        repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
+        if numbers is None or number.e164 in numbers
+        else []
+    )
+    for p in existing:
+        if p.due_at < made_at:  # overdue before this miss: break it first
+            broke = break_promise(conn, p, settings)
+            changes += [] if broke is None else [broke]
+    # an open promise of the same rule absorbs this one (the earliest due time wins); a
+    # promise under another rule stays separate, judged under its own rule
+    current = [p for p in existing if p.due_at >= made_at and p.rule == values["rule"]]
+    if current:
+        target = current[0]
+        new_due = min(target.due_at, due_at)
+        detail = f"joined by {values['kind']} {values['source_call_id'] or key}"
+        repo.add_event(
+            conn,
+            target.id,
+            Action.MERGED,
+            made_at,
+            actor,
+            detail=detail,
+            call_id=values["source_call_id"],
+            source_key=key,
+        )
+        merged = repo.set_fields(conn, target.id, due_at=new_due, misses=target.misses + 1)
+        note_due(new_due)
+        return [
+            *changes,
+            Change(
+                merged,
+                Action.MERGED,
+                made_at,
+                actor,
+                detail=detail,
+                call_id=values["source_call_id"],
+            ),
+        ]
+    created = repo.insert_promise(conn, values, actor, "promise made")
+    note_due(due_at)
+    if numbers is not None:
+        numbers.add(number.e164)
+    return [*changes, created]
