@@ -44,7 +44,9 @@ NATIVE_SRC := $(shell sed -n 's/^    "\(.*\.py\)",$$/\1/p' .ci/backend/ringwatch
 
 # gcc through the compiler cache (.ci/cc-cache): the Dockerfile test's builder stage compiles
 # the same C and reuses the objects (about a minute of gcc); without a compiler, plain $$CC
-CACHED_CC = CC="$$(command -v $${CC:-gcc} >/dev/null && echo '$(CURDIR)/.ci/cc-cache ')$${CC:-gcc}"
+# (run by the venv's own interpreter, isolated: inside pip's build environment `python3` on
+# the PATH may be a pyenv shim that finds no standard library)
+CACHED_CC = CC="$$(command -v $${CC:-gcc} >/dev/null && echo '$(CURDIR)/$(BIN)/python -I $(CURDIR)/.ci/cc-cache ')$${CC:-gcc}"
 
 $(STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -249,7 +249,8 @@ def test_builder_makes_a_compiled_wheel_that_the_runtime_installs_without_a_comp
 ) -> None:
     assert shutil.which("gcc"), "the builder stage has gcc (make test's system-deps installs it)"
     builder_fs = tmp_path / "builder"
-    cc = f"{ROOT / '.ci/cc-cache'} gcc"  # the same compile as make venv's: its object reused
+    # the same compile as make venv's (its object reused), by this interpreter, isolated
+    cc = f"{sys.executable} -I {ROOT / '.ci/cc-cache'} gcc"
     skipped = replay_stage(stages["builder"], builder_fs, {}, clean_env(CC=cc))
     assert [s.split()[0] for s in skipped] == ["apt-get"]
     wheels = sorted((builder_fs / "wheels").glob("*.whl"))
