@@ -213,7 +213,9 @@ class Soak:
         windows: dict[int, list[float]] = {}
         for t, m in self.h.rss:
             windows.setdefault(int((t - t0) // 600), []).append(m)
-        r.rss_mib_per_10min_windows = [round(statistics.fmean(v), 1) for _, v in sorted(windows.items())]
+        r.rss_mib_per_10min_windows = [
+            round(statistics.fmean(v), 1) for _, v in sorted(windows.items())
+        ]
 
 
 def print_growth(workdir: Path, top: int = 30) -> None:
@@ -237,15 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=2000.0, help="events per second (2000)")
     ap.add_argument("--warmup", type=float, default=5.0, help="minutes left out of the slope")
     ap.add_argument("--scale", type=int, default=10, help="busy centre: copies of the demo's")
-    ap.add_argument("--tracemalloc", action="store_true",
-                    help="run the service under tracemalloc; print what grew after the warm-up")
+    ap.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="run the service under tracemalloc; print what grew after the warm-up",
+    )
     ap.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "soak")
     args = ap.parse_args(argv)
     if args.warmup >= args.minutes:
         ap.error("--warmup must be shorter than --minutes")
     args.dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill: the service stops too
-    report = asyncio.run(Soak(args.minutes, args.rate, args.warmup, args.scale, args.dir, args.tracemalloc).run()
+    report = asyncio.run(
+        Soak(args.minutes, args.rate, args.warmup, args.scale, args.dir, args.tracemalloc).run()
     )
     if args.tracemalloc:
         print_growth(args.dir)
