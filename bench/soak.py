@@ -228,7 +228,11 @@ def print_growth(workdir: Path, top: int = 30) -> None:
         return
     first = tracemalloc.Snapshot.load(str(snaps[0]))
     last = tracemalloc.Snapshot.load(str(snaps[-1]))
-    print(f"tracemalloc growth {snaps[0].name} -> {snaps[-1].name}, top {top} lines:")
+    total = [sum(t.size for t in s.traces) / 2**20 for s in (first, last)]
+    print(
+        f"tracemalloc: {total[0]:.1f} -> {total[1]:.1f} MiB traced ({snaps[0].name} -> "
+        f"{snaps[-1].name}); top {top} lines by growth:"
+    )
     for stat in last.compare_to(first, "lineno")[:top]:
         print(f"  {stat}")
 
