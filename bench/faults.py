@@ -472,6 +472,28 @@ def main() -> None:
         profile = Profile(**{**asdict(LONG), "steady": args.minutes * 60})
     report = run(profile, args.dir)
     print(json.dumps(asdict(report), indent=2))
+    print(summary(report, profile))
+
+
+def summary(r: Report, profile: Profile) -> str:
+    """The four figures issue 20 asks the long form for, one line each."""
+    slope = "n/a (no steady phase)" if r.rss_slope_mib_per_10min is None else (
+        f"{r.rss_slope_mib_per_10min} MiB / 10 min over {profile.steady / 60:g} min "
+        f"(RSS {r.rss_mib_start_end} MiB)"
+    )  # fmt: skip
+    return "\n".join(
+        [
+            f"reconnect after a PBX restart: {r.reconnect_seconds} s "
+            f"(black hole noticed in {r.blackhole_detect_seconds} s, back after kill -9 in "
+            f"{r.kill9_back_seconds} s)",
+            f"calls lost / doubled vs the simulator's truth: {r.lost} / {r.doubled} of "
+            f"{r.checkable_calls} checkable ({r.lock_window_lost} lost of "
+            f"{r.lock_window_calls} while the store was locked {profile.lock:g} s)",
+            f"RSS slope: {slope}",
+            f"scrape with {profile.overdue:,} overdue promises: {r.scrape_ms_median} ms median "
+            f"(gauge {r.overdue_gauge}; the aggregate query alone {r.overdue_query_ms} ms)",
+        ]
+    )
 
 
 if __name__ == "__main__":

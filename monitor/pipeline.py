@@ -145,6 +145,8 @@ class Pipeline:
         stats.last_event_at = at
         for record in completed:
             out.append(self._complete(record))
+        for gone in tracker.dissolved:  # calls whose legs all joined other calls
+            self._forget(gone)
         call_id = tracker.last_call_id
         if call_id is not None:
             call = tracker.calls.get(call_id)
@@ -251,11 +253,16 @@ class Pipeline:
                 self.stats.sink_errors += 1
                 log.exception("sink %s failed on a live finding", type(sink).__name__)
 
+    def _forget(self, call_id: str) -> list[Finding]:
+        """Drop a call's live-rule state (it closed, or dissolved into another call); its
+        deadlines left in the heap are void (no generation) and pop off when due."""
+        self._generation.pop(call_id, None)
+        self._watch_state.pop(call_id, None)
+        self.breaching.pop(call_id, None)
+        return self.live_findings.pop(call_id, [])
+
     def _complete(self, record: CallRecord) -> CallRecord:
-        self._generation.pop(record.call_id, None)
-        self._watch_state.pop(record.call_id, None)
-        self.breaching.pop(record.call_id, None)
-        live = self.live_findings.pop(record.call_id, [])
+        live = self._forget(record.call_id)
         rules = self.ruleset
         results: list[RuleResult] = []
         findings: list[Finding] = []

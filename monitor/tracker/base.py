@@ -5,7 +5,7 @@ one handler per event type on top of it."""
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter, deque
 
 from monitor.events import ChannelRef, ChannelState
 from monitor.record import CallRecord, Outcome, Span
@@ -44,12 +44,19 @@ class TrackerBase:
         self.stats = TrackerStats()
         self.last_call_id: str | None = None
         self._out: list[CallRecord] = []
-        self._closed: OrderedDict[str, None] = OrderedDict()  # recently closed call ids
+        # ids of the calls the last ``feed`` dropped without a record (every leg moved to
+        # another call): whoever keeps per-call state beside the tracker (the pipeline)
+        # forgets them
+        self.dissolved: list[str] = []
+        # recently closed call ids, in generations: (event time the generation began, ids);
+        # bounded by settings.closed_memory_seconds and closed_memory_calls (_remember_closed)
+        self._closed: deque[tuple[float, set[str]]] = deque()
+        self._closed_count = 0
         # a lower bound of every open call's last_event_at (it only grows per call; a new
         # call lowers it): ``expire`` skips its scan while no call can be stale
         self._oldest_event_floor = float("inf")
 
-    _CLOSED_MEMORY = 50_000
+    _CLOSED_GENERATIONS = 8
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -66,7 +73,7 @@ class TrackerBase:
         if call_id is None:
             call_id = chan.linkedid
             call = self.calls.get(call_id)
-            if call is None and call_id in self._closed:
+            if call is None and self.was_closed(call_id):
                 # a late event of a call already reported (e.g. after a restart): absorb it
                 self.stats.unmatched += 1
                 ghost = Call(call_id, at, exact)
@@ -125,9 +132,37 @@ class TrackerBase:
         if not src.legs:
             # every leg now belongs to another call: it was never a call of its own
             del self.calls[src_id]
+            self.dissolved.append(src_id)
             self.stats.started -= 1
         elif all(lg.ended_at is not None for lg in src.legs.values()):
             self._close(src, None, src.last_event_at)
+
+    def was_closed(self, call_id: str) -> bool:
+        """Whether ``call_id`` closed recently (within the closed-call memory)."""
+        return any(call_id in ids for _, ids in self._closed)
+
+    @property
+    def closed_remembered(self) -> int:
+        """How many closed call ids the tracker remembers (bounded: see TrackerSettings)."""
+        return self._closed_count
+
+    def _remember_closed(self, call_id: str, at: float) -> None:
+        """Remember a closed call id; forget whole generations that are older than the
+        memory's span (event time) or over its count. Each generation holds at most an
+        eighth of either bound, so memory holds between 7/8 and all of each."""
+        gens = self._closed
+        span = self.settings.closed_memory_seconds / self._CLOSED_GENERATIONS
+        cap = self.settings.closed_memory_calls
+        per_gen = max(1, cap // self._CLOSED_GENERATIONS)
+        if not gens or at >= gens[-1][0] + span or len(gens[-1][1]) >= per_gen:
+            gens.append((max(at, gens[-1][0]) if gens else at, set()))
+        ids = gens[-1][1]
+        if call_id not in ids:
+            ids.add(call_id)
+            self._closed_count += 1
+        horizon = at - self.settings.closed_memory_seconds - span
+        while len(gens) > 1 and (self._closed_count > cap or gens[0][0] < horizon):
+            self._closed_count -= len(gens.popleft()[1])
 
     def _move(self, call: Call, dst: CallState, cause: str) -> None:
         src = call.state
@@ -142,9 +177,7 @@ class TrackerBase:
     def _close(self, call: Call, outcome: Outcome | None, at: float | None) -> None:
         if call.ghost:
             return
-        self._closed[call.call_id] = None
-        if len(self._closed) > self._CLOSED_MEMORY:
-            self._closed.popitem(last=False)
+        self._remember_closed(call.call_id, call.last_event_at if at is None else at)
         if outcome is None:
             call.ended_at = at
         for uid, start in list(call.open_holds.items()):

@@ -27,6 +27,10 @@ class TrackerSettings:
     digits (or starting with ``+``) is an outside number, so the call is outbound.
     ``stale_after_seconds``: a call with no event for this long is closed as ``incomplete``.
     ``agent_devices``: device -> agent name (``ringwatch.yml`` ``agents:``).
+    ``closed_memory_seconds`` / ``closed_memory_calls``: how long (event time) and how many
+    closed call ids the tracker remembers, so that a late event of a call already reported is
+    absorbed instead of starting the call again (late legs, hang-ups after a restart or a
+    resync arrive within seconds); whichever bound is reached first.
     """
 
     pbx: str = "default"
@@ -41,6 +45,8 @@ class TrackerSettings:
     voicemail_contexts: tuple[str, ...] = ("macro-vm", "sub-vm")
     voicemail_extens: tuple[str, ...] = ("vmu", "vmb", "vms", "vmi")
     agent_devices: tuple[tuple[str, str], ...] = ()
+    closed_memory_seconds: float = 3600.0
+    closed_memory_calls: int = 20_000
 
     def agent_for_device(self, device: str) -> str | None:
         for known, name in self.agent_devices:

@@ -37,6 +37,8 @@ class Tracker(TrackerBase):
         self.stats.events += 1
         self.last_call_id = None
         self._out = []
+        if self.dissolved:
+            self.dissolved = []
         handler = _DISPATCH.get(type(event))
         if handler is not None:
             handler(self, event)

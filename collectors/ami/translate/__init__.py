@@ -31,6 +31,8 @@ from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
 
 __all__ = [
+    "UNKNOWN_NAMES_MAX",
+    "UNKNOWN_OTHER",
     "ReplayClock",
     "Translator",
     "resync_channel",
@@ -38,9 +40,15 @@ __all__ = [
     "uniqueid_epoch",
 ]
 
+#: ``Translator.unknown`` counts at most this many distinct event names (a PBX or a peer that
+#: sends made-up names cannot grow it); the rest are counted together under UNKNOWN_OTHER
+UNKNOWN_NAMES_MAX = 64
+UNKNOWN_OTHER = "(other names)"
+
 
 class Translator(QueueHandlers):
-    """Stateless per message but for the replay clock and counters.
+    """Stateless per message but for the replay clock and counters (bounded: ``unknown``
+    keeps UNKNOWN_NAMES_MAX names at most).
 
     ``translate(msg, received_at)``: ``received_at`` is the live receive time (epoch s); pass
     None during a replay.
@@ -117,8 +125,10 @@ class Translator(QueueHandlers):
         if handler is None:
             if name in _QUIET:
                 self.ignored[name] += 1
-            else:
+            elif name in self.unknown or len(self.unknown) < UNKNOWN_NAMES_MAX - 1:
                 self.unknown[name] += 1
+            else:
+                self.unknown[UNKNOWN_OTHER] += 1
             return None
         stamp = get("Timestamp")
         if stamp:
