@@ -31,6 +31,16 @@ COMPARED: tuple[str, ...] = (
     "agent_ring_no_answer",
 )
 _TIMES = frozenset({"started_at", "answered_at", "ended_at", "queue_wait_seconds", "talk_seconds"})
+_INSTANTS = frozenset({"started_at", "answered_at", "ended_at"})
+
+
+def _agree(name: str, va: float, vq: float, tolerance: float) -> bool:
+    """A queue_log instant is the event's time cut to the whole second (time(NULL)), so the
+    AMI time may be up to a second after it, plus the tolerance for the two events' skew;
+    durations and fractional times agree within the tolerance."""
+    if name in _INSTANTS and vq.is_integer():
+        return -tolerance <= va - vq < 1.0 + tolerance
+    return abs(va - vq) <= tolerance
 
 
 @dataclass
@@ -90,7 +100,7 @@ def crosscheck(
                     out.fields_unknown += 1
                 continue
             if name in _TIMES and isinstance(va, float | int) and isinstance(vq, float | int):
-                if abs(float(va) - float(vq)) <= tolerance:
+                if _agree(name, float(va), float(vq), tolerance):
                     out.fields_equal += 1
                     continue
             elif va == vq:

@@ -294,3 +294,20 @@ def test_crosscheck_unknown_fields_must_be_null_and_exits_agree() -> None:
     bad = crosscheck([ami_moved, other], [guessed, left])
     assert any("ended_at: queue_log guessed" in m for m in bad.mismatches), bad.report()
     assert any("queue_exit: AMI empty, queue_log timeout" in m for m in bad.mismatches)
+
+
+def test_crosscheck_allows_for_queue_log_cutting_times_to_the_second() -> None:
+    """queue_log writes time(NULL): an AMI hang-up at 872.007 is queue_log's 871 (seen in the
+    lab: the caller's COMPLETECALLER at 871.9, AMI's Hangup 0.1 s later); an AMI time before
+    the queue_log second, or more than a second plus the tolerance after it, still differs."""
+    lines = [
+        "1796332863|1796332863.90023|q-live|NONE|ENTERQUEUE||4155550199|1",
+        "1796332865|1796332863.90023|q-live|Ivan|CONNECT|2|1796332863.31|1",
+        "1796332871|1796332863.90023|q-live|Ivan|COMPLETECALLER|2|6|1",
+    ]
+    [ql] = _calls(lines)
+    assert ql.ended_at == 1796332871.0
+    for ended, ok in ((1796332872.007, True), (1796332869.9, False), (1796332873.1, False)):
+        ami = dataclasses.replace(ql, ended_at=ended, timing=Timing.EXACT)
+        result = crosscheck([ami], [ql], tolerance=1.0)
+        assert result.ok is ok, (ended, result.report())
