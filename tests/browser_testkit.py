@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",  # the call page's player seeks and plays
 ]
 
 

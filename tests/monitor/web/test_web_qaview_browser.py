@@ -22,9 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser_testkit import CHROMIUM_ARGS, serve
 from callrecord_factory import T0, record
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_testkit import CHROMIUM_ARGS, PASSWORD, serve
+from web_testkit import PASSWORD
 
 from collectors.audio.compose import compose
 from monitor.audio_join import AudioJoiner, AudioJoinSettings
