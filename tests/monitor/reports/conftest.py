@@ -27,6 +27,7 @@ _kit = _load("report_testkit")
 _pg = _load("pg_fixture")
 pg_cluster = _pg.pg_cluster
 _load("history_testkit")
+_load("browser_testkit")  # for the report page test (from browser_testkit import ...)
 
 
 @pytest.fixture(scope="session")

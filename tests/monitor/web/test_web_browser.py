@@ -4,46 +4,20 @@ Screenshots go to tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser_testkit import chromium, serve
+from playwright.sync_api import Browser, Page, expect
 from web_testkit import HOSTILE, PASSWORD
 
 from monitor.store import Store
 from monitor.web import StaticLive, WebSettings, create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 pytestmark = pytest.mark.slow
-
-
-class _Server(uvicorn.Server):
-    """uvicorn in a thread; ``ready`` is set once it serves."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-    def install_signal_handlers(self) -> None:  # the main thread keeps its handlers
-        return None
 
 
 @pytest.fixture
@@ -57,32 +31,14 @@ def server(store: Store, recordings: Path, live: StaticLive) -> Iterator[str]:
         recordings_dir=recordings, wallboard_interval_seconds=0.1, wallboard_stream_max_seconds=20.0
     )
     app = create_app(store, settings, live=live)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="off")
-    srv = _Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    assert srv.ready.wait(15), "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(15)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def _shot(page: Page, name: str, backend: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import statistics
 import threading
 import time
@@ -15,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser_testkit import chromium, serve
+from playwright.sync_api import Browser, Page, expect
 from web_testkit import PASSWORD
 
 from collectors.ami.parser import AmiMessage
@@ -34,8 +33,6 @@ from monitor.web.live import LiveNumbers
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 WAIT = 20_000  # ms: generous bounds for a loaded 2-core machine; never a fixed sleep
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=WAIT)
@@ -92,19 +89,6 @@ class Lab:
             self.pipeline.advance(self.t0 + offset)
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-    def install_signal_handlers(self) -> None:
-        return None
-
-
 @pytest.fixture
 def lab() -> Lab:
     return Lab()
@@ -116,32 +100,14 @@ def server(store: Store, recordings: Path, lab: Lab) -> Iterator[str]:
         recordings_dir=recordings, wallboard_interval_seconds=0.1, wallboard_stream_max_seconds=3.0
     )
     app = create_app(store, settings, live=lab)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="off")
-    srv = _Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    assert srv.ready.wait(15), "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(15)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def _shot(page: Page, name: str, backend: str, full: bool = True) -> None:
