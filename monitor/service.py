@@ -38,6 +38,7 @@ from monitor.service_wiring import (
     _audio_joiner,
     _listen,
     make_clients,
+    stop_pool,
     web_app,
     web_server,
     wire_pbx,
@@ -308,8 +309,8 @@ class Service:
         loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
 
     def close(self) -> None:
-        if self.audio is not None:
-            self.audio.executor.shutdown(wait=False, cancel_futures=True)
+        if self.audio is not None and not stop_pool(self.audio.executor):
+            log.warning("audio: the analysis workers did not stop within 10 s")
         unwritten = self.writer.close()
         if unwritten:
             log.error("store: %d writes could not be made before shutdown", unwritten)

@@ -239,3 +239,17 @@ def default_data_dir() -> Path:
     from monitor.paths import data_dir
 
     return data_dir()
+
+
+def stop_pool(executor: Any, timeout: float = 10.0) -> bool:
+    """Shut the audio pool down, cancelling what has not started, and wait (bounded) for its
+    manager thread to finish. Without the wait, interpreter exit can race that thread:
+    ``concurrent.futures`` then writes to the wake-up pipe the thread just closed and prints
+    ``OSError: [Errno 9] Bad file descriptor`` after a clean Ctrl-C (CPython 3.11). True when
+    the pool has stopped."""
+    manager = getattr(executor, "_executor_manager_thread", None)  # shutdown() forgets it
+    executor.shutdown(wait=False, cancel_futures=True)
+    if manager is None:  # never started a worker, or not a process pool
+        return True
+    manager.join(timeout)
+    return not manager.is_alive()
