@@ -10,7 +10,7 @@ it exists). Every answer is audited.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select, update
@@ -254,17 +254,16 @@ def respond(
     if not view.latest:
         raise StoreError("a newer review of this call replaced this one; answer that one")
     call_id = view.review.call_id
-    conn.execute(
-        review_responses.insert().values(
-            review_id=review_id,
-            call_id=call_id,
-            user_name=user,
-            agent=agent,
-            kind=kind,
-            comment=text,
-            at=now,
-        )
+    response = ReviewResponse(
+        review_id=review_id,
+        call_id=call_id,
+        user_name=user,
+        agent=agent,
+        kind=kind,
+        comment=text,
+        at=now,
     )
+    conn.execute(review_responses.insert().values(**asdict(response)))
     reopened = False
     if kind == "disputed":
         res = conn.execute(
@@ -278,15 +277,7 @@ def respond(
     if kind == "disputed":
         detail.update(comment=text, reopened=reopened)
     write_audit(conn, now, user, action, call_id, detail)
-    return ReviewResponse(
-        review_id=review_id,
-        call_id=call_id,
-        user_name=user,
-        agent=agent,
-        kind=kind,
-        comment=text,
-        at=now,
-    )
+    return response
 
 
 def responses_for_call(conn: Connection, call_id: str) -> list[ReviewResponse]:
