@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
-from collectors.ami.parser import AmiMessage, AmiParser
-from collectors.ami.translate import Translator
+from collectors.ami.parser import AmiParser
+from collectors.ami.translate import ReplayCounts, Translator
 from monitor import events as ev
 from monitor.errors import TranscriptError
 from monitor.history.source import InputFile
@@ -23,7 +23,6 @@ __all__ = ["PROBE_BYTES", "AmiFileEvents", "merge_by_time"]
 
 PROBE_BYTES = 8 << 20
 _MARK_EVERY = 4 << 20
-_Translate = Callable[[AmiMessage, float | None], "ev.Event | None"]
 
 
 class AmiFileEvents:
@@ -48,12 +47,29 @@ class AmiFileEvents:
         self.translator = Translator()
         if start_at is not None:
             self.translator.clock.now = start_at
-        self.messages = 0
-        self.recognised = 0
-        self.events = 0
-        self.last_at: float | None = None
+        self.counts = ReplayCounts()
         self.marks: deque[tuple[int, float]] = deque()
         self._next_mark = start + _MARK_EVERY
+
+    @property
+    def messages(self) -> int:
+        """AMI messages read so far."""
+        return self.counts.messages
+
+    @property
+    def recognised(self) -> int:
+        """Messages read so far that are AMI events or responses."""
+        return self.counts.recognised
+
+    @property
+    def events(self) -> int:
+        """Events yielded so far."""
+        return self.counts.events
+
+    @property
+    def last_at(self) -> float | None:
+        """The time of the last event yielded (None before the first)."""
+        return self.counts.last_at
 
     @property
     def skipped_frames(self) -> int:
@@ -64,7 +80,13 @@ class AmiFileEvents:
         return sum(self.translator.unknown.values())
 
     def __iter__(self) -> Iterator[ev.Event]:
-        parser, translate, one = self.parser, self.translator.translate, self._one
+        # the per-message loop runs compiled (Translator.replay); this module's part is per
+        # chunk: resuming, resume marks, the probe, the end of the file
+        return self.translator.replay(self._chunks(), self.parser, self.counts)
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The file's chunks for ``Translator.replay``; each resumes here once the events of
+        the one before it are consumed (the probe and the end-of-file checks run then)."""
         skip_partial = self.start > 0
         for chunk in self.source.chunks(self.start):
             if skip_partial:
@@ -76,33 +98,15 @@ class AmiFileEvents:
             if at_chunk >= self._next_mark and self.last_at is not None:
                 self.marks.append((at_chunk, self.last_at))
                 self._next_mark = at_chunk + _MARK_EVERY
-            for msg in parser.feed(chunk):
-                event = one(msg, translate)
-                if event is not None:
-                    yield event
+            yield chunk
             self._probe()
-        if parser.leftover.strip():
-            for msg in parser.feed(b"\r\n\r\n"):
-                event = one(msg, translate)
-                if event is not None:
-                    yield event
+        if self.parser.leftover.strip():
+            yield b"\r\n\r\n"  # the last message, without its blank line
         if self.recognised == 0:
             raise TranscriptError(
                 f"{self.source.name}: no AMI messages found (expected 'Event: ...' blocks "
                 "separated by blank lines, as recorded from an AMI session)"
             )
-
-    def _one(self, msg: AmiMessage, translate: _Translate) -> ev.Event | None:
-        """The event of one message, or None (a plain call: no generator per message)."""
-        self.messages += 1
-        fields = msg.fields
-        if "Event" in fields or "Response" in fields or "event" in fields:
-            self.recognised += 1
-        event = translate(msg, None)
-        if event is not None:
-            self.events += 1
-            self.last_at = event.at
-        return event
 
     def _probe(self) -> None:
         if self.recognised == 0 and self.source.offset - self.start >= self.probe_bytes:
