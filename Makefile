@@ -48,7 +48,7 @@ NATIVE_SRC := $(shell sed -n 's/^    "\(.*\.py\)",$$/\1/p' .ci/backend/ringwatch
 # the PATH may be a pyenv shim that finds no standard library)
 CACHED_CC = CC="$$(command -v $${CC:-gcc} >/dev/null && echo '$(CURDIR)/$(BIN)/python -I $(CURDIR)/.ci/cc-cache ')$${CC:-gcc}"
 
-$(STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
+$(STAMP): pyproject.toml collectors/ami/_speedups.c monitor/_frozen.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(CACHED_CC) $(BIN)/pip install -q -e '.[$(DEV_EXTRAS)]'
@@ -57,7 +57,7 @@ $(STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.
 # The demo's install: wheels only and no compile (the hot path runs as plain Python, the same
 # results; `make venv` compiles it), no byte-compiling either (Python caches what the demo
 # imports as it runs: 15 s less CPU): well under a minute with pip's cache warm.
-$(DEMO_STAMP): pyproject.toml collectors/ami/_speedups.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
+$(DEMO_STAMP): pyproject.toml collectors/ami/_speedups.c monitor/_frozen.c .ci/backend/ringwatch_build.py $(NATIVE_SRC)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	RINGWATCH_COMPILE=0 $(BIN)/pip install -q --no-compile --only-binary=:all: -e '.[$(DEMO_EXTRAS)]'
 	@touch $(DEMO_STAMP)

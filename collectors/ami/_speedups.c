@@ -15,10 +15,14 @@
  *     per event as building the dicts.
  *
  * Speed: keys repeat from message to message, so each key is looked up in a small table by
- * its bytes and the cached str (with its cached hash) is reused; the last value seen for each
- * cached key is reused too when its bytes are equal (ChannelState: 6, Privilege: call,all).
+ * its bytes (hashed while the line is scanned for ": ") and the cached str (with its cached
+ * hash) is reused; the last VALUE_WAYS values seen for each cached key are reused too when
+ * their bytes are equal (ChannelState: 6, Privilege: call,all, and the Channel, Uniqueid and
+ * caller ID of the few calls whose events interleave): no new str then, and a value's hash,
+ * once computed (a dict or tuple key downstream), is kept with it.
  * Only documented CPython API is used (no private _Py* calls). The caches live in the module
- * state and hold at most KEY_SLOTS keys and KEY_SLOTS values, each at most CACHE_MAX_LEN long.
+ * state and hold at most KEY_SLOTS keys and KEY_SLOTS * VALUE_WAYS values, each at most
+ * CACHE_MAX_LEN long.
  * Nothing here raises on any text: odd input gives None; wrong argument types a TypeError.
  */
 #define PY_SSIZE_T_CLEAN
@@ -26,11 +30,14 @@
 #include <string.h>
 
 #define KEY_SLOTS 512 /* a power of two */
+#define VALUE_WAYS 4
 #define CACHE_MAX_LEN 64
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
 
 typedef struct {
-    PyObject *keys[KEY_SLOTS];   /* str or NULL */
-    PyObject *values[KEY_SLOTS]; /* last value seen for keys[i], or NULL */
+    PyObject *keys[KEY_SLOTS];               /* str or NULL */
+    PyObject *values[KEY_SLOTS][VALUE_WAYS]; /* recent values of keys[i], the latest first */
 } speedups_state;
 
 static const char FOLLOWS[] = "Response: Follows";
@@ -57,25 +64,25 @@ same_bytes(PyObject *s, const Py_UCS1 *p, Py_ssize_t n)
     return PyUnicode_GET_LENGTH(s) == n && memcmp(PyUnicode_1BYTE_DATA(s), p, (size_t)n) == 0;
 }
 
-static Py_ssize_t
-slot_of(const Py_UCS1 *p, Py_ssize_t n)
+static void
+clear_values(PyObject **ways)
 {
-    size_t h = 2166136261u; /* FNV-1a */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619u;
+    for (int w = 0; w < VALUE_WAYS; w++) {
+        Py_CLEAR(ways[w]);
     }
-    return (Py_ssize_t)(h & (KEY_SLOTS - 1));
 }
 
-/* New reference to the key str for p[0:n]; *slot is its cache slot, or -1 if not cached. */
+/* New reference to the key str for p[0:n] (FNV-1a hash of its bytes: `hash`); *slot is its
+ * cache slot, or -1 if not cached. */
 static PyObject *
-get_key(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, Py_ssize_t *slot)
+get_key(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, size_t hash, int ascii,
+        Py_ssize_t *slot)
 {
     *slot = -1;
     if (n > CACHE_MAX_LEN) {
         return new_str(p, n, ascii);
     }
-    Py_ssize_t i = slot_of(p, n);
+    Py_ssize_t i = (Py_ssize_t)(hash & (KEY_SLOTS - 1));
     PyObject *key = st->keys[i];
     if (key != NULL && same_bytes(key, p, n)) {
         *slot = i;
@@ -89,30 +96,39 @@ get_key(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, Py_ssize_
     Py_INCREF(key);
     Py_XDECREF(st->keys[i]);
     st->keys[i] = key;
-    Py_CLEAR(st->values[i]);
+    clear_values(st->values[i]);
     *slot = i;
     return key;
 }
 
-/* New reference to the value str for p[0:n], reusing the last value of the key's slot. */
+/* New reference to the value str for p[0:n], reusing a recent value of the key's slot (which
+ * then moves to the front; a new one goes in front, the oldest out). */
 static PyObject *
 get_value(speedups_state *st, Py_ssize_t slot, const Py_UCS1 *p, Py_ssize_t n, int ascii)
 {
     if (slot < 0 || n > CACHE_MAX_LEN) {
         return new_str(p, n, ascii);
     }
-    PyObject *value = st->values[slot];
-    if (value != NULL && same_bytes(value, p, n)) {
-        Py_INCREF(value);
-        return value;
+    PyObject **ways = st->values[slot];
+    for (int w = 0; w < VALUE_WAYS && ways[w] != NULL; w++) {
+        PyObject *value = ways[w];
+        if (same_bytes(value, p, n)) {
+            if (w > 0) {
+                memmove(ways + 1, ways, (size_t)w * sizeof(PyObject *));
+                ways[0] = value;
+            }
+            Py_INCREF(value);
+            return value;
+        }
     }
-    value = new_str(p, n, ascii);
+    PyObject *value = new_str(p, n, ascii);
     if (value == NULL) {
         return NULL;
     }
+    Py_XDECREF(ways[VALUE_WAYS - 1]);
+    memmove(ways + 1, ways, (VALUE_WAYS - 1) * sizeof(PyObject *));
     Py_INCREF(value);
-    Py_XDECREF(st->values[slot]);
-    st->values[slot] = value;
+    ways[0] = value;
     return value;
 }
 
@@ -141,8 +157,10 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
     Py_ssize_t block_end;
     for (;;) {
         Py_ssize_t sep = pos;
-        for (;;) { /* the first ": " of the line */
+        size_t hash = FNV_OFFSET; /* of the key's bytes, for the key cache */
+        for (;;) {                /* the first ": " of the line */
             while (sep < n && p[sep] != ':' && p[sep] != '\n') {
+                hash = (hash ^ p[sep]) * FNV_PRIME;
                 sep++;
             }
             if (sep + 1 >= n || p[sep] == '\n') {
@@ -151,6 +169,7 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
             if (p[sep + 1] == ' ') {
                 break;
             }
+            hash = (hash ^ ':') * FNV_PRIME; /* a ':' inside the key */
             sep++;
         }
         if (sep - pos == 6 && memcmp(p + pos, "Output", 6) == 0) {
@@ -160,7 +179,7 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
         const Py_UCS1 *nl = memchr(p + vstart, '\n', (size_t)(n - vstart));
         Py_ssize_t end = nl == NULL ? n : nl - p;
         Py_ssize_t slot;
-        PyObject *key = get_key(st, p + pos, sep - pos, ascii, &slot);
+        PyObject *key = get_key(st, p + pos, sep - pos, hash, ascii, &slot);
         if (key == NULL) {
             goto error;
         }
@@ -341,7 +360,9 @@ speedups_traverse(PyObject *module, visitproc visit, void *arg)
     if (st != NULL) {
         for (int i = 0; i < KEY_SLOTS; i++) {
             Py_VISIT(st->keys[i]);
-            Py_VISIT(st->values[i]);
+            for (int w = 0; w < VALUE_WAYS; w++) {
+                Py_VISIT(st->values[i][w]);
+            }
         }
     }
     return 0;
@@ -354,7 +375,7 @@ speedups_clear(PyObject *module)
     if (st != NULL) {
         for (int i = 0; i < KEY_SLOTS; i++) {
             Py_CLEAR(st->keys[i]);
-            Py_CLEAR(st->values[i]);
+            clear_values(st->values[i]);
         }
     }
     return 0;

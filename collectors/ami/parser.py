@@ -236,7 +236,7 @@ class AmiParser:
             if dicts is not None:
                 self.stats.messages += len(dicts)
                 self._check_oversize()
-                return list(map(AmiMessage, dicts))
+                return [AmiMessage(fields) for fields in dicts]
         out = self._parse_blocks(text.split("\n\n"))
         self._check_oversize()
         return out

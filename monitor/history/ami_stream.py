@@ -66,10 +66,18 @@ class AmiFileEvents:
         """Events yielded so far."""
         return self.counts.events
 
+    @events.setter
+    def events(self, value: int) -> None:  # settable, as the importer's Stream protocol says
+        self.counts.events = value
+
     @property
     def last_at(self) -> float | None:
         """The time of the last event yielded (None before the first)."""
         return self.counts.last_at
+
+    @last_at.setter
+    def last_at(self, value: float | None) -> None:
+        self.counts.last_at = value
 
     @property
     def skipped_frames(self) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.frozen import fast_init
 from monitor.record import CallClocks, CallRecord, Outcome, Span, Timing, rings_for
 from monitor.rules.cadence import cadence_for
 from monitor.rules.model import CheckResult, PromiseResult, Site
@@ -40,6 +41,9 @@ class Context:
 
     site: Site = field(default_factory=Site)
     promises: tuple[PromiseResult, ...] = ()
+
+
+fast_init(Context)
 
 
 def over(value: float, limit: float) -> bool:

@@ -115,6 +115,9 @@ class Deadline:
     rule_id: str
 
 
+fast_init(Deadline)
+
+
 @dataclass(frozen=True, slots=True)
 class PromiseResult:
     """A callback promise's outcome, passed in by the promises engine.

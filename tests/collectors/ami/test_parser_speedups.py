@@ -168,6 +168,22 @@ def test_cached_keys_and_values_do_not_mix_up(speedups: ModuleType) -> None:
     assert got == [{"Event": "X", long_key: "v" * 300}]
 
 
+def test_the_recent_values_of_a_key_are_shared_and_never_mixed_up(speedups: ModuleType) -> None:
+    """Each key keeps its last four values: the Uniqueid of four interleaved calls is one str
+    object per call (its hash computed once downstream); a fifth value pushes the oldest out."""
+    shared: dict[int, str] = {}
+    for round_ in range(3):
+        for i in range(4):
+            [fields] = speedups.parse_text(f"Event: Newstate\nUniqueid: 17.{i}", 1024)
+            assert fields == {"Event": "Newstate", "Uniqueid": f"17.{i}"}
+            if round_:
+                assert fields["Uniqueid"] is shared[i]
+            shared[i] = fields["Uniqueid"]
+    for i in (4, 5, 0, 1, 6, 2, 3, 0):
+        [fields] = speedups.parse_text(f"Event: Newstate\nUniqueid: 17.{i}", 1024)
+        assert fields["Uniqueid"] == f"17.{i}"
+
+
 @pytest.mark.parametrize(
     "args",
     [(b"Event: Ping", 10), ("Event: Ping", 1.5), ("Event: Ping", None), ("x",), ()],

@@ -1,0 +1,14 @@
+"""Types of the optional C extension built from _frozen.c (see monitor/frozen.py)."""
+
+from typing import Any
+
+def install(
+    cls: type,
+    init: object,
+    names: tuple[str, ...],
+    npos: int,
+    steps: tuple[tuple[Any, int, bool, Any, Any], ...],
+    post_init: bool,
+    /,
+) -> bool: ...
+def installed(cls: object, /) -> bool: ...
