@@ -316,40 +316,43 @@ crlf_to_lf(PyObject *module, PyObject *data)
     }
     const char *p = PyBytes_AS_STRING(data);
     Py_ssize_t n = PyBytes_GET_SIZE(data);
-    Py_ssize_t pairs = 0;
-    for (const char *c = p; (c = memchr(c, '\r', (size_t)(p + n - c))) != NULL; c++) {
-        if (c + 1 < p + n && c[1] == '\n') {
-            pairs++;
-        }
-    }
-    if (pairs == 0) {
+    const char *stop = p + n;
+    const char *c = memchr(p, '\r', (size_t)n);
+    if (c == NULL) {
         Py_INCREF(data);
         return data;
     }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n - pairs);
-    if (out == NULL) {
-        return NULL;
+    /* one pass into a scratch buffer (the text is searched once, not once to count the
+     * pairs and once to copy), then the bytes object of the length it came to */
+    char *buf = PyMem_Malloc(n > 0 ? (size_t)n : 1);
+    if (buf == NULL) {
+        return PyErr_NoMemory();
     }
-    char *w = PyBytes_AS_STRING(out);
+    char *w = buf;
     const char *r = p;
-    const char *stop = p + n;
-    while (r < stop) {
-        const char *c = memchr(r, '\r', (size_t)(stop - r));
-        if (c == NULL) {
-            memcpy(w, r, (size_t)(stop - r));
-            break;
-        }
+    while (c != NULL) {
         if (c + 1 < stop && c[1] == '\n') {
             memcpy(w, r, (size_t)(c - r));
-            w += c - r;
-            r = c + 1; /* drop the CR, keep the LF */
+            w += c - r; /* drop the CR, keep the LF */
         }
         else {
             memcpy(w, r, (size_t)(c + 1 - r));
             w += c + 1 - r;
-            r = c + 1;
         }
+        r = c + 1;
+        c = memchr(r, '\r', (size_t)(stop - r));
     }
+    memcpy(w, r, (size_t)(stop - r));
+    w += stop - r;
+    PyObject *out;
+    if (w - buf == n) { /* CRs, but none before an LF: the same bytes */
+        Py_INCREF(data);
+        out = data;
+    }
+    else {
+        out = PyBytes_FromStringAndSize(buf, w - buf);
+    }
+    PyMem_Free(buf);
     return out;
 }
 
