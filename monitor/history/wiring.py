@@ -27,9 +27,11 @@ def build_importer(
     progress: Progress | None = None,
     restart: bool = False,
     batch_calls: int = 500,
+    writer_process: bool = True,
 ) -> Importer:
     """The importer for ``cfg``: with ``ruleset`` None, calls are stored without findings and
-    the promise ledger uses its defaults (as the service does with no callback rule)."""
+    the promise ledger uses its defaults (as the service does with no callback rule).
+    ``writer_process`` False keeps the store writes in this process (monitor/history/writer.py)."""
     from monitor.service import _promise_settings  # the service's own policy, not a copy
 
     first = cfg.pbxs[0]
@@ -62,4 +64,5 @@ def build_importer(
         progress=progress,
         restart=restart,
         batch_calls=batch_calls,
+        writer_process=writer_process,
     )
