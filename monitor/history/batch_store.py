@@ -58,6 +58,9 @@ class WriteCounts:
     findings: int = 0
     promise_changes: dict[str, int] = field(default_factory=dict)
     batches: int = 0
+    #: a writer process's memory at its end, KiB (Linux): peak RSS ``hwm``, ``pss``
+    #: (shared pages split between the processes sharing them) and ``private``
+    memory_kib: dict[str, int] = field(default_factory=dict)
 
 
 class BatchStore:

@@ -80,6 +80,7 @@ class ImportStats:
     seconds: float = 0.0
     interrupted: bool = False
     writer_process: bool = False  # batches were written by a writer process
+    writer_memory_kib: dict[str, int] = field(default_factory=dict)  # its hwm, pss, private
 
     def summary(self) -> str:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
@@ -265,6 +266,7 @@ class Importer:
         )
         st.findings = counts.findings
         st.promise_changes = dict(counts.promise_changes)
+        st.writer_memory_kib = dict(counts.memory_kib)
 
     def _checkpoints(self, final: bool) -> list[Checkpoint]:
         """Each file's checkpoint once this batch is stored: done, or where to resume (before

@@ -204,6 +204,7 @@ def _child_main(conn: Connection, target: BatchStore) -> None:
             except EOFError:  # the importer is gone: nothing more will come
                 break
             if data == _STOP:
+                target.counts.memory_kib = _own_memory()
                 send(("done", target.counts))
                 break
             target.write(pickle.loads(data))
@@ -216,6 +217,26 @@ def _child_main(conn: Connection, target: BatchStore) -> None:
     finally:
         conn.close()
         os._exit(0)  # no atexit handlers of the parent's (pytest, click) in the child
+
+
+def _own_memory() -> dict[str, int]:
+    """This process's peak RSS, PSS and private memory in KiB (Linux /proc), else empty."""
+    out: dict[str, int] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    out["hwm"] = int(line.split()[1])
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key == "Pss":
+                    out["pss"] = int(rest.split()[0])
+                elif key in ("Private_Clean", "Private_Dirty"):
+                    out["private"] = out.get("private", 0) + int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
 
 
 def _portable(exc: BaseException) -> BaseException:
