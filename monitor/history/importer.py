@@ -162,7 +162,7 @@ class Importer:
         then re-raises. Input errors raise TranscriptError before anything is written."""
         started = time.monotonic()
         st = self.stats
-        inputs = [InputFile(p) for p in paths]
+        inputs = [InputFile(p, read_ahead=True) for p in paths]
         st.files = len(inputs)
         self._streams = self._open(inputs)
         total = sum(s.source.size for s in self._streams)
