@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from monitor.promises import repository as repo
+from monitor.promises import statements as repo
 from monitor.promises.matching import Callback
 from monitor.promises.model import Action, Change, Promise, PromiseState
 from monitor.promises.numbers import Normalised
@@ -67,7 +67,7 @@ def returned(conn: Connection, cb: Callback, settings: PromiseSettings) -> list[
     changes: list[Change] = []
     # the credit goes to the person who called back (the call's agent), else the call
     actor = f"agent:{cb.agent}" if cb.agent else f"call:{cb.call_id}"
-    for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
+    for p in repo.open_to(conn, cb.number):
         if p.made_at > cb.at:
             continue  # promised after this call: it cannot have returned it
         if p.due_at < cb.at:  # due before the callback: broken, whatever the cache said
@@ -101,10 +101,7 @@ def returned(conn: Connection, cb: Callback, settings: PromiseSettings) -> list[
                     callback_seconds=cb.at - p.made_at,
                 )
             )
-    late = repo.select_promises(
-        conn, states=(PromiseState.BROKEN,), number=cb.number, not_reached=True
-    )
-    for p in late:
+    for p in repo.unreached_to(conn, cb.number):
         if p.due_at < cb.at:
             changes += reached_late(conn, p, cb, actor)
     return changes
@@ -169,11 +166,7 @@ def make_in(
             ),
         ]
     changes: list[Change] = []
-    existing = (
-        repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
-        if numbers is None or number.e164 in numbers
-        else []
-    )
+    existing = repo.open_to(conn, number.e164) if numbers is None or number.e164 in numbers else []
     for p in existing:
         if p.due_at < made_at:  # overdue before this miss: break it first
             broke = break_promise(conn, p, settings)

@@ -1,0 +1,309 @@
+"""The ledger's own statements (what a call, a promise and event time do to it), compiled
+once per dialect and run on the driver in the caller's transaction (``monitor.store.dbapi``):
+a history import runs thousands of them, and SQLAlchemy Core's per-statement Python cost
+was most of the ledger's time. The reads of the web pages and the CLI stay in
+``monitor.promises.repository``, which re-exports these.
+
+A state change is a conditional UPDATE (``... WHERE id = ? AND state = 'open'``) that
+returns the row as it is now (``RETURNING``): two writers cannot both close one promise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from monitor.promises.model import Action, Change, Promise, PromiseKind, PromiseState
+from monitor.promises.tables import promise_events, promises
+from monitor.store import dbapi
+
+__all__ = [
+    "add_event",
+    "close",
+    "due",
+    "find_key",
+    "get",
+    "insert_promise",
+    "next_due",
+    "open_to",
+    "promise_from",
+    "returnable_numbers",
+    "set_fields",
+    "unreached_to",
+]
+
+_COLUMNS: tuple[str, ...] = tuple(c.name for c in promises.c)
+_OPEN, _BROKEN = str(PromiseState.OPEN), str(PromiseState.BROKEN)
+_NEW_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("raw_number", "source_call_id", "reason", "agent", "closed_at", "kept_by_call_id",
+     "kept_at", "late_call_id", "late_at"),
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "promise_id", "action", "from_state", "to_state", "at", "actor", "detail", "call_id",
+    "source_key",
+)  # fmt: skip
+
+
+def promise_from(row: Mapping[Any, Any]) -> Promise:
+    """A Promise from a ``promises`` row (by column name)."""
+    return Promise(
+        id=int(row["id"]),
+        key=row["key"],
+        kind=PromiseKind(row["kind"]),
+        pbx=row["pbx"],
+        number=row["number"],
+        raw_number=row["raw_number"],
+        source_call_id=row["source_call_id"],
+        reason=row["reason"],
+        agent=row["agent"],
+        rule=row["rule"],
+        made_at=float(row["made_at"]),
+        due_at=float(row["due_at"]),
+        state=PromiseState(row["state"]),
+        closed_at=row["closed_at"],
+        kept_by_call_id=row["kept_by_call_id"],
+        kept_at=row["kept_at"],
+        late_call_id=row["late_call_id"],
+        late_at=row["late_at"],
+        misses=int(row["misses"]),
+    )
+
+
+def _promises(cursor: Any) -> list[Promise]:
+    """Every row of a statement selecting (or returning) all ``promises`` columns."""
+    names = _COLUMNS
+    return [promise_from(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+
+def _run(conn: Connection, key: Any, build: Any, values: dict[str, Any]) -> Any:
+    prepared = dbapi.prepare(conn, key, build)
+    return dbapi.execute(conn, prepared.sql, prepared.args(values))
+
+
+# ---- reads -------------------------------------------------------------------------------
+
+
+def _get() -> ClauseElement:
+    return select(*promises.c).where(promises.c.id == bindparam("id"))
+
+
+def get(conn: Connection, promise_id: int) -> Promise | None:
+    found = _promises(_run(conn, "get", _get, {"id": promise_id}))
+    return found[0] if found else None
+
+
+def _find_key() -> ClauseElement:
+    """Made (``promises.key``) or joined (``promise_events.source_key``): a key is one or
+    the other, never both."""
+    return (
+        select(promises.c.id)
+        .where(promises.c.key == bindparam("k"))
+        .union_all(
+            select(promise_events.c.promise_id).where(
+                promise_events.c.source_key == bindparam("k")
+            )
+        )
+        .limit(1)
+    )
+
+
+def find_key(conn: Connection, key: str) -> int | None:
+    """The promise a source key already made or joined, or None if it is new."""
+    rows = _run(conn, "find_key", _find_key, {"k": key}).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def _to_number(state: str, not_reached: bool) -> ClauseElement:
+    query = select(*promises.c).where(
+        promises.c.state == state, promises.c.number == bindparam("number")
+    )
+    if not_reached:
+        query = query.where(promises.c.late_at.is_(None))
+    return query.order_by(promises.c.due_at, promises.c.id)
+
+
+def open_to(conn: Connection, number: str) -> list[Promise]:
+    """The open promises to ``number``, oldest due first."""
+    build = partial(_to_number, _OPEN, False)
+    return _promises(_run(conn, "open_to", build, {"number": number}))
+
+
+def unreached_to(conn: Connection, number: str) -> list[Promise]:
+    """The broken promises to ``number`` whose customer was not reached, oldest due first."""
+    build = partial(_to_number, _BROKEN, True)
+    return _promises(_run(conn, "unreached_to", build, {"number": number}))
+
+
+def _due() -> ClauseElement:
+    return (
+        select(*promises.c)
+        .where(promises.c.state == _OPEN, promises.c.due_at < bindparam("now"))
+        .order_by(promises.c.due_at, promises.c.id)
+    )
+
+
+def due(conn: Connection, now: float) -> list[Promise]:
+    """Open promises whose due time is before ``now`` (a callback at the due time keeps)."""
+    return _promises(_run(conn, "due", _due, {"now": now}))
+
+
+def _next_due() -> ClauseElement:
+    return select(func.min(promises.c.due_at)).where(promises.c.state == _OPEN)
+
+
+def next_due(conn: Connection) -> float | None:
+    rows = _run(conn, "next_due", _next_due, {}).fetchall()
+    value = rows[0][0] if rows else None
+    return None if value is None else float(value)
+
+
+def _returnable() -> ClauseElement:
+    return (
+        select(promises.c.number)
+        .distinct()
+        .where(
+            promises.c.number.is_not(None),
+            or_(
+                promises.c.state == _OPEN,
+                (promises.c.state == _BROKEN) & promises.c.late_at.is_(None),
+            ),
+        )
+    )
+
+
+def returnable_numbers(conn: Connection) -> set[str]:
+    """The numbers with a promise that a call could still return: open, or broken and not
+    reached yet (a late callback)."""
+    return {str(r[0]) for r in _run(conn, "returnable", _returnable, {}).fetchall()}
+
+
+# ---- writes ------------------------------------------------------------------------------
+
+
+def _insert_event() -> ClauseElement:
+    return insert(promise_events).values({c: bindparam(c) for c in _EVENT_COLUMNS})
+
+
+def add_event(
+    conn: Connection,
+    promise_id: int,
+    action: Action,
+    at: float,
+    actor: str,
+    *,
+    from_state: PromiseState | None = None,
+    to_state: PromiseState | None = None,
+    detail: str = "",
+    call_id: str | None = None,
+    source_key: str | None = None,
+) -> None:
+    prepared = dbapi.prepare(conn, "add_event", _insert_event)
+    args = (
+        promise_id,
+        str(action),
+        None if from_state is None else str(from_state),
+        None if to_state is None else str(to_state),
+        at,
+        actor[:160],
+        detail[:500],
+        call_id,
+        source_key,
+    )
+    assert prepared.names == _EVENT_COLUMNS
+    dbapi.execute(conn, prepared.sql, args).close()
+
+
+def _insert_promise(columns: tuple[str, ...]) -> ClauseElement:
+    return (
+        insert(promises).values({c: bindparam(c) for c in columns}).returning(promises.c.id)
+    )
+
+
+def insert_promise(conn: Connection, values: dict[str, Any], actor: str, detail: str) -> Change:
+    """Insert an open promise and its ``created`` history entry."""
+    row = dict(values, state=_OPEN, misses=1)
+    columns = tuple(row)
+    rows = _run(conn, ("insert_promise", columns), partial(_insert_promise, columns), row)
+    promise_id = int(rows.fetchall()[0][0])
+    add_event(
+        conn,
+        promise_id,
+        Action.CREATED,
+        float(values["made_at"]),
+        actor,
+        to_state=PromiseState.OPEN,
+        detail=detail,
+        call_id=values.get("source_call_id"),
+    )
+    # the row as stored (what ``get`` would read back, without the round trip)
+    created = promise_from({**_NEW_DEFAULTS, **row, "id": promise_id})
+    return Change(
+        created,
+        Action.CREATED,
+        created.made_at,
+        actor,
+        None,
+        PromiseState.OPEN,
+        detail,
+        created.source_call_id,
+    )
+
+
+def _update(columns: tuple[str, ...], only_open: bool) -> ClauseElement:
+    stmt = update(promises).where(promises.c.id == bindparam("pid"))
+    if only_open:
+        stmt = stmt.where(promises.c.state == _OPEN)
+    return stmt.values({c: bindparam(c) for c in columns}).returning(*promises.c)
+
+
+def close(
+    conn: Connection,
+    promise: Promise,
+    new: PromiseState,
+    at: float,
+    actor: str,
+    *,
+    detail: str = "",
+    call_id: str | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Promise | None:
+    """Move an open promise to ``new``; None when another writer closed it first."""
+    values = dict(fields or {}, state=str(new), closed_at=at)
+    columns = tuple(values)
+    values["pid"] = promise.id
+    build = partial(_update, columns, True)
+    found = _promises(_run(conn, ("close", columns), build, values))
+    if len(found) != 1:
+        return None
+    add_event(
+        conn,
+        promise.id,
+        Action(str(new)),
+        at,
+        actor,
+        from_state=PromiseState.OPEN,
+        to_state=new,
+        detail=detail,
+        call_id=call_id,
+    )
+    return found[0]
+
+
+def set_fields(conn: Connection, promise_id: int, **values: Any) -> Promise:
+    columns = tuple(values)
+    build = partial(_update, columns, False)
+    found = _promises(_run(conn, ("set_fields", columns), build, {**values, "pid": promise_id}))
+    assert len(found) == 1, promise_id
+    return found[0]
