@@ -10,7 +10,6 @@ every call that was still open when the checkpoint was written (docs/import.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from functools import partial
 
 from sqlalchemy import Connection, Insert, bindparam, select

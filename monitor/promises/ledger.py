@@ -142,11 +142,21 @@ def make_in(
     the same number; ``note_due`` hears each new due time. ``numbers`` (inside an import
     batch): the numbers that may hold an open promise; a new promise's number joins it."""
     key = values["key"]
+    if numbers is not None and number.e164 is not None and number.e164 not in numbers:
+        # most of an import's promises: no promise to this number can be open, so it is
+        # made unless its key is known (a replay); PostgreSQL: in one statement
+        made = repo.insert_promise(conn, values, actor, "promise made", unless_known=True)
+        if made is None:
+            return []
+        note_due(float(values["due_at"]))
+        numbers.add(number.e164)
+        return [made]
     if repo.find_key(conn, key) is not None:
         return []  # replayed: already made or merged
     made_at, due_at = float(values["made_at"]), float(values["due_at"])
     if number.e164 is None:
         created = repo.insert_promise(conn, values, actor, "promise made")
+        assert created is not None
         detail = f"cannot be returned: number {number.raw!r} is {number.problem}"
         closed = repo.close(
             conn, created.promise, PromiseState.UNRETURNABLE, made_at, SYSTEM, detail=detail
@@ -202,6 +212,7 @@ def make_in(
             ),
         ]
     created = repo.insert_promise(conn, values, actor, "promise made")
+    assert created is not None
     note_due(due_at)
     if numbers is not None:
         numbers.add(number.e164)

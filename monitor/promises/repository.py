@@ -8,10 +8,10 @@ cannot both close one promise: the loser sees 0 rows and re-reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, case, func, or_, select
 
 from monitor.promises.model import Promise, PromiseState
 from monitor.promises.statements import (

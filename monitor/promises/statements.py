@@ -18,6 +18,7 @@ from sqlalchemy import (
     ClauseElement,
     Connection,
     bindparam,
+    exists,
     func,
     insert,
     or_,
@@ -111,9 +112,7 @@ def _find_key() -> ClauseElement:
         select(promises.c.id)
         .where(promises.c.key == bindparam("k"))
         .union_all(
-            select(promise_events.c.promise_id).where(
-                promise_events.c.source_key == bindparam("k")
-            )
+            select(promise_events.c.promise_id).where(promise_events.c.source_key == bindparam("k"))
         )
         .limit(1)
     )
@@ -196,6 +195,29 @@ def _insert_event() -> ClauseElement:
     return insert(promise_events).values({c: bindparam(c) for c in _EVENT_COLUMNS})
 
 
+def _event(
+    action: Action,
+    at: float,
+    actor: str,
+    from_state: PromiseState | None = None,
+    to_state: PromiseState | None = None,
+    detail: str = "",
+    call_id: str | None = None,
+    source_key: str | None = None,
+) -> tuple[Any, ...]:
+    """A history entry's values after ``promise_id`` (``_EVENT_COLUMNS[1:]``)."""
+    return (
+        str(action),
+        None if from_state is None else str(from_state),
+        None if to_state is None else str(to_state),
+        at,
+        actor[:160],
+        detail[:500],
+        call_id,
+        source_key,
+    )
+
+
 def add_event(
     conn: Connection,
     promise_id: int,
@@ -212,41 +234,67 @@ def add_event(
     prepared = dbapi.prepare(conn, "add_event", _insert_event)
     args = (
         promise_id,
-        str(action),
-        None if from_state is None else str(from_state),
-        None if to_state is None else str(to_state),
-        at,
-        actor[:160],
-        detail[:500],
-        call_id,
-        source_key,
+        *_event(action, at, actor, from_state, to_state, detail, call_id, source_key),
     )
-    assert prepared.names == _EVENT_COLUMNS
     dbapi.execute(conn, prepared.sql, args).close()
 
 
-def _insert_promise(columns: tuple[str, ...]) -> ClauseElement:
+def _with_event(source: Any) -> Any:
+    """PostgreSQL: a CTE inserting the history entry of the row ``source`` returns (its id,
+    then the ``e_*`` parameters), so a change and its entry are one round trip."""
+    values = [bindparam(f"e_{c}", type_=promise_events.c[c].type) for c in _EVENT_COLUMNS[1:]]
     return (
-        insert(promises).values({c: bindparam(c) for c in columns}).returning(promises.c.id)
+        insert(promise_events)
+        .from_select(list(_EVENT_COLUMNS), select(source.c.id, *values))
+        .cte("e")
     )
 
 
-def insert_promise(conn: Connection, values: dict[str, Any], actor: str, detail: str) -> Change:
-    """Insert an open promise and its ``created`` history entry."""
+def _event_values(event: tuple[Any, ...]) -> dict[str, Any]:
+    return {f"e_{c}": v for c, v in zip(_EVENT_COLUMNS[1:], event, strict=True)}
+
+
+def _insert_promise(columns: tuple[str, ...]) -> ClauseElement:
+    return insert(promises).values({c: bindparam(c) for c in columns}).returning(promises.c.id)
+
+
+def _insert_promise_pg(columns: tuple[str, ...], unless_known: bool) -> ClauseElement:
+    """PostgreSQL: the promise and its ``created`` entry in one statement; with
+    ``unless_known``, only when no promise made or joined its key (no row returned)."""
+    values = select(*[bindparam(c, type_=promises.c[c].type) for c in columns])
+    if unless_known:
+        known = _find_key().cte("k")  # type: ignore[attr-defined]
+        values = values.where(~exists(select(known.c.id)))
+    made = insert(promises).from_select(list(columns), values).returning(promises.c.id).cte("p")
+    return select(made.c.id).add_cte(_with_event(made))
+
+
+def insert_promise(
+    conn: Connection, values: dict[str, Any], actor: str, detail: str, *, unless_known: bool = False
+) -> Change | None:
+    """Insert an open promise and its ``created`` history entry. ``unless_known``: only when
+    no promise made or joined its key (``find_key``), else nothing and None."""
     row = dict(values, state=_OPEN, misses=1)
     columns = tuple(row)
-    rows = _run(conn, ("insert_promise", columns), partial(_insert_promise, columns), row)
-    promise_id = int(rows.fetchall()[0][0])
-    add_event(
-        conn,
-        promise_id,
-        Action.CREATED,
-        float(values["made_at"]),
-        actor,
-        to_state=PromiseState.OPEN,
-        detail=detail,
+    made_at = float(values["made_at"])
+    event = _event(
+        Action.CREATED, made_at, actor, to_state=PromiseState.OPEN, detail=detail,
         call_id=values.get("source_call_id"),
-    )
+    )  # fmt: skip
+    if conn.dialect.name == "postgresql":
+        build = partial(_insert_promise_pg, columns, unless_known)
+        key = ("insert_promise_pg", columns, unless_known)
+        rows = _run(conn, key, build, {**row, **_event_values(event)}).fetchall()
+        if not rows:
+            return None
+        promise_id = int(rows[0][0])
+    else:
+        if unless_known and find_key(conn, values["key"]) is not None:
+            return None
+        build = partial(_insert_promise, columns)
+        promise_id = int(_run(conn, ("insert_promise", columns), build, row).fetchall()[0][0])
+        prepared = dbapi.prepare(conn, "add_event", _insert_event)
+        dbapi.execute(conn, prepared.sql, (promise_id, *event)).close()
     # the row as stored (what ``get`` would read back, without the round trip)
     created = promise_from({**_NEW_DEFAULTS, **row, "id": promise_id})
     return Change(
@@ -261,11 +309,17 @@ def insert_promise(conn: Connection, values: dict[str, Any], actor: str, detail:
     )
 
 
-def _update(columns: tuple[str, ...], only_open: bool) -> ClauseElement:
+def _update(columns: tuple[str, ...], only_open: bool) -> Any:
     stmt = update(promises).where(promises.c.id == bindparam("pid"))
     if only_open:
         stmt = stmt.where(promises.c.state == _OPEN)
     return stmt.values({c: bindparam(c) for c in columns}).returning(*promises.c)
+
+
+def _close_pg(columns: tuple[str, ...]) -> ClauseElement:
+    """PostgreSQL: the conditional UPDATE and its history entry in one statement."""
+    changed = _update(columns, True).cte("u")
+    return select(*changed.c).add_cte(_with_event(changed))
 
 
 def close(
@@ -279,25 +333,24 @@ def close(
     call_id: str | None = None,
     fields: dict[str, Any] | None = None,
 ) -> Promise | None:
-    """Move an open promise to ``new``; None when another writer closed it first."""
+    """Move an open promise to ``new`` (with its history entry); None when another writer
+    closed it first."""
     values = dict(fields or {}, state=str(new), closed_at=at)
     columns = tuple(values)
     values["pid"] = promise.id
+    event = _event(Action(str(new)), at, actor, PromiseState.OPEN, new, detail, call_id)
+    if conn.dialect.name == "postgresql":
+        build: Any = partial(_close_pg, columns)
+        found = _promises(
+            _run(conn, ("close_pg", columns), build, {**values, **_event_values(event)})
+        )
+        return found[0] if len(found) == 1 else None
     build = partial(_update, columns, True)
     found = _promises(_run(conn, ("close", columns), build, values))
     if len(found) != 1:
         return None
-    add_event(
-        conn,
-        promise.id,
-        Action(str(new)),
-        at,
-        actor,
-        from_state=PromiseState.OPEN,
-        to_state=new,
-        detail=detail,
-        call_id=call_id,
-    )
+    prepared = dbapi.prepare(conn, "add_event", _insert_event)
+    dbapi.execute(conn, prepared.sql, (promise.id, *event)).close()
     return found[0]
 
 

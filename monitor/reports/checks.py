@@ -4,7 +4,7 @@ import writes them with its calls, and ``ChecksSink`` does for the live service.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache, partial
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, insert
@@ -51,20 +51,14 @@ def write_checks_many(
     ids = [cid for cid, _ in calls]
     for i in range(0, len(ids), 500):  # left over by a live write whose call was not stored
         part = ids[i : i + 500]
-        dbapi.execute(conn, _delete_for(conn.dialect.name, len(part)), part).close()
+        sql, args = dbapi.in_list(conn, "DELETE FROM call_checks WHERE call_id", part)
+        dbapi.execute(conn, sql, args).close()
     rows = [(cid, r, m) for cid, pairs in calls for r, m in pairs]
     if rows:
         dbapi.insert_rows(conn, call_checks, _COLUMNS, rows)
 
 
 _COLUMNS = ("call_id", "rule", "met")
-
-
-@lru_cache(maxsize=64)
-def _delete_for(dialect: str, n: int) -> str:
-    """``DELETE FROM call_checks WHERE call_id IN (n parameters)``, positional."""
-    mark = "%s" if dialect == "postgresql" else "?"
-    return f"DELETE FROM call_checks WHERE call_id IN ({', '.join([mark] * n)})"
 
 
 class ChecksSink:

@@ -77,16 +77,9 @@ def existing_call_ids(conn: Connection, call_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        sql = _select_ids(conn.dialect.name, len(part))
-        found.update(r[0] for r in dbapi.execute(conn, sql, part).fetchall())
+        sql, args = dbapi.in_list(conn, "SELECT call_id FROM calls WHERE call_id", part)
+        found.update(r[0] for r in dbapi.execute(conn, sql, args).fetchall())
     return found
-
-
-@lru_cache(maxsize=64)
-def _select_ids(dialect: str, n: int) -> str:
-    """``SELECT call_id FROM calls WHERE call_id IN (n parameters)``, positional."""
-    mark = "%s" if dialect == "postgresql" else "?"
-    return f"SELECT call_id FROM calls WHERE call_id IN ({', '.join([mark] * n)})"
 
 
 def _flag_row(record: CallRecord, summary: tuple[str, int, str], now: float) -> dict[str, Any]:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple, NoReturn, cast
 
 from sqlalchemy import JSON, ClauseElement, Connection, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Prepared", "execute", "execute_many", "insert_rows", "prepare"]
+__all__ = ["Prepared", "execute", "execute_many", "in_list", "insert_rows", "prepare"]
 
 
 class Prepared(NamedTuple):
@@ -49,7 +51,8 @@ def _positional(dialect: Dialect) -> Dialect:
         return dialect
     made = _POSITIONAL.get(dialect.name)
     if made is None:
-        made = _POSITIONAL[dialect.name] = type(dialect)(paramstyle="format")
+        kind: Any = type(dialect)  # every dialect takes ``paramstyle`` (DefaultDialect)
+        made = _POSITIONAL[dialect.name] = kind(paramstyle="format")
     return made
 
 
@@ -58,7 +61,7 @@ def prepare(conn: Connection, key: Hashable, build: Callable[[], ClauseElement])
     dialect = conn.dialect
     found = _PREPARED.get((dialect.name, key))
     if found is None:
-        compiled = build().compile(dialect=_positional(dialect))
+        compiled = cast(SQLCompiler, build().compile(dialect=_positional(dialect)))
         names = tuple(compiled.positiontup or ())
         params = compiled.params
         found = Prepared(compiled.string, names, tuple(params.get(n) for n in names))
@@ -66,12 +69,16 @@ def prepare(conn: Connection, key: Hashable, build: Callable[[], ClauseElement])
     return found
 
 
-def _raise(conn: Connection, exc: Exception, sql: str, args: Any, many: bool) -> None:
-    dbapi = conn.dialect.loaded_dbapi
-    if not isinstance(exc, dbapi.Error):
-        raise exc
+def _error(conn: Connection) -> type[Exception]:
+    """The driver's base exception class (``sqlite3.Error``, ``psycopg.Error``)."""
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    return error
+
+
+def _raise(conn: Connection, exc: Exception, sql: str, args: Any, many: bool) -> NoReturn:
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...)."""
     raise DBAPIError.instance(
-        sql, args, exc, dbapi.Error, dialect=conn.dialect, ismulti=many
+        sql, args, exc, _error(conn), dialect=conn.dialect, ismulti=many
     ) from exc
 
 
@@ -80,7 +87,7 @@ def execute(conn: Connection, sql: str, args: Sequence[Any] = ()) -> Any:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, args)
-    except Exception as exc:
+    except _error(conn) as exc:
         _raise(conn, exc, sql, args, False)
     return cursor
 
@@ -92,10 +99,23 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> N
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, rows)
-    except Exception as exc:
+    except _error(conn) as exc:
         _raise(conn, exc, sql, rows, True)
     finally:
         cursor.close()
+
+
+def in_list(conn: Connection, head: str, values: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+    """``head IN (values)`` and its parameters: ``= ANY(%s)`` with one array on PostgreSQL
+    (one statement text for any length), ``IN (?, ...)`` on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return f"{head} = ANY(%s)", [list(values)]
+    return _in_marks(head, len(values)), values
+
+
+@lru_cache(maxsize=64)
+def _in_marks(head: str, n: int) -> str:
+    return f"{head} IN ({', '.join(['?'] * n)})"
 
 
 class _Insert(NamedTuple):
@@ -147,7 +167,7 @@ def insert_rows(
             write = copy.write_row
             for row in rows:
                 write(row)
-    except Exception as exc:
+    except _error(conn) as exc:
         _raise(conn, exc, ins.sql, None, True)
 
 
