@@ -284,7 +284,8 @@ def insert_promise(
     if conn.dialect.name == "postgresql":
         build = partial(_insert_promise_pg, columns, unless_known)
         key = ("insert_promise_pg", columns, unless_known)
-        rows = _run(conn, key, build, {**row, **_event_values(event)}).fetchall()
+        params = {**row, **_event_values(event), "k": values["key"]}
+        rows = _run(conn, key, build, params).fetchall()
         if not rows:
             return None
         promise_id = int(rows[0][0])

@@ -33,13 +33,18 @@ class Prepared(NamedTuple):
 
     sql: str
     names: tuple[str, ...]
-    defaults: tuple[Any, ...]  # the values of bound literals (None for bind parameters)
+    literals: tuple[Any, ...]  # a bound literal's value, or REQUIRED for a bind parameter
 
     def args(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        """The positional parameters from ``values`` (names not given: their literal)."""
-        return tuple(values.get(n, d) for n, d in zip(self.names, self.defaults, strict=True))
+        """The positional parameters: each bind parameter from ``values`` (KeyError if one
+        is missing), each literal its own value."""
+        return tuple(
+            values[n] if v is REQUIRED else v
+            for n, v in zip(self.names, self.literals, strict=True)
+        )
 
 
+REQUIRED: Any = object()
 _PREPARED: dict[tuple[str, Hashable], Prepared] = {}
 _POSITIONAL: dict[str, Dialect] = {}
 
@@ -63,8 +68,9 @@ def prepare(conn: Connection, key: Hashable, build: Callable[[], ClauseElement])
     if found is None:
         compiled = cast(SQLCompiler, build().compile(dialect=_positional(dialect)))
         names = tuple(compiled.positiontup or ())
-        params = compiled.params
-        found = Prepared(compiled.string, names, tuple(params.get(n) for n in names))
+        binds = compiled.binds  # by the name each has in the SQL
+        literals = tuple(REQUIRED if binds[n].required else binds[n].value for n in names)
+        found = Prepared(compiled.string, names, literals)
         _PREPARED[(dialect.name, key)] = found
     return found
 
