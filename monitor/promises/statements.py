@@ -254,18 +254,23 @@ def _event_values(event: tuple[Any, ...]) -> dict[str, Any]:
     return {f"e_{c}": v for c, v in zip(_EVENT_COLUMNS[1:], event, strict=True)}
 
 
-def _insert_promise(columns: tuple[str, ...]) -> ClauseElement:
-    return insert(promises).values({c: bindparam(c) for c in columns}).returning(promises.c.id)
+def _insert_promise(columns: tuple[str, ...], unless_known: bool) -> Any:
+    """INSERT the promise, RETURNING its id; with ``unless_known``, only when no promise
+    made or joined its key (``find_key``; then no row is returned)."""
+    if not unless_known:
+        return insert(promises).values({c: bindparam(c) for c in columns}).returning(promises.c.id)
+    # (NOT EXISTS, not a WITH clause: Python's sqlite3 opens the transaction only before a
+    # statement that starts with INSERT, UPDATE or DELETE)
+    values = select(*[bindparam(c, type_=promises.c[c].type) for c in columns]).where(
+        ~exists(select(promises.c.id).where(promises.c.key == bindparam("k"))),
+        ~exists(select(promise_events.c.id).where(promise_events.c.source_key == bindparam("k"))),
+    )
+    return insert(promises).from_select(list(columns), values).returning(promises.c.id)
 
 
 def _insert_promise_pg(columns: tuple[str, ...], unless_known: bool) -> ClauseElement:
-    """PostgreSQL: the promise and its ``created`` entry in one statement; with
-    ``unless_known``, only when no promise made or joined its key (no row returned)."""
-    values = select(*[bindparam(c, type_=promises.c[c].type) for c in columns])
-    if unless_known:
-        known = _find_key().cte("k")  # type: ignore[attr-defined]
-        values = values.where(~exists(select(known.c.id)))
-    made = insert(promises).from_select(list(columns), values).returning(promises.c.id).cte("p")
+    """PostgreSQL: the promise and its ``created`` entry in one statement."""
+    made = _insert_promise(columns, unless_known).cte("p")
     return select(made.c.id).add_cte(_with_event(made))
 
 
@@ -281,19 +286,16 @@ def insert_promise(
         Action.CREATED, made_at, actor, to_state=PromiseState.OPEN, detail=detail,
         call_id=values.get("source_call_id"),
     )  # fmt: skip
-    if conn.dialect.name == "postgresql":
-        build = partial(_insert_promise_pg, columns, unless_known)
-        key = ("insert_promise_pg", columns, unless_known)
-        params = {**row, **_event_values(event), "k": values["key"]}
-        rows = _run(conn, key, build, params).fetchall()
-        if not rows:
-            return None
-        promise_id = int(rows[0][0])
-    else:
-        if unless_known and find_key(conn, values["key"]) is not None:
-            return None
-        build = partial(_insert_promise, columns)
-        promise_id = int(_run(conn, ("insert_promise", columns), build, row).fetchall()[0][0])
+    params = {**row, "k": values["key"]}
+    pg = conn.dialect.name == "postgresql"
+    if pg:  # with its history entry
+        params.update(_event_values(event))
+    build = partial(_insert_promise_pg if pg else _insert_promise, columns, unless_known)
+    rows = _run(conn, ("insert_promise", columns, unless_known), build, params).fetchall()
+    if not rows:
+        return None
+    promise_id = int(rows[0][0])
+    if not pg:
         prepared = dbapi.prepare(conn, "add_event", _insert_event)
         dbapi.execute(conn, prepared.sql, (promise_id, *event)).close()
     # the row as stored (what ``get`` would read back, without the round trip)

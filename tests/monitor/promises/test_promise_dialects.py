@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
+from monitor.errors import StoreError
 from monitor.promises import PromiseEngine, PromiseSettings
 from monitor.promises.db import open_database
 from monitor.promises.model import PromiseState
@@ -59,4 +61,16 @@ def test_a_change_and_its_history_entry_are_written_together(db_url: str, t0: fl
         ("created", "open"),
         ("cancelled", "cancelled"),
     ]
+    db.dispose()
+
+
+def test_a_failed_batch_writes_nothing_on_each_database(db_url: str, t0: float) -> None:
+    db = open_database(normalise_url(db_url))
+    engine = PromiseEngine(db, PromiseSettings(country="GB"), refresh_seconds=0.0)
+    with pytest.raises(StoreError), engine.batch():
+        assert engine.on_call(_calls(t0)[0])  # a new promise (one statement on PostgreSQL)
+        with engine._tx() as conn:  # a statement the database refuses, mid-batch
+            conn.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+    assert _ledger(db) == ([], [])
+    assert engine.on_call(_calls(t0)[0])  # the engine works on afterwards
     db.dispose()
