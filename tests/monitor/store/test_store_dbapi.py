@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Table, delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from monitor.history.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from monitor.record import Severity
 from monitor.reports.checks import write_checks, write_checks_many
-from monitor.store import Store
+from monitor.store import Store, dbapi
 from monitor.store.calls_write import existing_call_ids, insert_new_calls, upsert_call
 from monitor.store.history_schema import call_checks, ensure_history_schema, import_checkpoints
 from monitor.store.schema import calls, findings, flags
@@ -133,3 +133,16 @@ def test_a_checkpoint_is_saved_then_replaced(store: Store) -> None:
         assert load_checkpoint(conn, "k1") == done
         rows = conn.execute(import_checkpoints.select().order_by(import_checkpoints.c.key)).all()
     assert [(r.key, r.updated_at) for r in rows] == [("k1", T0 + 1), ("k2", T0)]
+
+
+def test_a_driver_error_is_the_error_core_raises(store: Store) -> None:
+    """The same SQLAlchemy class (so ``StoreWriter`` retries what it retried: a locked
+    database is an OperationalError) and the statement in its message."""
+    sql = "SELECT nothing FROM no_such_table"
+    with pytest.raises(DBAPIError) as core, store.engine.connect() as conn:
+        conn.exec_driver_sql(sql)
+    with pytest.raises(DBAPIError) as driver, store.engine.connect() as conn:
+        dbapi.execute(conn, sql)
+    assert type(driver.value) is type(core.value)
+    assert type(driver.value.orig) is type(core.value.orig)
+    assert sql in str(driver.value)
