@@ -4,8 +4,10 @@ a history import runs thousands of them, and SQLAlchemy Core's per-statement Pyt
 was most of the ledger's time. The reads of the web pages and the CLI stay in
 ``monitor.promises.repository``, which re-exports these.
 
-A state change is a conditional UPDATE (``... WHERE id = ? AND state = 'open'``) that
-returns the row as it is now (``RETURNING``): two writers cannot both close one promise.
+A state change is a conditional UPDATE (``... WHERE id = ? AND state = 'open'``), so two
+writers cannot both close one promise. On PostgreSQL it returns the row as it is now and
+writes the history entry in the same statement (``RETURNING``, a data-modifying ``WITH``);
+SQLite (which has RETURNING only from 3.35) reads the row back.
 """
 
 from __future__ import annotations
@@ -255,22 +257,22 @@ def _event_values(event: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _insert_promise(columns: tuple[str, ...], unless_known: bool) -> Any:
-    """INSERT the promise, RETURNING its id; with ``unless_known``, only when no promise
-    made or joined its key (``find_key``; then no row is returned)."""
+    """INSERT the promise; with ``unless_known``, only when no promise made or joined its
+    key (``find_key``). (NOT EXISTS, not a WITH clause: Python's sqlite3 opens the
+    transaction only before a statement that starts with INSERT, UPDATE or DELETE.)"""
     if not unless_known:
-        return insert(promises).values({c: bindparam(c) for c in columns}).returning(promises.c.id)
-    # (NOT EXISTS, not a WITH clause: Python's sqlite3 opens the transaction only before a
-    # statement that starts with INSERT, UPDATE or DELETE)
+        return insert(promises).values({c: bindparam(c) for c in columns})
     values = select(*[bindparam(c, type_=promises.c[c].type) for c in columns]).where(
         ~exists(select(promises.c.id).where(promises.c.key == bindparam("k"))),
         ~exists(select(promise_events.c.id).where(promise_events.c.source_key == bindparam("k"))),
     )
-    return insert(promises).from_select(list(columns), values).returning(promises.c.id)
+    return insert(promises).from_select(list(columns), values)
 
 
 def _insert_promise_pg(columns: tuple[str, ...], unless_known: bool) -> ClauseElement:
-    """PostgreSQL: the promise and its ``created`` entry in one statement."""
-    made = _insert_promise(columns, unless_known).cte("p")
+    """PostgreSQL: the promise and its ``created`` entry in one statement, RETURNING its id
+    (no row: its key was known)."""
+    made = _insert_promise(columns, unless_known).returning(promises.c.id).cte("p")
     return select(made.c.id).add_cte(_with_event(made))
 
 
@@ -287,15 +289,19 @@ def insert_promise(
         call_id=values.get("source_call_id"),
     )  # fmt: skip
     params = {**row, "k": values["key"]}
-    pg = conn.dialect.name == "postgresql"
-    if pg:  # with its history entry
-        params.update(_event_values(event))
-    build = partial(_insert_promise_pg if pg else _insert_promise, columns, unless_known)
-    rows = _run(conn, ("insert_promise", columns, unless_known), build, params).fetchall()
-    if not rows:
-        return None
-    promise_id = int(rows[0][0])
-    if not pg:
+    if conn.dialect.name == "postgresql":
+        build = partial(_insert_promise_pg, columns, unless_known)
+        key = ("insert_promise_pg", columns, unless_known)
+        rows = _run(conn, key, build, {**params, **_event_values(event)}).fetchall()
+        if not rows:
+            return None
+        promise_id = int(rows[0][0])
+    else:  # (no RETURNING: SQLite has it from 3.35 only)
+        build = partial(_insert_promise, columns, unless_known)
+        cursor = _run(conn, ("insert_promise", columns, unless_known), build, params)
+        if cursor.rowcount != 1:
+            return None
+        promise_id = int(cursor.lastrowid)
         prepared = dbapi.prepare(conn, "add_event", _insert_event)
         dbapi.execute(conn, prepared.sql, (promise_id, *event)).close()
     # the row as stored (what ``get`` would read back, without the round trip)
@@ -316,13 +322,18 @@ def _update(columns: tuple[str, ...], only_open: bool) -> Any:
     stmt = update(promises).where(promises.c.id == bindparam("pid"))
     if only_open:
         stmt = stmt.where(promises.c.state == _OPEN)
-    return stmt.values({c: bindparam(c) for c in columns}).returning(*promises.c)
+    return stmt.values({c: bindparam(c) for c in columns})
 
 
 def _close_pg(columns: tuple[str, ...]) -> ClauseElement:
-    """PostgreSQL: the conditional UPDATE and its history entry in one statement."""
-    changed = _update(columns, True).cte("u")
+    """PostgreSQL: the conditional UPDATE and its history entry in one statement, RETURNING
+    the row as it is now (no row: another writer closed it first)."""
+    changed = _update(columns, True).returning(*promises.c).cte("u")
     return select(*changed.c).add_cte(_with_event(changed))
+
+
+def _set_fields_pg(columns: tuple[str, ...]) -> ClauseElement:
+    return _update(columns, False).returning(*promises.c)  # type: ignore[no-any-return]
 
 
 def close(
@@ -344,22 +355,26 @@ def close(
     event = _event(Action(str(new)), at, actor, PromiseState.OPEN, new, detail, call_id)
     if conn.dialect.name == "postgresql":
         build: Any = partial(_close_pg, columns)
-        found = _promises(
-            _run(conn, ("close_pg", columns), build, {**values, **_event_values(event)})
-        )
+        params = {**values, **_event_values(event)}
+        found = _promises(_run(conn, ("close_pg", columns), build, params))
         return found[0] if len(found) == 1 else None
     build = partial(_update, columns, True)
-    found = _promises(_run(conn, ("close", columns), build, values))
-    if len(found) != 1:
+    if _run(conn, ("close", columns), build, values).rowcount != 1:
         return None
     prepared = dbapi.prepare(conn, "add_event", _insert_event)
     dbapi.execute(conn, prepared.sql, (promise.id, *event)).close()
-    return found[0]
+    return get(conn, promise.id)
 
 
 def set_fields(conn: Connection, promise_id: int, **values: Any) -> Promise:
     columns = tuple(values)
-    build = partial(_update, columns, False)
-    found = _promises(_run(conn, ("set_fields", columns), build, {**values, "pid": promise_id}))
-    assert len(found) == 1, promise_id
-    return found[0]
+    params = {**values, "pid": promise_id}
+    if conn.dialect.name == "postgresql":  # the row as it is now, in the same statement
+        build = partial(_set_fields_pg, columns)
+        found = _promises(_run(conn, ("set_fields_pg", columns), build, params))
+        assert len(found) == 1, promise_id
+        return found[0]
+    _run(conn, ("set_fields", columns), partial(_update, columns, False), params).close()
+    changed = get(conn, promise_id)
+    assert changed is not None, promise_id
+    return changed
