@@ -24,17 +24,22 @@ from monitor import events as ev
 from monitor.history.checkpoint import Checkpoint, save_checkpoint
 from monitor.promises.model import Change
 from monitor.record import CallRecord, Finding
-from monitor.reports.checks import write_checks_many
+from monitor.reports.checks import check_rows, write_checks_many
+from monitor.rules import RuleResult
 from monitor.sinks import PromiseSink
 from monitor.store.calls_write import add_late_findings, existing_call_ids, insert_new_calls
 from monitor.store.store import Store
 
-__all__ = ["Batch", "BatchStore", "CheckRows", "Pending", "WriteCounts"]
+__all__ = ["Batch", "BatchStore", "CheckRows", "Judge", "Pending", "WriteCounts"]
 
 #: a call's standard results as stored: (rule id, met)
 CheckRows = list[tuple[str, bool]]
-#: what the pipeline completed, in order: a call with its check rows, or a CallbackPromise
-Pending = tuple[CallRecord, CheckRows] | ev.CallbackPromised
+#: what the pipeline completed, in order: a call with its check rows (None: not judged yet,
+#: the batch store runs its ``judge``), or a CallbackPromise
+Pending = tuple[CallRecord, CheckRows | None] | ev.CallbackPromised
+#: ``monitor.pipeline.judge`` with the import's rules and site: (record, live findings) ->
+#: (the record with its findings, every rule's result)
+Judge = Callable[[CallRecord, Sequence[Finding]], tuple[CallRecord, Sequence[RuleResult]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +72,14 @@ class BatchStore:
     """Writes batches into ``store``; ``promises`` is the ledger's sink (None: no ledger)."""
 
     def __init__(
-        self, store: Store, promises: PromiseSink | None, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        promises: PromiseSink | None,
+        clock: Callable[[], float] = time.time,
+        judge: Judge | None = None,
     ) -> None:
         self.store = store
+        self.judge = judge  # for calls handed over unjudged (their check rows None)
         self.promises = promises
         self.clock = clock
         self.counts = WriteCounts()
@@ -88,7 +98,7 @@ class BatchStore:
             self.promises.engine.db.dispose(close=False)
 
     def write(self, batch: Batch) -> None:
-        pending = batch.pending
+        pending = [self._judged(p) for p in batch.pending]
         records = [p for p in pending if isinstance(p, tuple)]
         with self.store.engine.begin() as conn:
             existing = existing_call_ids(conn, (r.call_id for r, _ in records))
@@ -132,6 +142,14 @@ class BatchStore:
                 for cp in batch.checkpoints:
                     save_checkpoint(conn, cp, now)
         counts.batches += 1
+
+    def _judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
+        if not isinstance(item, tuple) or item[1] is not None:
+            return item  # type: ignore[return-value]  # a judged call, or a promise
+        if self.judge is None:
+            raise ValueError(f"call {item[0].call_id} was handed over unjudged, with no judge")
+        record, results = self.judge(item[0], item[0].findings)  # its findings: the live ones
+        return record, check_rows(results)
 
     def _promise_change(self, change: Change) -> None:
         key = str(change.action)

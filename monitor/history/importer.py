@@ -24,7 +24,7 @@ from typing import Protocol
 from monitor import events as ev
 from monitor.errors import TranscriptError
 from monitor.history.ami_stream import AmiFileEvents
-from monitor.history.batch_store import Batch, BatchStore, Pending
+from monitor.history.batch_store import Batch, BatchStore, Judge, Pending
 from monitor.history.checkpoint import Checkpoint, load_checkpoint
 from monitor.history.formats import detect_format
 from monitor.history.queue_log import QueueLogLine
@@ -100,10 +100,12 @@ class _Collector:
     def __init__(self) -> None:
         self.pending: list[Pending] = []
         self.calls = 0
+        self.judged = True
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        # only the stored form of the results travels on (the rule objects stay here)
-        self.pending.append((record, check_rows(results)))
+        # only the stored form of the results travels on (the rule objects stay here); a
+        # pipeline that does not evaluate hands the call over to be judged by the writer
+        self.pending.append((record, check_rows(results) if self.judged else None))
         self.calls += 1
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
@@ -117,7 +119,9 @@ class Importer:
     """Import files into ``store``. ``make_pipeline(sinks, on_promise)`` builds the pipeline
     as the service does; ``promises`` is the ledger's sink (None: no promise ledger).
     ``writer_process``: write batches in a forked writer process when possible (a second
-    core stores while this one reads; monitor/history/writer.py), else in this process."""
+    core stores while this one reads; monitor/history/writer.py), else in this process.
+    ``judge`` (``monitor.pipeline.judge`` with the pipeline's rules and site): with a writer
+    process, completed calls are judged by the rules there instead of in the pipeline."""
 
     def __init__(
         self,
@@ -136,11 +140,12 @@ class Importer:
         restart: bool = False,
         clock: Callable[[], float] = time.time,
         writer_process: bool = True,
+        judge: Judge | None = None,
     ) -> None:
         self.store = store
         self.collector = _Collector()
         self.pipeline = make_pipeline([self.collector], self.collector.promised)
-        self.target = BatchStore(store, promises, clock)
+        self.target = BatchStore(store, promises, clock, judge)
         self.pbx = pbx
         self.timezone = timezone
         self.queue_log = QueueLogCalls(pbx, stale_after_seconds)
@@ -168,6 +173,9 @@ class Importer:
         total = sum(s.source.size for s in self._streams)
         writer = self._writer = make_writer(self.target, self.writer_process and bool(total))
         st.writer_process = isinstance(writer, ProcessWriter)
+        # with a writer process and a judge, the rules' end-of-call evaluation runs there
+        self.collector.judged = not (st.writer_process and self.target.judge is not None)
+        self.pipeline.evaluate = self.collector.judged
         try:
             try:
                 with _batch_gc():

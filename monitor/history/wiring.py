@@ -4,11 +4,12 @@ the same tracker settings, rules, site, and the same promise ledger and its sett
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from monitor import events as ev
 from monitor.config import Config
 from monitor.history.importer import Importer, Progress
-from monitor.pipeline import CallSink, Pipeline
+from monitor.pipeline import CallSink, Pipeline, judge
 from monitor.promises import PromiseEngine
 from monitor.rules import RuleSet, Site
 from monitor.sinks import PromiseSink
@@ -65,4 +66,5 @@ def build_importer(
         restart=restart,
         batch_calls=batch_calls,
         writer_process=writer_process,
+        judge=partial(judge, rules=ruleset, site=site),
     )

@@ -69,6 +69,8 @@ def test_the_writer_process_stores_exactly_what_the_importer_stores_in_process(
     store, importer = _importer(db_url, batch_calls=25)  # many batches in flight
     two = importer.run([transcript])
     assert not one.writer_process and two.writer_process
+    # with the writer process the rules judged each call there, not in the pipeline
+    assert inline.pipeline.evaluate and not importer.pipeline.evaluate
     want, got = _snapshot(inline_store), _snapshot(store)
     assert len(want["calls"]) > 100 and want["findings"] and want["promise_events"]
     for table in want:
