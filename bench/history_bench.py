@@ -45,9 +45,13 @@ stats = build_importer(cfg, store, load_rules(rules) if rules != "-" else None).
 wall = time.perf_counter() - t0
 peak = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0]
 from monitor.native import compiled_modules, pure_python_requested
+w = stats.writer_memory_kib
 print(json.dumps({"events": stats.events, "calls": stats.calls_new, "seconds": wall,
                   "findings": stats.findings, "promises": stats.promise_changes,
-                  "peak_rss_mib": peak / 1024,
+                  "peak_rss_mib": peak / 1024, "writer_process": stats.writer_process,
+                  "writer_peak_rss_mib": w.get("hwm", 0) / 1024,
+                  "writer_private_mib": w.get("private", 0) / 1024,
+                  "total_mib": (peak + w.get("private", 0)) / 1024,
                   "compiled": bool(compiled_modules()) and not pure_python_requested()}))
 """
 
@@ -124,6 +128,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "values": rates,
         },
         "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+        "total_mib": statistics.median(r["total_mib"] for r in runs),
+        "writer_process": runs[0]["writer_process"],
         "compiled": runs[0].get("compiled", False),
     }
 
@@ -189,6 +195,9 @@ def run_import_memory(size: int, factor: int = 10) -> dict[str, Any]:
                 "calls": r["calls"],
                 "seconds": r["seconds"],
                 "peak_rss_mib": r["peak_rss_mib"],
+                "writer_peak_rss_mib": r["writer_peak_rss_mib"],
+                "writer_private_mib": r["writer_private_mib"],
+                "total_mib": r["total_mib"],
                 "events_per_s": r["events"] / r["seconds"],
             }
     return out

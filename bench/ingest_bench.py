@@ -154,6 +154,7 @@ def run_ingest(
     t0 = time.perf_counter()
     files = day_files(days_per_segment, segments)
     generated = time.perf_counter() - t0
+
     def one_pass(pure: bool) -> dict[str, Any]:
         env = dict(os.environ, PYTHONPATH=str(ROOT), RINGWATCH_PURE_PYTHON="1" if pure else "0")
         proc = subprocess.run(

@@ -38,7 +38,7 @@ from monitor.rules.model import CheckStatus
 from monitor.tracker import Tracker
 from monitor.tracker.call import Call
 
-__all__ = ["CallSink", "EventObserver", "Pipeline", "PipelineStats"]
+__all__ = ["CallSink", "EventObserver", "Pipeline", "PipelineStats", "judge"]
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,12 @@ class Pipeline:
         translator: Translator | None = None,
         on_promise: Callable[[ev.CallbackPromised], None] | None = None,
         observers: Sequence[EventObserver] = (),
+        evaluate: bool = True,
     ) -> None:
         self.tracker = tracker
+        # False: completed calls go to the sinks unjudged (live findings only, no results);
+        # whoever takes them runs ``judge`` (the import's writer process does)
+        self.evaluate = evaluate
         self.translator = translator or Translator()
         self._rules = rules
         self.site = site or Site()
@@ -264,26 +268,15 @@ class Pipeline:
     def _complete(self, record: CallRecord) -> CallRecord:
         live = self._forget(record.call_id)
         rules = self.ruleset
-        results: list[RuleResult] = []
-        findings: list[Finding] = []
-        if rules is not None:
-            results = evaluate_results(record, rules, site=self.site)
-            findings = [
-                finding_for(rr.rule, rr.result)
-                for rr in results
-                if rr.result.status is CheckStatus.BREACHED
-            ]
-        # The end-of-call evaluation is the record's word on every rule it could judge (met or
-        # breached, on the call's own event times: a replay of the same bytes gives the same
-        # findings). A live finding stands only where it could not judge (not evaluated: the
-        # call never finished) or the rule is gone: a live finding dated by a quiet-line clock
-        # that ran ahead of late events must not outlive the facts.
-        judged = {rr.rule.id for rr in results if rr.result.status is not CheckStatus.NOT_EVALUATED}
-        seen = {f.rule for f in findings}
-        findings.extend(f for f in live if f.rule not in seen and f.rule not in judged)
-        done = _with_findings(record, tuple(findings))
+        results: Sequence[RuleResult] = ()
+        if not self.evaluate:
+            # judged later, elsewhere (an import's writer process): the record carries only
+            # its live findings, and ``judge`` is run on it with the same rules and site
+            done = _with_findings(record, tuple(live)) if live else record
+        else:
+            done, results = judge(record, live, rules, self.site)
         self.stats.calls += 1
-        self.stats.findings += len(findings)
+        self.stats.findings += len(done.findings)
         for sink in self.sinks:
             try:
                 sink.call_completed(done, results)
@@ -291,3 +284,29 @@ class Pipeline:
                 self.stats.sink_errors += 1
                 log.exception("sink %s failed on call %s", type(sink).__name__, record.call_id)
         return done
+
+
+def judge(
+    record: CallRecord, live: Sequence[Finding], rules: RuleSet | None, site: Site
+) -> tuple[CallRecord, list[RuleResult]]:
+    """A completed call judged by the rules: the record with its findings, and every rule's
+    result. ``live`` are the findings its live rules raised while it ran. Pure: the same
+    record, live findings, rules and site give the same answer in any process."""
+    results: list[RuleResult] = []
+    findings: list[Finding] = []
+    if rules is not None:
+        results = evaluate_results(record, rules, site=site)
+        findings = [
+            finding_for(rr.rule, rr.result)
+            for rr in results
+            if rr.result.status is CheckStatus.BREACHED
+        ]
+    # The end-of-call evaluation is the record's word on every rule it could judge (met or
+    # breached, on the call's own event times: a replay of the same bytes gives the same
+    # findings). A live finding stands only where it could not judge (not evaluated: the
+    # call never finished) or the rule is gone: a live finding dated by a quiet-line clock
+    # that ran ahead of late events must not outlive the facts.
+    judged = {rr.rule.id for rr in results if rr.result.status is not CheckStatus.NOT_EVALUATED}
+    seen = {f.rule for f in findings}
+    findings.extend(f for f in live if f.rule not in seen and f.rule not in judged)
+    return _with_findings(record, tuple(findings)), results

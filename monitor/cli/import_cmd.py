@@ -30,6 +30,12 @@ def register(group: click.Group) -> None:
         "--restart", is_flag=True, help="Ignore checkpoints: read every file from its start."
     )
     @click.option("--quiet", is_flag=True, help="No progress bar.")
+    @click.option(
+        "--single-process",
+        is_flag=True,
+        help="Write to the store in this process too (by default a second process writes "
+        "while this one reads: docs/import.md).",
+    )
     def import_cmd(
         files: tuple[Path, ...],
         config_path: Path | None,
@@ -39,6 +45,7 @@ def register(group: click.Group) -> None:
         no_rules: bool,
         restart: bool,
         quiet: bool,
+        single_process: bool,
     ) -> None:
         """Import past calls (AMI transcripts or queue_log, plain or .gz) into the store.
 
@@ -66,7 +73,15 @@ def register(group: click.Group) -> None:
         store = open_store(store_url, create=True, configured=cfg.store_url)
         try:
             bar = None if quiet else ProgressBar(sys.stderr)
-            importer = build_importer(cfg, store, ruleset, pbx=pbx, progress=bar, restart=restart)
+            importer = build_importer(
+                cfg,
+                store,
+                ruleset,
+                pbx=pbx,
+                progress=bar,
+                restart=restart,
+                writer_process=not single_process,
+            )
             try:
                 stats = importer.run(list(files))
             except KeyboardInterrupt:

@@ -10,9 +10,11 @@ every call that was still open when the checkpoint was written (docs/import.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Insert, bindparam, select
 
+from monitor.store import dbapi
 from monitor.store.calls_write import insert_for
 from monitor.store.history_schema import import_checkpoints
 
@@ -51,10 +53,18 @@ def load_checkpoint(conn: Connection, key: str) -> Checkpoint | None:
 def save_checkpoint(conn: Connection, cp: Checkpoint, now: float) -> None:
     values = {k: getattr(cp, k) for k in Checkpoint.__slots__}
     values["updated_at"] = now
-    ins = insert_for(conn)
-    stmt = ins(import_checkpoints).values(values)
-    stmt = stmt.on_conflict_do_update(
+    upsert = dbapi.prepare(conn, "save_checkpoint", partial(_upsert, conn))
+    dbapi.execute(conn, upsert.sql, upsert.args(values)).close()
+
+
+_COLUMNS = (*Checkpoint.__slots__, "updated_at")
+
+
+def _upsert(conn: Connection) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, every column a parameter (built once)."""
+    stmt = insert_for(conn)(import_checkpoints).values({k: bindparam(k) for k in _COLUMNS})
+    upsert: Insert = stmt.on_conflict_do_update(
         index_elements=[import_checkpoints.c.key],
-        set_={k: stmt.excluded[k] for k in values if k != "key"},
+        set_={k: stmt.excluded[k] for k in _COLUMNS if k != "key"},
     )
-    conn.execute(stmt)
+    return upsert

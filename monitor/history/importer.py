@@ -3,15 +3,12 @@
 Every input (AMI transcript or Asterisk queue_log, plain or ``.gz``; the format is detected)
 is streamed and merged by event time. Events go through the same :class:`Pipeline` as live
 (tracker, rules, live deadlines on event time); completed calls and CallbackPromise events
-are collected in order and written in batches:
-
-1. the promise ledger sees each new call and promise in event order, then moves to the
-   pipeline's event time (promises break at their due time, as live);
-2. the new calls, their findings, flags and per-rule results go in one transaction; a call
-   already stored (an earlier import, or the live service) is left alone, so importing a file
-   twice adds nothing;
-3. findings of promises broken meanwhile are attached to their calls;
-4. each file's checkpoint is written (docs/import.md: resume after Ctrl-C).
+are collected in order and handed over in batches, each with the checkpoints of every file
+(where to resume: before the start of every call still open), to a writer
+(monitor/history/writer.py): a forked writer process when it can be used, so the store work
+runs on a second core while this loop reads on, else in this process. How a batch is written
+(promise ledger, calls, findings, flags, per-rule results, late findings, checkpoints) is
+monitor/history/batch_store.py.
 """
 
 from __future__ import annotations
@@ -27,19 +24,19 @@ from typing import Protocol
 from monitor import events as ev
 from monitor.errors import TranscriptError
 from monitor.history.ami_stream import AmiFileEvents
-from monitor.history.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from monitor.history.batch_store import Batch, BatchStore, Judge, Pending
+from monitor.history.checkpoint import Checkpoint, load_checkpoint
 from monitor.history.formats import detect_format
 from monitor.history.queue_log import QueueLogLine
 from monitor.history.queue_log_calls import QueueLogCalls
 from monitor.history.queue_log_stream import QueueLogLines
 from monitor.history.source import InputFile
+from monitor.history.writer import BatchWriter, InlineWriter, ProcessWriter, make_writer
 from monitor.pipeline import Pipeline
-from monitor.promises.model import Change
 from monitor.record import CallRecord, Finding
-from monitor.reports.checks import check_rows, write_checks_many
+from monitor.reports.checks import check_rows
 from monitor.rules import RuleResult
 from monitor.sinks import PromiseSink
-from monitor.store.calls_write import add_late_findings, existing_call_ids, insert_new_calls
 from monitor.store.history_schema import ensure_history_schema
 from monitor.store.store import Store
 
@@ -82,6 +79,8 @@ class ImportStats:
     promise_changes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
+    writer_process: bool = False  # batches were written by a writer process
+    writer_memory_kib: dict[str, int] = field(default_factory=dict)  # its hwm, pss, private
 
     def summary(self) -> str:
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
@@ -99,11 +98,14 @@ class _Collector:
     """The pipeline's sink: completed calls and promise events, in order, until a flush."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[CallRecord, Sequence[RuleResult]] | ev.CallbackPromised] = []
+        self.pending: list[Pending] = []
         self.calls = 0
+        self.judged = True
 
     def call_completed(self, record: CallRecord, results: Sequence[RuleResult]) -> None:
-        self.pending.append((record, results))
+        # only the stored form of the results travels on (the rule objects stay here); a
+        # pipeline that does not evaluate hands the call over to be judged by the writer
+        self.pending.append((record, check_rows(results) if self.judged else None))
         self.calls += 1
 
     def live_finding(self, call_id: str, finding: Finding) -> None:
@@ -115,7 +117,11 @@ class _Collector:
 
 class Importer:
     """Import files into ``store``. ``make_pipeline(sinks, on_promise)`` builds the pipeline
-    as the service does; ``promises`` is the ledger's sink (None: no promise ledger)."""
+    as the service does; ``promises`` is the ledger's sink (None: no promise ledger).
+    ``writer_process``: write batches in a forked writer process when possible (a second
+    core stores while this one reads; monitor/history/writer.py), else in this process.
+    ``judge`` (``monitor.pipeline.judge`` with the pipeline's rules and site): with a writer
+    process, completed calls are judged by the rules there instead of in the pipeline."""
 
     def __init__(
         self,
@@ -133,11 +139,13 @@ class Importer:
         progress: Progress | None = None,
         restart: bool = False,
         clock: Callable[[], float] = time.time,
+        writer_process: bool = True,
+        judge: Judge | None = None,
     ) -> None:
         self.store = store
         self.collector = _Collector()
         self.pipeline = make_pipeline([self.collector], self.collector.promised)
-        self.promises = promises
+        self.target = BatchStore(store, promises, clock, judge)
         self.pbx = pbx
         self.timezone = timezone
         self.queue_log = QueueLogCalls(pbx, stale_after_seconds)
@@ -146,14 +154,10 @@ class Importer:
         self.progress = progress
         self.restart = restart
         self.clock = clock
+        self.writer_process = writer_process
         self.stats = ImportStats()
-        self._broken: dict[str, list[Finding]] = {}
         self._streams: list[Stream] = []
-        if promises is not None:
-            previous = promises.on_change
-            promises.on_change = (
-                self._promise_change if previous is None else _both(previous, self._promise_change)
-            )
+        self._writer: BatchWriter = InlineWriter(self.target)  # run() picks the writer
         ensure_history_schema(store.engine)
 
     # ---- the run ---------------------------------------------------------------------------
@@ -163,22 +167,34 @@ class Importer:
         then re-raises. Input errors raise TranscriptError before anything is written."""
         started = time.monotonic()
         st = self.stats
-        inputs = [InputFile(p) for p in paths]
+        inputs = [InputFile(p, read_ahead=True) for p in paths]
         st.files = len(inputs)
         self._streams = self._open(inputs)
         total = sum(s.source.size for s in self._streams)
+        writer = self._writer = make_writer(self.target, self.writer_process and bool(total))
+        st.writer_process = isinstance(writer, ProcessWriter)
+        # with a writer process and a judge, the rules' end-of-call evaluation runs there
+        self.collector.judged = not (st.writer_process and self.target.judge is not None)
+        self.pipeline.evaluate = self.collector.judged
         try:
-            with _batch_gc():
-                self._loop(self._streams, total)
-            for record in self.queue_log.finish():
-                self.pipeline.feed_record(record)
-            self.pipeline.finish()  # open calls close as incomplete (the sink collects them)
-            self._flush(final=True)
-        except KeyboardInterrupt:
-            st.interrupted = True
-            self._flush(final=False)
+            try:
+                with _batch_gc():
+                    self._loop(self._streams, total)
+                for record in self.queue_log.finish():
+                    self.pipeline.feed_record(record)
+                self.pipeline.finish()  # open calls close as incomplete (the sink collects them)
+                self._flush(final=True)
+            except KeyboardInterrupt:
+                st.interrupted = True
+                self._flush(final=False)
+                raise
+        except BaseException:
+            writer.close(quiet=True)  # what was handed over is written; this error goes up
             raise
+        else:
+            writer.close()  # everything handed over is written (or the writer's error raised)
         finally:
+            self._take_counts()
             st.seconds = time.monotonic() - started
             st.bytes = sum(s.source.raw_offset for s in self._streams)
         return st
@@ -240,85 +256,57 @@ class Importer:
         if self.progress is not None:
             self.progress(total, total, n)
 
-    # ---- writing ---------------------------------------------------------------------------
+    # ---- handing over ----------------------------------------------------------------------
 
     def _flush(self, final: bool) -> None:
+        """Hand what the pipeline completed, and the checkpoints that go with it, over."""
         pending, self.collector.pending = self.collector.pending, []
-        records = [p for p in pending if isinstance(p, tuple)]
-        with self.store.engine.begin() as conn:
-            existing = existing_call_ids(conn, (r.call_id for r, _ in records))
-        st = self.stats
-        st.calls += len(records)
-        st.calls_existing += len(existing)
-        if self.promises is not None:
-            with self.promises.engine.batch():  # one ledger transaction per flush
-                for item in pending:
-                    if isinstance(item, tuple):
-                        if item[0].call_id not in existing:
-                            self.promises.call_completed(item[0], item[1])
-                    else:
-                        self.promises.promised(item)
-                self.promises.advance(self.pipeline.now)
-        now = self.clock()
-        written: set[str] = set()
-        new: list[CallRecord] = []
-        checks: list[tuple[str, Sequence[RuleResult]]] = []
-        for record, results in records:
-            if record.call_id in existing or record.call_id in written:
-                continue
-            extra = self._broken.pop(record.call_id, None)
-            if extra:
-                record = _with_findings(record, extra)
-            new.append(record)
-            checks.append((record.call_id, results))
-            written.add(record.call_id)
-            st.findings += len(record.findings)
-        broken, self._broken = self._broken, {}
-        with self.store.engine.begin() as conn:
-            insert_new_calls(conn, new, now)
-            write_checks_many(conn, [(cid, check_rows(res)) for cid, res in checks])
-            # findings of promises broken meanwhile, on calls stored before: one transaction
-            st.findings += add_late_findings(conn, broken, self.store.clock())
-        st.calls_new += len(written)
-        self._checkpoint(final)
+        batch = Batch(pending, self.pipeline.now, self._checkpoints(final))
+        self._writer.submit(batch)
+        self._take_counts()
 
-    def _promise_change(self, change: Change) -> None:
-        key = str(change.action)
-        self.stats.promise_changes[key] = self.stats.promise_changes.get(key, 0) + 1
-        if change.finding is not None and change.promise.source_call_id:
-            self._broken.setdefault(change.promise.source_call_id, []).append(change.finding)
+    def _take_counts(self) -> None:
+        counts, st = self._writer.counts, self.stats
+        st.calls, st.calls_new, st.calls_existing = (
+            counts.calls,
+            counts.calls_new,
+            counts.calls_existing,
+        )
+        st.findings = counts.findings
+        st.promise_changes = dict(counts.promise_changes)
+        st.writer_memory_kib = dict(counts.memory_kib)
 
-    def _checkpoint(self, final: bool) -> None:
+    def _checkpoints(self, final: bool) -> list[Checkpoint]:
+        """Each file's checkpoint once this batch is stored: done, or where to resume (before
+        the start of every call still open, with a margin)."""
         tracker = self.pipeline.tracker
         open_starts = [c.started_at for c in tracker.calls.values()]
         oldest_visit = self.queue_log.oldest_open()
         if oldest_visit is not None:
             open_starts.append(oldest_visit)
         low = min(open_starts, default=self.pipeline.now) - _RESUME_MARGIN
-        now = self.clock()
-        with self.store.engine.begin() as conn:
-            for s in self._streams:
-                ident = s.source.identity()
-                if ident is None:
-                    continue
-                point = (0, s.last_at) if final else s.resume_point(low)
-                save_checkpoint(
-                    conn,
-                    Checkpoint(
-                        key=ident.key,
-                        path=ident.path,
-                        size=ident.size,
-                        format=s.format,
-                        status="done" if final else "partial",
-                        offset=s.source.offset,
-                        # partial: where to resume and the time of the last event before it
-                        resume_offset=0 if final else point[0],
-                        last_event_at=s.last_at if final else point[1],
-                        events=s.events,
-                        calls=self.collector.calls,
-                    ),
-                    now,
+        out: list[Checkpoint] = []
+        for s in self._streams:
+            ident = s.source.identity()
+            if ident is None:
+                continue
+            point = (0, s.last_at) if final else s.resume_point(low)
+            out.append(
+                Checkpoint(
+                    key=ident.key,
+                    path=ident.path,
+                    size=ident.size,
+                    format=s.format,
+                    status="done" if final else "partial",
+                    offset=s.source.offset,
+                    # partial: where to resume and the time of the last event before it
+                    resume_offset=0 if final else point[0],
+                    last_event_at=s.last_at if final else point[1],
+                    events=s.events,
+                    calls=self.collector.calls,
                 )
+            )
+        return out
 
 
 @contextmanager
@@ -339,18 +327,3 @@ def _batch_gc(threshold: int = 50_000) -> Iterator[None]:
 
 class _AmiStream(AmiFileEvents):
     format = "ami"
-
-
-def _with_findings(record: CallRecord, extra: list[Finding]) -> CallRecord:
-    from dataclasses import replace
-
-    have = {f.rule for f in record.findings}
-    return replace(record, findings=(*record.findings, *(f for f in extra if f.rule not in have)))
-
-
-def _both(a: Callable[[Change], None], b: Callable[[Change], None]) -> Callable[[Change], None]:
-    def call(change: Change) -> None:
-        a(change)
-        b(change)
-
-    return call

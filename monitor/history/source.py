@@ -14,14 +14,21 @@ file, what is wrong and what to do (the CLI prints it on one line and exits 2):
 Memory is bounded by the chunk size whatever the file size. ``offset`` counts the bytes
 handed out (decompressed bytes for a gzip file); ``raw_offset`` the bytes read from disk,
 for a progress bar.
+
+``read_ahead=True`` decompresses a gzip file in a thread, up to ``READ_AHEAD_CHUNKS`` chunks
+ahead of the reader: zlib releases the GIL while it inflates, so on a second core the
+decompression no longer adds to the parsing time (an import). Errors arrive where they would
+have been raised, and a reader that stops early stops the thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import stat
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +48,8 @@ __all__ = [
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 1 << 20
+READ_AHEAD_CHUNKS = 4
+_GZIP_READ = 1 << 20  # compressed bytes per read: fewer GIL hand-overs for a read-ahead thread
 STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEAD_BYTES = 1 << 16
@@ -92,8 +101,10 @@ class InputFile:
         chunk_bytes: int = CHUNK_BYTES,
         max_line_bytes: int = MAX_LINE_BYTES,
         stdin: BinaryIO | None = None,
+        read_ahead: bool = False,
     ) -> None:
         path = Path(path)
+        self.read_ahead = read_ahead
         self.path = path
         self.name = str(path)
         self.chunk_bytes = chunk_bytes
@@ -173,6 +184,11 @@ class InputFile:
         )
 
     def _raw_chunks(self) -> Iterator[bytes]:
+        if self.read_ahead and self.gzip and not self.is_stdin:
+            return _read_ahead(self._file_chunks(), READ_AHEAD_CHUNKS, self.name)
+        return self._file_chunks()
+
+    def _file_chunks(self) -> Iterator[bytes]:
         if self.is_stdin:
             stream = self._stdin or sys.stdin.buffer
             yield from self._plain(stream)
@@ -204,7 +220,7 @@ class InputFile:
             started = False
             while not dec.eof:
                 if not pending:
-                    pending = fh.read(1 << 16)
+                    pending = fh.read(_GZIP_READ)
                     self.raw_offset += len(pending)
                     if not pending and started:
                         data = self._inflate(dec, b"", out_max)
@@ -250,6 +266,51 @@ class InputFile:
                 f"{self.name}: cannot read: corrupt gzip data near compressed byte "
                 f"{self.raw_offset} ({exc}); copy the file again, or check it with gzip -t"
             ) from None
+
+
+_END = object()
+
+
+def _read_ahead(chunks: Iterator[bytes], depth: int, name: str) -> Iterator[bytes]:
+    """``chunks`` produced by a thread, at most ``depth`` ahead; its exception re-raised here,
+    in order. Closing this generator (the reader stopped) stops and joins the thread."""
+    ahead: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            put(exc)
+        finally:
+            chunks.close()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=produce, name=f"read-ahead {name}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _longest_line(chunk: bytes, first: int, last: int) -> int:

@@ -4,11 +4,12 @@ the same tracker settings, rules, site, and the same promise ledger and its sett
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from monitor import events as ev
 from monitor.config import Config
 from monitor.history.importer import Importer, Progress
-from monitor.pipeline import CallSink, Pipeline
+from monitor.pipeline import CallSink, Pipeline, judge
 from monitor.promises import PromiseEngine
 from monitor.rules import RuleSet, Site
 from monitor.sinks import PromiseSink
@@ -27,9 +28,11 @@ def build_importer(
     progress: Progress | None = None,
     restart: bool = False,
     batch_calls: int = 500,
+    writer_process: bool = True,
 ) -> Importer:
     """The importer for ``cfg``: with ``ruleset`` None, calls are stored without findings and
-    the promise ledger uses its defaults (as the service does with no callback rule)."""
+    the promise ledger uses its defaults (as the service does with no callback rule).
+    ``writer_process`` False keeps the store writes in this process (monitor/history/writer.py)."""
     from monitor.service import _promise_settings  # the service's own policy, not a copy
 
     first = cfg.pbxs[0]
@@ -62,4 +65,6 @@ def build_importer(
         progress=progress,
         restart=restart,
         batch_calls=batch_calls,
+        writer_process=writer_process,
+        judge=partial(judge, rules=ruleset, site=site),
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from monitor.promises import repository as repo
+from monitor.promises import statements as repo
 from monitor.promises.matching import Callback
 from monitor.promises.model import Action, Change, Promise, PromiseState
 from monitor.promises.numbers import Normalised
@@ -67,7 +67,7 @@ def returned(conn: Connection, cb: Callback, settings: PromiseSettings) -> list[
     changes: list[Change] = []
     # the credit goes to the person who called back (the call's agent), else the call
     actor = f"agent:{cb.agent}" if cb.agent else f"call:{cb.call_id}"
-    for p in repo.select_promises(conn, states=(PromiseState.OPEN,), number=cb.number):
+    for p in repo.open_to(conn, cb.number):
         if p.made_at > cb.at:
             continue  # promised after this call: it cannot have returned it
         if p.due_at < cb.at:  # due before the callback: broken, whatever the cache said
@@ -101,10 +101,7 @@ def returned(conn: Connection, cb: Callback, settings: PromiseSettings) -> list[
                     callback_seconds=cb.at - p.made_at,
                 )
             )
-    late = repo.select_promises(
-        conn, states=(PromiseState.BROKEN,), number=cb.number, not_reached=True
-    )
-    for p in late:
+    for p in repo.unreached_to(conn, cb.number):
         if p.due_at < cb.at:
             changes += reached_late(conn, p, cb, actor)
     return changes
@@ -145,11 +142,21 @@ def make_in(
     the same number; ``note_due`` hears each new due time. ``numbers`` (inside an import
     batch): the numbers that may hold an open promise; a new promise's number joins it."""
     key = values["key"]
+    if numbers is not None and number.e164 is not None and number.e164 not in numbers:
+        # most of an import's promises: no promise to this number can be open, so it is
+        # made unless its key is known (a replay); PostgreSQL: in one statement
+        made = repo.insert_promise(conn, values, actor, "promise made", unless_known=True)
+        if made is None:
+            return []
+        note_due(float(values["due_at"]))
+        numbers.add(number.e164)
+        return [made]
     if repo.find_key(conn, key) is not None:
         return []  # replayed: already made or merged
     made_at, due_at = float(values["made_at"]), float(values["due_at"])
     if number.e164 is None:
         created = repo.insert_promise(conn, values, actor, "promise made")
+        assert created is not None
         detail = f"cannot be returned: number {number.raw!r} is {number.problem}"
         closed = repo.close(
             conn, created.promise, PromiseState.UNRETURNABLE, made_at, SYSTEM, detail=detail
@@ -169,11 +176,7 @@ def make_in(
             ),
         ]
     changes: list[Change] = []
-    existing = (
-        repo.select_promises(conn, states=(PromiseState.OPEN,), number=number.e164)
-        if numbers is None or number.e164 in numbers
-        else []
-    )
+    existing = repo.open_to(conn, number.e164) if numbers is None or number.e164 in numbers else []
     for p in existing:
         if p.due_at < made_at:  # overdue before this miss: break it first
             broke = break_promise(conn, p, settings)
@@ -209,6 +212,7 @@ def make_in(
             ),
         ]
     created = repo.insert_promise(conn, values, actor, "promise made")
+    assert created is not None
     note_due(due_at)
     if numbers is not None:
         numbers.add(number.e164)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -59,7 +60,13 @@ def is_withheld(raw: str | None) -> bool:
 
 
 def normalise(raw: str | None, country: str) -> Normalised:
-    """``raw`` in the site ``country`` (ISO 3166 alpha-2, e.g. ``GB``, ``US``) to E.164."""
+    """``raw`` in the site ``country`` (ISO 3166 alpha-2, e.g. ``GB``, ``US``) to E.164.
+    Remembered for the last 4,096 numbers (customers call again: parsing costs ~0.1 ms)."""
+    return _normalise(raw, country)
+
+
+@lru_cache(maxsize=4096)
+def _normalise(raw: str | None, country: str) -> Normalised:
     if is_withheld(raw):
         return Normalised(raw, None, "withheld")
     assert raw is not None  # is_withheld(None) is True

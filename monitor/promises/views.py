@@ -43,6 +43,11 @@ class PromiseQueries:
         self._batch: Connection | None = None
         self._numbers: set[str] | None = None  # inside a batch: numbers a call could return
 
+    @property
+    def db(self) -> Engine:
+        """The engine the ledger uses (a forked import writer resets its pool)."""
+        return self._db
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Run every ledger change made inside in ONE transaction (a history import's flush:

@@ -14,6 +14,7 @@ from monitor.errors import StoreError
 from monitor.record import CallRecord, Finding
 from monitor.rules import RuleResult
 from monitor.rules.model import CheckStatus
+from monitor.store import dbapi
 from monitor.store.history_schema import call_checks, ensure_history_schema
 from monitor.store.store import Store
 
@@ -45,13 +46,19 @@ def write_checks(conn: Connection, call_id: str, rows: Sequence[tuple[str, bool]
 def write_checks_many(
     conn: Connection, calls: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
 ) -> None:
-    """The results of calls not stored before (an import): one multi-row INSERT."""
-    rows = [{"call_id": cid, "rule": r, "met": m} for cid, pairs in calls for r, m in pairs]
+    """The results of calls not stored before (an import), written on the driver
+    (``monitor.store.dbapi``: one ``executemany`` or ``COPY``)."""
     ids = [cid for cid, _ in calls]
     for i in range(0, len(ids), 500):  # left over by a live write whose call was not stored
-        conn.execute(delete(call_checks).where(call_checks.c.call_id.in_(ids[i : i + 500])))
+        part = ids[i : i + 500]
+        sql, args = dbapi.in_list(conn, "DELETE FROM call_checks WHERE call_id", part)
+        dbapi.execute(conn, sql, args).close()
+    rows = [(cid, r, m) for cid, pairs in calls for r, m in pairs]
     if rows:
-        conn.execute(insert(call_checks), rows)
+        dbapi.insert_rows(conn, call_checks, _COLUMNS, rows)
+
+
+_COLUMNS = ("call_id", "rule", "met")
 
 
 class ChecksSink:

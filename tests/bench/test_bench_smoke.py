@@ -110,6 +110,9 @@ def test_history_benches_count_what_they_did(
     monkeypatch.setattr(history_bench, "CACHE", tmp_path)
     imp = history_bench.run_import(0.1, 1, with_pg=False)
     assert imp["sqlite"]["events"] > 50 and imp["sqlite"]["events_per_s"]["median"] > 0
+    # the store work ran in the writer process, whose own pages count in the memory figure
+    assert imp["sqlite"]["writer_process"] is True
+    assert imp["sqlite"]["total_mib"] > imp["sqlite"]["peak_rss_mib"] > 10
     rep = history_bench.run_report(500, 1)
     assert rep["sqlite"]["month_by_day_and_queue"]["offered"] == 500
     assert rep["sqlite"]["buckets"] > 100

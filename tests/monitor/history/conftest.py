@@ -1,5 +1,5 @@
 """History test fixtures: the shared testkit (large transcripts, child-process RSS probe) made
-importable as ``history_testkit``, and the PostgreSQL fixture."""
+importable as ``history_testkit``, and the PostgreSQL fixtures (``pg_cluster``, ``db_url``)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,6 @@ def _load(name: str) -> ModuleType:
 
 
 _kit = _load("history_testkit")
+_pg = _load("pg_fixture")
+pg_cluster = _pg.pg_cluster
+db_url = _pg.db_url

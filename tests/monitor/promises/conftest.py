@@ -1,16 +1,37 @@
-"""Fixtures for the promise tests: a fresh SQLite (WAL) ledger and a CallRecord builder."""
+"""Fixtures for the promise tests: a fresh SQLite (WAL) ledger, a CallRecord builder, and
+the PostgreSQL cluster plugin (``db_url``: a fresh SQLite file, then a PostgreSQL database)."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from sqlalchemy import Engine
 
 from monitor.promises.db import open_database
 from monitor.record import CallRecord, Direction, Outcome, Timing
+
+
+def _load(name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[2] / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_pg = _load("pg_fixture")
+pg_cluster = _pg.pg_cluster
+db_url = _pg.db_url
 
 # Monday 6 May 2024, 09:00:00 UTC: a real timestamp for every scenario.
 T0 = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC).timestamp()

@@ -38,6 +38,17 @@ def test_us_default_and_problems() -> None:
     assert normalise("hello", "GB").problem == "not a phone number"
 
 
+def test_a_number_is_parsed_once_per_country() -> None:
+    """``normalise`` remembers (a bounded cache): the same answer, the same object."""
+    from monitor.promises.numbers import _normalise
+
+    first = normalise("07700 900321", "GB")
+    assert normalise("07700 900321", "GB") is first
+    assert normalise("07700 900321", "US") != first  # the country is part of the question
+    assert normalise("07700 900321", "US").e164 is None
+    assert _normalise.cache_info().maxsize == 4096
+
+
 def test_only_legal_transitions() -> None:
     assert TRANSITIONS[PromiseState.OPEN] == {
         PromiseState.KEPT,

@@ -1,0 +1,380 @@
+"""The ledger's own statements (what a call, a promise and event time do to it), compiled
+once per dialect and run on the driver in the caller's transaction (``monitor.store.dbapi``):
+a history import runs thousands of them, and SQLAlchemy Core's per-statement Python cost
+was most of the ledger's time. The reads of the web pages and the CLI stay in
+``monitor.promises.repository``, which re-exports these.
+
+A state change is a conditional UPDATE (``... WHERE id = ? AND state = 'open'``), so two
+writers cannot both close one promise. On PostgreSQL it returns the row as it is now and
+writes the history entry in the same statement (``RETURNING``, a data-modifying ``WITH``);
+SQLite (which has RETURNING only from 3.35) reads the row back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from monitor.promises.model import Action, Change, Promise, PromiseKind, PromiseState
+from monitor.promises.tables import promise_events, promises
+from monitor.store import dbapi
+
+__all__ = [
+    "add_event",
+    "close",
+    "due",
+    "find_key",
+    "get",
+    "insert_promise",
+    "next_due",
+    "open_to",
+    "promise_from",
+    "returnable_numbers",
+    "set_fields",
+    "unreached_to",
+]
+
+_COLUMNS: tuple[str, ...] = tuple(c.name for c in promises.c)
+_OPEN, _BROKEN = str(PromiseState.OPEN), str(PromiseState.BROKEN)
+_NEW_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("raw_number", "source_call_id", "reason", "agent", "closed_at", "kept_by_call_id",
+     "kept_at", "late_call_id", "late_at"),
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "promise_id", "action", "from_state", "to_state", "at", "actor", "detail", "call_id",
+    "source_key",
+)  # fmt: skip
+
+
+def promise_from(row: Mapping[Any, Any]) -> Promise:
+    """A Promise from a ``promises`` row (by column name)."""
+    return Promise(
+        id=int(row["id"]),
+        key=row["key"],
+        kind=PromiseKind(row["kind"]),
+        pbx=row["pbx"],
+        number=row["number"],
+        raw_number=row["raw_number"],
+        source_call_id=row["source_call_id"],
+        reason=row["reason"],
+        agent=row["agent"],
+        rule=row["rule"],
+        made_at=float(row["made_at"]),
+        due_at=float(row["due_at"]),
+        state=PromiseState(row["state"]),
+        closed_at=row["closed_at"],
+        kept_by_call_id=row["kept_by_call_id"],
+        kept_at=row["kept_at"],
+        late_call_id=row["late_call_id"],
+        late_at=row["late_at"],
+        misses=int(row["misses"]),
+    )
+
+
+def _promises(cursor: Any) -> list[Promise]:
+    """Every row of a statement selecting (or returning) all ``promises`` columns."""
+    names = _COLUMNS
+    return [promise_from(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+
+def _run(conn: Connection, key: Any, build: Any, values: dict[str, Any]) -> Any:
+    prepared = dbapi.prepare(conn, key, build)
+    return dbapi.execute(conn, prepared.sql, prepared.args(values))
+
+
+# ---- reads -------------------------------------------------------------------------------
+
+
+def _get() -> ClauseElement:
+    return select(*promises.c).where(promises.c.id == bindparam("id"))
+
+
+def get(conn: Connection, promise_id: int) -> Promise | None:
+    found = _promises(_run(conn, "get", _get, {"id": promise_id}))
+    return found[0] if found else None
+
+
+def _find_key() -> ClauseElement:
+    """Made (``promises.key``) or joined (``promise_events.source_key``): a key is one or
+    the other, never both."""
+    return (
+        select(promises.c.id)
+        .where(promises.c.key == bindparam("k"))
+        .union_all(
+            select(promise_events.c.promise_id).where(promise_events.c.source_key == bindparam("k"))
+        )
+        .limit(1)
+    )
+
+
+def find_key(conn: Connection, key: str) -> int | None:
+    """The promise a source key already made or joined, or None if it is new."""
+    rows = _run(conn, "find_key", _find_key, {"k": key}).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def _to_number(state: str, not_reached: bool) -> ClauseElement:
+    query = select(*promises.c).where(
+        promises.c.state == state, promises.c.number == bindparam("number")
+    )
+    if not_reached:
+        query = query.where(promises.c.late_at.is_(None))
+    return query.order_by(promises.c.due_at, promises.c.id)
+
+
+def open_to(conn: Connection, number: str) -> list[Promise]:
+    """The open promises to ``number``, oldest due first."""
+    build = partial(_to_number, _OPEN, False)
+    return _promises(_run(conn, "open_to", build, {"number": number}))
+
+
+def unreached_to(conn: Connection, number: str) -> list[Promise]:
+    """The broken promises to ``number`` whose customer was not reached, oldest due first."""
+    build = partial(_to_number, _BROKEN, True)
+    return _promises(_run(conn, "unreached_to", build, {"number": number}))
+
+
+def _due() -> ClauseElement:
+    return (
+        select(*promises.c)
+        .where(promises.c.state == _OPEN, promises.c.due_at < bindparam("now"))
+        .order_by(promises.c.due_at, promises.c.id)
+    )
+
+
+def due(conn: Connection, now: float) -> list[Promise]:
+    """Open promises whose due time is before ``now`` (a callback at the due time keeps)."""
+    return _promises(_run(conn, "due", _due, {"now": now}))
+
+
+def _next_due() -> ClauseElement:
+    return select(func.min(promises.c.due_at)).where(promises.c.state == _OPEN)
+
+
+def next_due(conn: Connection) -> float | None:
+    rows = _run(conn, "next_due", _next_due, {}).fetchall()
+    value = rows[0][0] if rows else None
+    return None if value is None else float(value)
+
+
+def _returnable() -> ClauseElement:
+    return (
+        select(promises.c.number)
+        .distinct()
+        .where(
+            promises.c.number.is_not(None),
+            or_(
+                promises.c.state == _OPEN,
+                (promises.c.state == _BROKEN) & promises.c.late_at.is_(None),
+            ),
+        )
+    )
+
+
+def returnable_numbers(conn: Connection) -> set[str]:
+    """The numbers with a promise that a call could still return: open, or broken and not
+    reached yet (a late callback)."""
+    return {str(r[0]) for r in _run(conn, "returnable", _returnable, {}).fetchall()}
+
+
+# ---- writes ------------------------------------------------------------------------------
+
+
+def _insert_event() -> ClauseElement:
+    return insert(promise_events).values({c: bindparam(c) for c in _EVENT_COLUMNS})
+
+
+def _event(
+    action: Action,
+    at: float,
+    actor: str,
+    from_state: PromiseState | None = None,
+    to_state: PromiseState | None = None,
+    detail: str = "",
+    call_id: str | None = None,
+    source_key: str | None = None,
+) -> tuple[Any, ...]:
+    """A history entry's values after ``promise_id`` (``_EVENT_COLUMNS[1:]``)."""
+    return (
+        str(action),
+        None if from_state is None else str(from_state),
+        None if to_state is None else str(to_state),
+        at,
+        actor[:160],
+        detail[:500],
+        call_id,
+        source_key,
+    )
+
+
+def add_event(
+    conn: Connection,
+    promise_id: int,
+    action: Action,
+    at: float,
+    actor: str,
+    *,
+    from_state: PromiseState | None = None,
+    to_state: PromiseState | None = None,
+    detail: str = "",
+    call_id: str | None = None,
+    source_key: str | None = None,
+) -> None:
+    prepared = dbapi.prepare(conn, "add_event", _insert_event)
+    args = (
+        promise_id,
+        *_event(action, at, actor, from_state, to_state, detail, call_id, source_key),
+    )
+    dbapi.execute(conn, prepared.sql, args).close()
+
+
+def _with_event(source: Any) -> Any:
+    """PostgreSQL: a CTE inserting the history entry of the row ``source`` returns (its id,
+    then the ``e_*`` parameters), so a change and its entry are one round trip."""
+    values = [bindparam(f"e_{c}", type_=promise_events.c[c].type) for c in _EVENT_COLUMNS[1:]]
+    return (
+        insert(promise_events)
+        .from_select(list(_EVENT_COLUMNS), select(source.c.id, *values))
+        .cte("e")
+    )
+
+
+def _event_values(event: tuple[Any, ...]) -> dict[str, Any]:
+    return {f"e_{c}": v for c, v in zip(_EVENT_COLUMNS[1:], event, strict=True)}
+
+
+def _insert_promise(columns: tuple[str, ...], unless_known: bool) -> Any:
+    """INSERT the promise; with ``unless_known``, only when no promise made or joined its
+    key (``find_key``). (NOT EXISTS, not a WITH clause: Python's sqlite3 opens the
+    transaction only before a statement that starts with INSERT, UPDATE or DELETE.)"""
+    if not unless_known:
+        return insert(promises).values({c: bindparam(c) for c in columns})
+    values = select(*[bindparam(c, type_=promises.c[c].type) for c in columns]).where(
+        ~exists(select(promises.c.id).where(promises.c.key == bindparam("k"))),
+        ~exists(select(promise_events.c.id).where(promise_events.c.source_key == bindparam("k"))),
+    )
+    return insert(promises).from_select(list(columns), values)
+
+
+def _insert_promise_pg(columns: tuple[str, ...], unless_known: bool) -> ClauseElement:
+    """PostgreSQL: the promise and its ``created`` entry in one statement, RETURNING its id
+    (no row: its key was known)."""
+    made = _insert_promise(columns, unless_known).returning(promises.c.id).cte("p")
+    return select(made.c.id).add_cte(_with_event(made))
+
+
+def insert_promise(
+    conn: Connection, values: dict[str, Any], actor: str, detail: str, *, unless_known: bool = False
+) -> Change | None:
+    """Insert an open promise and its ``created`` history entry. ``unless_known``: only when
+    no promise made or joined its key (``find_key``), else nothing and None."""
+    row = dict(values, state=_OPEN, misses=1)
+    columns = tuple(row)
+    made_at = float(values["made_at"])
+    event = _event(
+        Action.CREATED, made_at, actor, to_state=PromiseState.OPEN, detail=detail,
+        call_id=values.get("source_call_id"),
+    )  # fmt: skip
+    params = {**row, "k": values["key"]}
+    if conn.dialect.name == "postgresql":
+        build = partial(_insert_promise_pg, columns, unless_known)
+        key = ("insert_promise_pg", columns, unless_known)
+        rows = _run(conn, key, build, {**params, **_event_values(event)}).fetchall()
+        if not rows:
+            return None
+        promise_id = int(rows[0][0])
+    else:  # (no RETURNING: SQLite has it from 3.35 only)
+        build = partial(_insert_promise, columns, unless_known)
+        cursor = _run(conn, ("insert_promise", columns, unless_known), build, params)
+        if cursor.rowcount != 1:
+            return None
+        promise_id = int(cursor.lastrowid)
+        prepared = dbapi.prepare(conn, "add_event", _insert_event)
+        dbapi.execute(conn, prepared.sql, (promise_id, *event)).close()
+    # the row as stored (what ``get`` would read back, without the round trip)
+    created = promise_from({**_NEW_DEFAULTS, **row, "id": promise_id})
+    return Change(
+        created,
+        Action.CREATED,
+        created.made_at,
+        actor,
+        None,
+        PromiseState.OPEN,
+        detail,
+        created.source_call_id,
+    )
+
+
+def _update(columns: tuple[str, ...], only_open: bool) -> Any:
+    stmt = update(promises).where(promises.c.id == bindparam("pid"))
+    if only_open:
+        stmt = stmt.where(promises.c.state == _OPEN)
+    return stmt.values({c: bindparam(c) for c in columns})
+
+
+def _close_pg(columns: tuple[str, ...]) -> ClauseElement:
+    """PostgreSQL: the conditional UPDATE and its history entry in one statement, RETURNING
+    the row as it is now (no row: another writer closed it first)."""
+    changed = _update(columns, True).returning(*promises.c).cte("u")
+    return select(*changed.c).add_cte(_with_event(changed))
+
+
+def _set_fields_pg(columns: tuple[str, ...]) -> ClauseElement:
+    return _update(columns, False).returning(*promises.c)  # type: ignore[no-any-return]
+
+
+def close(
+    conn: Connection,
+    promise: Promise,
+    new: PromiseState,
+    at: float,
+    actor: str,
+    *,
+    detail: str = "",
+    call_id: str | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Promise | None:
+    """Move an open promise to ``new`` (with its history entry); None when another writer
+    closed it first."""
+    values = dict(fields or {}, state=str(new), closed_at=at)
+    columns = tuple(values)
+    values["pid"] = promise.id
+    event = _event(Action(str(new)), at, actor, PromiseState.OPEN, new, detail, call_id)
+    if conn.dialect.name == "postgresql":
+        build: Any = partial(_close_pg, columns)
+        params = {**values, **_event_values(event)}
+        found = _promises(_run(conn, ("close_pg", columns), build, params))
+        return found[0] if len(found) == 1 else None
+    build = partial(_update, columns, True)
+    if _run(conn, ("close", columns), build, values).rowcount != 1:
+        return None
+    prepared = dbapi.prepare(conn, "add_event", _insert_event)
+    dbapi.execute(conn, prepared.sql, (promise.id, *event)).close()
+    return get(conn, promise.id)
+
+
+def set_fields(conn: Connection, promise_id: int, **values: Any) -> Promise:
+    columns = tuple(values)
+    params = {**values, "pid": promise_id}
+    if conn.dialect.name == "postgresql":  # the row as it is now, in the same statement
+        build = partial(_set_fields_pg, columns)
+        found = _promises(_run(conn, ("set_fields_pg", columns), build, params))
+        assert len(found) == 1, promise_id
+        return found[0]
+    _run(conn, ("set_fields", columns), partial(_update, columns, False), params).close()
+    changed = get(conn, promise_id)
+    assert changed is not None, promise_id
+    return changed

@@ -1,0 +1,192 @@
+"""The import's writer process (monitor/history/writer.py): the same store as writing in
+process, errors and a dead writer reported, Ctrl-C handled by the importer alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from monitor.config import Config, build_config
+from monitor.errors import StoreError
+from monitor.history.batch_store import Batch, BatchStore
+from monitor.history.importer import Importer
+from monitor.history.wiring import build_importer
+from monitor.history.writer import InlineWriter, ProcessWriter, fork_possible, make_writer
+from monitor.promises.tables import promise_events, promises
+from monitor.rules import load_rules
+from monitor.simulator import ContactCentre, default_config, write_transcript
+from monitor.store.history_schema import call_checks, import_checkpoints
+from monitor.store.schema import calls, findings, flags
+from monitor.store.store import Store
+
+ROOT = Path(__file__).parents[3]
+
+
+@pytest.fixture(scope="module")
+def transcript(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sim") / "morning.ami"
+    with path.open("wb") as out:
+        write_transcript(ContactCentre(default_config(), seed=11), 3 * 3600.0, out)
+    return path
+
+
+def _cfg(url: str) -> Config:
+    return build_config({"site": {"country": "GB"}, "store": {"url": url}})
+
+
+def _importer(url: str, **kw: Any) -> tuple[Store, Importer]:
+    store = Store.open(url)
+    return store, build_importer(_cfg(url), store, load_rules(ROOT / "rules"), **kw)
+
+
+def _snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row an import writes, without row ids and wall-clock bookkeeping times."""
+    skip = {"id", "stored_at", "created_at", "updated_at"}
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with store.engine.connect() as conn:
+        for table in (calls, findings, flags, call_checks, promises, promise_events):
+            cols = [c for c in table.c if c.name not in skip]
+            rows = conn.execute(select(*cols)).all()
+            out[table.name] = sorted((tuple(map(repr, r)) for r in rows), key=str)
+        cps = conn.execute(select(import_checkpoints)).mappings().all()
+        out["checkpoints"] = sorted(
+            (cp["status"], cp["offset"], cp["events"], cp["calls"]) for cp in cps
+        )
+    return out
+
+
+def test_the_writer_process_stores_exactly_what_the_importer_stores_in_process(
+    db_url: str, tmp_path: Path, transcript: Path
+) -> None:
+    inline_store, inline = _importer(str(tmp_path / "inline.sqlite"), writer_process=False)
+    one = inline.run([transcript])
+    store, importer = _importer(db_url, batch_calls=25)  # many batches in flight
+    two = importer.run([transcript])
+    assert not one.writer_process and two.writer_process
+    # with the writer process the rules judged each call there, not in the pipeline
+    assert inline.pipeline.evaluate and not importer.pipeline.evaluate
+    want, got = _snapshot(inline_store), _snapshot(store)
+    assert len(want["calls"]) > 100 and want["findings"] and want["promise_events"]
+    for table in want:
+        assert got[table] == want[table], table
+    for name in ("events", "calls", "calls_new", "calls_existing", "findings"):
+        assert getattr(two, name) == getattr(one, name), name
+    assert two.promise_changes == one.promise_changes and two.promise_changes
+    store.close()
+    inline_store.close()
+
+
+def test_an_error_in_the_writer_is_raised_by_the_import_and_earlier_batches_stay(
+    tmp_path: Path, transcript: Path
+) -> None:
+    store, importer = _importer(str(tmp_path / "fails.sqlite"), batch_calls=20)
+    write = importer.target.write
+    seen: list[int] = []
+
+    def failing(batch: Batch) -> None:  # runs in the writer process (a fork of this one)
+        seen.append(1)
+        if len(seen) == 3:
+            raise ValueError("disk on fire")
+        write(batch)
+
+    importer.target.write = failing  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="disk on fire") as info:
+        importer.run([transcript])
+    assert importer.stats.writer_process
+    assert any("writer process" in note for note in getattr(info.value, "__notes__", ()))
+    assert not seen  # this process never wrote: the child did
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(calls.c.call_id)).all()
+        (cp,) = conn.execute(select(import_checkpoints)).mappings().all()
+    # the two batches before the failure are stored, with a checkpoint to resume from
+    assert 20 <= len(stored) < 200 and cp["status"] == "partial"
+    store.close()
+
+
+def test_a_writer_process_that_dies_is_a_store_error_saying_how_to_resume(
+    tmp_path: Path, transcript: Path
+) -> None:
+    store, importer = _importer(str(tmp_path / "dies.sqlite"), batch_calls=20)
+
+    def die(batch: Batch) -> None:
+        os._exit(3)
+
+    importer.target.write = die  # type: ignore[method-assign]
+    with pytest.raises(StoreError, match=r"exit code 3\).*run the same import again"):
+        importer.run([transcript])
+    store.close()
+
+
+def test_ctrl_c_reaches_the_importer_only_and_everything_handed_over_is_written(
+    tmp_path: Path, transcript: Path
+) -> None:
+    """SIGINT goes to the whole foreground process group: the writer ignores it, the importer
+    hands over its last batch and waits for it to be written."""
+    store, importer = _importer(str(tmp_path / "int.sqlite"), batch_calls=20)
+    importer.checkpoint_seconds = 0.0
+    pids: list[int | None] = []
+
+    def progress(done: int, total: int, events: int) -> None:
+        writer = importer._writer
+        assert isinstance(writer, ProcessWriter)
+        if not pids:
+            pids.append(writer.pid)
+            assert writer.pid is not None
+            os.kill(writer.pid, signal.SIGINT)  # as a terminal's Ctrl-C would
+        if events >= 4000:
+            raise KeyboardInterrupt
+
+    importer.progress = progress
+    with pytest.raises(KeyboardInterrupt):
+        importer.run([transcript])
+    st = importer.stats
+    assert st.interrupted and st.writer_process and st.calls_new > 0
+    with store.engine.connect() as conn:
+        stored = len(conn.execute(select(calls.c.call_id)).all())
+        (cp,) = conn.execute(select(import_checkpoints)).mappings().all()
+    assert stored == st.calls_new  # what the summary says is what the store holds
+    assert cp["status"] == "partial" and cp["calls"] == st.calls
+    # the same import again (a 4 MB file resumes from its start): the rest, nothing twice
+    _, again = _importer(str(tmp_path / "int.sqlite"))
+    rest = again.run([transcript])
+    assert rest.calls_existing == st.calls_new and rest.calls_new > 0
+    with store.engine.connect() as conn:
+        assert len(conn.execute(select(calls.c.call_id)).all()) == stored + rest.calls_new
+    store.close()
+
+
+def test_the_writer_stays_in_process_where_a_fork_would_lose_or_break_something(
+    tmp_path: Path,
+) -> None:
+    memory = BatchStore(Store.open("sqlite://"), None)
+    ok, why = fork_possible(memory)
+    assert not ok and "in-memory" in why
+    assert isinstance(make_writer(memory, process=True), InlineWriter)
+    on_disk = BatchStore(Store.open(str(tmp_path / "d.sqlite")), None)
+    assert fork_possible(on_disk) == (True, "")
+    assert isinstance(make_writer(on_disk, process=False), InlineWriter)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, args=(10.0,))
+    other.start()
+    try:
+        ok, why = fork_possible(on_disk)
+        assert not ok and "threads" in why
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_batch_after_close_is_refused(tmp_path: Path) -> None:
+    target = BatchStore(Store.open(str(tmp_path / "c.sqlite")), None)
+    writer = ProcessWriter(target)
+    writer.submit(Batch([], 0.0, []))
+    writer.close()
+    assert writer.counts.batches == 1
+    with pytest.raises(StoreError, match="after close"):
+        writer.submit(Batch([], 0.0, []))
