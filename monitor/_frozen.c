@@ -15,6 +15,12 @@
  *     that is not an __init__ parameter. False (and nothing done) for a class of over
  *     MAX_PARAMS parameters, or when MAX_CLASSES / 2 classes are installed already.
  *
+ * field_values(obj) -> tuple | None, rebuild(cls, values) -> object | None
+ *     The two halves of pickling an installed class (its __reduce__ and the function that
+ *     unpickles it, in monitor/frozen.py): the field values in field order, and an instance
+ *     made with tp_new and those values stored through the descriptors. None: not an
+ *     installed class (or not its number of values): the Python code does it.
+ *
  * Only calls whose arguments bind are done here. Any other (too many positional arguments, an
  * unknown or repeated keyword, a missing argument) runs `init`, which raises its own
  * TypeError: the result, and every error, is the Python __init__'s.
@@ -445,6 +451,68 @@ installed(PyObject *module, PyObject *cls)
                            type->tp_init == init_slot);
 }
 
+/* The values of obj's fields, in field order (what its __reduce__ pickles): a new tuple, or
+ * None when obj's class is not installed (a subclass without fast_init: Python reads it). */
+static PyObject *
+field_values(PyObject *module, PyObject *obj)
+{
+    (void)module;
+    PyTypeObject *type = Py_TYPE(obj);
+    Spec *sp = find_spec(type);
+    if (sp == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyTuple_New(sp->nsteps);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t s = 0; s < sp->nsteps; s++) {
+        PyObject *descr = sp->steps[s].descr;
+        descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
+        PyObject *value = get == NULL ? NULL : get(descr, obj, (PyObject *)type);
+        if (value == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "field_values: a field without a getter");
+            }
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, s, value);
+    }
+    return out;
+}
+
+/* An instance of cls with these field values (pickle's rebuild: tp_new, then each value
+ * stored through its descriptor, in field order), or None when cls is not installed or the
+ * number of values is not its number of fields (Python rebuilds it, or says what is wrong). */
+static PyObject *
+rebuild(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "rebuild(cls, values: tuple)");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    PyObject *values = args[1];
+    Spec *sp = find_spec(type);
+    if (sp == NULL || PyTuple_GET_SIZE(values) != sp->nsteps) {
+        Py_RETURN_NONE;
+    }
+    PyObject *obj = type->tp_new(type, empty_tuple, NULL);
+    if (obj == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t s = 0; s < sp->nsteps; s++) {
+        PyObject *descr = sp->steps[s].descr;
+        if (Py_TYPE(descr)->tp_descr_set(descr, obj, PyTuple_GET_ITEM(values, s)) < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
 PyDoc_STRVAR(install_doc,
              "install(cls, init, names, npos, steps, post_init, /)\n--\n\n"
              "Build instances of the fast_init class cls in C (see monitor/frozen.py).");
@@ -453,9 +521,19 @@ PyDoc_STRVAR(installed_doc,
              "installed(cls, /)\n--\n\n"
              "Whether calls of cls are built in C.");
 
+PyDoc_STRVAR(field_values_doc,
+             "field_values(obj, /)\n--\n\n"
+             "The values of obj's fields in field order, or None if its class is not installed.");
+
+PyDoc_STRVAR(rebuild_doc,
+             "rebuild(cls, values, /)\n--\n\n"
+             "An instance of cls with these field values, or None if cls is not installed.");
+
 static PyMethodDef frozen_methods[] = {
     {"install", (PyCFunction)(void (*)(void))install, METH_FASTCALL, install_doc},
     {"installed", installed, METH_O, installed_doc},
+    {"field_values", field_values, METH_O, field_values_doc},
+    {"rebuild", (PyCFunction)(void (*)(void))rebuild, METH_FASTCALL, rebuild_doc},
     {NULL, NULL, 0, NULL},
 };
 

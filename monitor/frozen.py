@@ -37,7 +37,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import MISSING, fields, is_dataclass
-from types import GetSetDescriptorType, MemberDescriptorType
+from types import GetSetDescriptorType, MemberDescriptorType, ModuleType
 from typing import Any, TypeVar
 
 __all__ = ["ACCELERATED", "fast_init", "replacer"]
@@ -47,17 +47,18 @@ T = TypeVar("T")
 _NO_VALUE: Any = type("_NoValue", (), {"__repr__": lambda self: "<no value>"})()
 
 
-def _load_c_step() -> Callable[..., bool] | None:
+def _load_c_step() -> ModuleType | None:
     if os.environ.get("RINGWATCH_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
         from monitor import _frozen
     except ImportError:
         return None
-    return _frozen.install
+    return _frozen
 
 
-_INSTALL = _load_c_step()
+_C = _load_c_step()
+_INSTALL = None if _C is None else _C.install
 ACCELERATED = _INSTALL is not None
 
 
@@ -142,12 +143,19 @@ _FIELD_DESCRIPTORS = (MemberDescriptorType, GetSetDescriptorType)
 def _reduce(self: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """Pickle as (class, field values); subclasses inherit it and pickle their own fields."""
     kind = type(self)
-    return _rebuild, (kind, tuple(getattr(self, f.name) for f in fields(kind)))
+    values = None if _C is None else _C.field_values(self)  # the C step reads them faster
+    if values is None:
+        values = tuple(getattr(self, f.name) for f in fields(kind))
+    return _rebuild, (kind, values)
 
 
 def _rebuild(cls: type[T], values: tuple[Any, ...]) -> T:
     """Unpickle a ``fast_init`` class: store each field through its descriptor (a frozen
     class's own ``__setattr__`` refuses)."""
+    if _C is not None:
+        built: T | None = _C.rebuild(cls, values)
+        if built is not None:
+            return built
     obj = cls.__new__(cls)
     for f, value in zip(fields(cls), values, strict=True):  # type: ignore[arg-type]
         getattr(cls, f.name).__set__(obj, value)

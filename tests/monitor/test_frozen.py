@@ -306,6 +306,7 @@ def test_no_reference_is_kept_or_lost() -> None:
     for _ in range(500):
         Fast(1.0, name, 2, tags, note=name)
         type.__call__(Fast, 1.0, name=name, tags=tags)
+        pickle.loads(pickle.dumps(Fast(1.0, name, 2, tags)))
         for args, kwargs in bad:
             try:
                 Fast(*args, **kwargs)
@@ -315,3 +316,20 @@ def test_no_reference_is_kept_or_lost() -> None:
                 raise AssertionError("not refused")
     del bad, args, kwargs
     assert (sys.getrefcount(name), sys.getrefcount(tags)) == before
+
+
+def test_pickling_reads_and_rebuilds_the_fields_as_the_python_code_does() -> None:
+    from monitor import frozen
+
+    chan = ChannelRef("PJSIP/1-0001", "1.1", "1.1", ChannelState.UP, "100", None)
+    for obj in (Fast(1.0, "a", 2, ["t"], exact=False), _FastChild(1.0, "a", extra=4), chan):
+        kind = type(obj)
+        # the same pickle as before the C step: (monitor.frozen._rebuild, (class, values))
+        assert obj.__reduce__() == (
+            frozen._rebuild,
+            (kind, tuple(getattr(obj, f.name) for f in fields(kind))),
+        )
+        back = pickle.loads(pickle.dumps(obj))
+        assert type(back) is kind and _values(back) == _values(obj)
+    with pytest.raises(ValueError):
+        frozen._rebuild(Fast, (1.0, True, "a"))  # a value short: zip(strict=True) says so
