@@ -4,7 +4,8 @@ pyproject.toml names this module as the build backend (``backend-path = [".ci/ba
 hook is setuptools' (re-exported below); the one addition is ``BuildExt`` (pyproject
 ``[tool.setuptools.cmdclass]``), which adds the ingest hot path compiled by mypyc
 (docs/decisions/0007-mypyc-hot-path.md) to the extensions setuptools builds, next to the AMI
-parser's C step (``collectors.ami._speedups``, decision 0006).
+parser's C step (``collectors.ami._speedups``, decision 0006) and the frozen dataclasses' one
+(``monitor._frozen``, decision 0008).
 
 Both are optional, never a reason for an install to fail: without a C compiler, with
 ``RINGWATCH_COMPILE=0`` in the environment, or when a compile fails, the install goes on and the
