@@ -98,50 +98,64 @@ class BatchStore:
             self.promises.engine.db.dispose(close=False)
 
     def write(self, batch: Batch) -> None:
-        pending = [self._judged(p) for p in batch.pending]
-        records = [p for p in pending if isinstance(p, tuple)]
+        self.write_many([batch])
+
+    def write_many(self, batches: Sequence[Batch]) -> None:
+        """Write ``batches`` (made one after the other) as one: the same rows as writing
+        them one by one, in fewer transactions. The ledger sees each batch's items and
+        moves to its time in turn; a call an earlier batch writes counts as already stored
+        for a later one; a promise broken meanwhile finds its call wherever it is."""
+        subs = [[self._judged(p) for p in b.pending] for b in batches]
         with self.store.engine.begin() as conn:
-            existing = existing_call_ids(conn, (r.call_id for r, _ in records))
+            stored = existing_call_ids(
+                conn, (p[0].call_id for sub in subs for p in sub if isinstance(p, tuple))
+            )
         counts = self.counts
-        counts.calls += len(records)
-        counts.calls_existing += len(existing)
-        if self.promises is not None:
-            with self.promises.engine.batch():  # one ledger transaction per batch
-                for item in pending:
-                    if isinstance(item, tuple):
-                        if item[0].call_id not in existing:
-                            self.promises.call_completed(item[0], ())
-                    else:
-                        self.promises.promised(item)
-                if batch.ledger_now is not None:
-                    self.promises.advance(batch.ledger_now)
-        now = self.clock()
-        written: set[str] = set()
-        new: list[CallRecord] = []
-        checks: list[tuple[str, Sequence[tuple[str, bool]]]] = []
-        for record, rows in records:
-            if record.call_id in existing or record.call_id in written:
-                continue
-            extra = self._broken.pop(record.call_id, None)
-            if extra:
-                record = _with_findings(record, extra)
-            new.append(record)
-            checks.append((record.call_id, rows))
-            written.add(record.call_id)
-            counts.findings += len(record.findings)
+        new: dict[str, tuple[CallRecord, CheckRows]] = {}  # in the order written
+        for batch, sub in zip(batches, subs, strict=True):
+            records = [p for p in sub if isinstance(p, tuple)]
+            existing = {r.call_id for r, _ in records if r.call_id in stored or r.call_id in new}
+            counts.calls += len(records)
+            counts.calls_existing += len(existing)
+            if self.promises is not None:
+                with self.promises.engine.batch():  # one ledger transaction per write
+                    for item in sub:
+                        if isinstance(item, tuple):
+                            if item[0].call_id not in existing:
+                                self.promises.call_completed(item[0], ())
+                        else:
+                            self.promises.promised(item)
+                    if batch.ledger_now is not None:
+                        self.promises.advance(batch.ledger_now)
+            for record, rows in records:
+                if record.call_id in existing or record.call_id in new:
+                    continue
+                extra = self._broken.pop(record.call_id, None)
+                if extra:
+                    record = _with_findings(record, extra)
+                new[record.call_id] = (record, rows)
+                counts.findings += len(record.findings)
+        # promises broken after their call was taken in: on a call written now, or stored
         broken, self._broken = self._broken, {}
+        for call_id in [c for c in broken if c in new]:
+            extra = broken.pop(call_id)
+            record, rows = new[call_id]
+            new[call_id] = (_with_findings(record, extra), rows)
+            counts.findings += len(extra)  # as add_late_findings counts them
+        now = self.clock()
         with self.store.engine.begin() as conn:
-            insert_new_calls(conn, new, now)
-            write_checks_many(conn, checks)
+            insert_new_calls(conn, [r for r, _ in new.values()], now)
+            write_checks_many(conn, [(cid, rows) for cid, (_, rows) in new.items()])
             # findings of promises broken meanwhile, on calls stored before: one transaction
             counts.findings += add_late_findings(conn, broken, self.store.clock())
-        counts.calls_new += len(written)
-        if batch.checkpoints:
+        counts.calls_new += len(new)
+        checkpoints = {cp.key: cp for batch in batches for cp in batch.checkpoints}  # newest
+        if checkpoints:
             now = self.clock()
             with self.store.engine.begin() as conn:
-                for cp in batch.checkpoints:
+                for cp in checkpoints.values():
                     save_checkpoint(conn, cp, now)
-        counts.batches += 1
+        counts.batches += len(batches)
 
     def _judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
         if not isinstance(item, tuple) or item[1] is not None:

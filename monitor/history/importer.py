@@ -43,6 +43,8 @@ from monitor.store.store import Store
 __all__ = ["ImportStats", "Importer", "Stream"]
 
 _RESUME_MARGIN = 5.0
+BATCH_CALLS_PROCESS = 100  # calls per batch handed to a writer process
+BATCH_CALLS_INLINE = 500  # calls per batch written in the importer's process
 Progress = Callable[[int, int, int], None]
 PipelineFactory = Callable[
     [Sequence["_Collector"], Callable[[ev.CallbackPromised], None]], Pipeline
@@ -134,7 +136,7 @@ class Importer:
         pbx: str = "default",
         timezone: str = "UTC",
         stale_after_seconds: float = 4 * 3600.0,
-        batch_calls: int = 500,
+        batch_calls: int | None = None,
         checkpoint_seconds: float = 2.0,
         progress: Progress | None = None,
         restart: bool = False,
@@ -149,7 +151,7 @@ class Importer:
         self.pbx = pbx
         self.timezone = timezone
         self.queue_log = QueueLogCalls(pbx, stale_after_seconds)
-        self.batch_calls = batch_calls
+        self.batch_calls = batch_calls  # None: by the writer (run() picks)
         self.checkpoint_seconds = checkpoint_seconds
         self.progress = progress
         self.restart = restart
@@ -173,6 +175,10 @@ class Importer:
         total = sum(s.source.size for s in self._streams)
         writer = self._writer = make_writer(self.target, self.writer_process and bool(total))
         st.writer_process = isinstance(writer, ProcessWriter)
+        if self.batch_calls is None:
+            # a writer process overlaps small batches best (and its last one, written after
+            # the reading ends, is short); in one process each batch costs its commits
+            self.batch_calls = BATCH_CALLS_PROCESS if st.writer_process else BATCH_CALLS_INLINE
         # with a writer process and a judge, the rules' end-of-call evaluation runs there
         self.collector.judged = not (st.writer_process and self.target.judge is not None)
         self.pipeline.evaluate = self.collector.judged
@@ -235,6 +241,7 @@ class Importer:
         feed_event, advance, feed_record = pipe.feed_event, pipe.advance, pipe.feed_record
         calls_of = self.queue_log.feed
         next_flush = time.monotonic() + self.checkpoint_seconds
+        batch_calls = self.batch_calls or BATCH_CALLS_INLINE
         n = 0
         for item in merge_by_time(streams):  # type: ignore[arg-type]
             if isinstance(item, QueueLogLine):
@@ -249,7 +256,7 @@ class Importer:
                 if self.progress is not None:
                     read = sum(s.source.raw_offset for s in streams)
                     self.progress(min(read, total - 1), total, n)  # 100 % only at the end
-                if len(collector.pending) >= self.batch_calls or time.monotonic() > next_flush:
+                if len(collector.pending) >= batch_calls or time.monotonic() > next_flush:
                     self._flush(final=False)
                     next_flush = time.monotonic() + self.checkpoint_seconds
         self.stats.events = n

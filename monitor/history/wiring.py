@@ -27,7 +27,7 @@ def build_importer(
     pbx: str | None = None,
     progress: Progress | None = None,
     restart: bool = False,
-    batch_calls: int = 500,
+    batch_calls: int | None = None,
     writer_process: bool = True,
 ) -> Importer:
     """The importer for ``cfg``: with ``ruleset`` None, calls are stored without findings and

@@ -5,7 +5,9 @@ Python) and storing (the promise ledger, the inserts, the database's own work). 
 core the store work runs beside the reading in a forked child (:class:`ProcessWriter`): the
 main loop hands each batch over a pipe and goes on reading. Batches are written in the order
 they were made, each with its checkpoints, exactly as :class:`InlineWriter` writes them in
-process, so the result and the resume points are the same either way.
+process, so the result and the resume points are the same either way; batches that queued up
+while the writer was busy are written together (``BatchStore.write_many``: the same rows, in
+fewer transactions), so a slower store catches up.
 
 The pipe holds at most the batch being written and the next one: a main loop faster than the
 store waits for it (memory stays flat). The child ignores SIGINT: after Ctrl-C the importer
@@ -86,6 +88,7 @@ def make_writer(target: BatchStore, process: bool) -> BatchWriter:
 
 
 _STOP = b""
+_COALESCE = 16
 
 
 class ProcessWriter:
@@ -198,17 +201,29 @@ def _child_main(conn: Connection, target: BatchStore) -> None:
         conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
 
     try:
-        while True:
+        done = False
+        while not done:
             try:
                 data = conn.recv_bytes()
             except EOFError:  # the importer is gone: nothing more will come
                 break
-            if data == _STOP:
-                target.counts.memory_kib = _own_memory()
-                send(("done", target.counts))
-                break
-            target.write(pickle.loads(data))
-            send(("counts", target.counts))
+            batches: list[Batch] = []
+            while True:
+                if data == _STOP:
+                    done = True
+                    break
+                batches.append(pickle.loads(data))
+                # batches that queued up while the last write ran are written as one (fewer
+                # transactions when the store is the slower side); at most _COALESCE
+                if len(batches) >= _COALESCE or not conn.poll():
+                    break
+                data = conn.recv_bytes()
+            if batches:
+                target.write_many(batches)
+                send(("counts", target.counts))
+        if done:
+            target.counts.memory_kib = _own_memory()
+            send(("done", target.counts))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the importer
         import traceback
 

@@ -86,16 +86,16 @@ def test_an_error_in_the_writer_is_raised_by_the_import_and_earlier_batches_stay
     tmp_path: Path, transcript: Path
 ) -> None:
     store, importer = _importer(str(tmp_path / "fails.sqlite"), batch_calls=20)
-    write = importer.target.write
+    write = importer.target.write_many
     seen: list[int] = []
 
-    def failing(batch: Batch) -> None:  # runs in the writer process (a fork of this one)
+    def failing(batches: list[Batch]) -> None:  # runs in the writer process (a fork)
         seen.append(1)
         if len(seen) == 3:
             raise ValueError("disk on fire")
-        write(batch)
+        write(batches)
 
-    importer.target.write = failing  # type: ignore[method-assign]
+    importer.target.write_many = failing  # type: ignore[method-assign]
     with pytest.raises(ValueError, match="disk on fire") as info:
         importer.run([transcript])
     assert importer.stats.writer_process
@@ -114,10 +114,10 @@ def test_a_writer_process_that_dies_is_a_store_error_saying_how_to_resume(
 ) -> None:
     store, importer = _importer(str(tmp_path / "dies.sqlite"), batch_calls=20)
 
-    def die(batch: Batch) -> None:
+    def die(batches: list[Batch]) -> None:
         os._exit(3)
 
-    importer.target.write = die  # type: ignore[method-assign]
+    importer.target.write_many = die  # type: ignore[method-assign]
     with pytest.raises(StoreError, match=r"exit code 3\).*run the same import again"):
         importer.run([transcript])
     store.close()
@@ -190,3 +190,36 @@ def test_a_batch_after_close_is_refused(tmp_path: Path) -> None:
     assert writer.counts.batches == 1
     with pytest.raises(StoreError, match="after close"):
         writer.submit(Batch([], 0.0, []))
+
+
+@pytest.mark.parametrize("group", [2, 5, 1000])
+def test_batches_written_together_store_what_they_store_one_by_one(
+    tmp_path: Path, transcript: Path, group: int
+) -> None:
+    """The writer process writes batches that queued up as one (``write_many``): the same
+    rows, counts and promise history as writing each in turn."""
+    one_store, one = _importer(str(tmp_path / "one.sqlite"), batch_calls=15, writer_process=False)
+    batches: list[Batch] = []
+    write = one.target.write
+
+    def keep(batch: Batch) -> None:
+        batches.append(batch)
+        write(batch)
+
+    one.target.write = keep  # type: ignore[method-assign]
+    stats = one.run([transcript])
+    assert len(batches) > 5
+    together_store, together = _importer(str(tmp_path / "together.sqlite"))
+    for i in range(0, len(batches), group):
+        together.target.write_many(batches[i : i + group])
+    got = together.target.counts
+    assert (got.calls, got.calls_new, got.calls_existing) == (
+        stats.calls,
+        stats.calls_new,
+        stats.calls_existing,
+    )
+    assert got.findings == stats.findings and got.promise_changes == stats.promise_changes
+    want, have = _snapshot(one_store), _snapshot(together_store)
+    assert any("broken" in str(r) for r in want["promise_events"])  # late findings happened
+    for table in want:
+        assert have[table] == want[table], table
