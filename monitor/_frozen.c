@@ -349,12 +349,9 @@ install(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "install: npos out of range");
         return NULL;
     }
-    if (nparams > MAX_PARAMS || nspecs >= MAX_CLASSES / 2) {
+    Spec *old = find_spec(type); /* fast_init run on the class again: its new spec replaces it */
+    if (nparams > MAX_PARAMS || (old == NULL && nspecs >= MAX_CLASSES / 2)) {
         Py_RETURN_FALSE; /* the class is built the ordinary way */
-    }
-    if (find_spec(type) != NULL) {
-        PyErr_Format(PyExc_ValueError, "install: %.100s is installed already", type->tp_name);
-        return NULL;
     }
     Spec *sp = PyMem_Calloc(1, sizeof(Spec));
     if (sp == NULL) {
@@ -429,11 +426,16 @@ install(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     size_t i = slot_of(type);
-    while (specs[i] != NULL) {
+    while (specs[i] != NULL && specs[i] != old) {
         i = (i + 1) & (MAX_CLASSES - 1);
     }
     specs[i] = sp;
-    nspecs++;
+    if (old == NULL) {
+        nspecs++;
+    }
+    else {
+        free_spec(old);
+    }
     type->tp_vectorcall = construct;
     type->tp_init = init_slot;
     Py_RETURN_TRUE;
@@ -558,6 +560,10 @@ frozen_exec(PyObject *module)
 
 static PyModuleDef_Slot frozen_slots[] = {
     {Py_mod_exec, frozen_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* the table of installed classes is process-wide: one interpreter */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
     {0, NULL},
 };
 

@@ -333,3 +333,16 @@ def test_pickling_reads_and_rebuilds_the_fields_as_the_python_code_does() -> Non
         assert type(back) is kind and _values(back) == _values(obj)
     with pytest.raises(ValueError):
         frozen._rebuild(Fast, (1.0, True, "a"))  # a value short: zip(strict=True) says so
+
+
+@dataclass(frozen=True, slots=True)
+class _Twice:
+    n: int
+    tags: list[str] = field(default_factory=list)
+
+
+def test_fast_init_twice_on_a_class_keeps_it_right() -> None:
+    Twice = fast_init(fast_init(_Twice))
+    assert _values(Twice(1)) == (1, [])
+    assert _values(type.__call__(Twice, 2, tags=["t"])) == (2, ["t"])
+    assert _values(pickle.loads(pickle.dumps(Twice(3)))) == (3, [])
