@@ -1,6 +1,6 @@
 /* Optional C steps of collectors/ami/parser.py (docs/decisions/0006-c-ami-parser.md).
  *
- * parse_text(text: str, limit: int) -> list[dict[str, str]] | None
+ * parse_text(text: str, limit: int, skip: tuple[str, ...] = ()) -> list[dict[str, str]] | None
  *     One dict per non-empty block of text.split("\n\n"), if every block is "regular": what
  *     the parser's pure-Python fast path accepts as is. A regular block does not start with
  *     "\n" nor with "Response: Follows", is at most `limit` characters long, every line (split
@@ -9,6 +9,9 @@
  *     (the legacy lower-cased format is folded by Python). If any block is not regular, or the
  *     text is not a one-byte (ASCII or Latin-1) str, the result is None and Python parses the
  *     whole chunk: the irregular cases live in Python only, and the result is the same.
+ *     `skip`: a line whose key ends with one of these (at most SKIP_MAX ASCII suffixes) is
+ *     left out as if it were not in the text (a replay's translator never reads them; the
+ *     Python parser leaves out the same lines).
  *
  * crlf_to_lf(data: bytes) -> bytes
  *     data.replace(b"\r\n", b"\n"): bytes.replace with a two-byte pattern costs about as much
@@ -132,13 +135,35 @@ get_value(speedups_state *st, Py_ssize_t slot, const Py_UCS1 *p, Py_ssize_t n, i
     return value;
 }
 
+/* Key suffixes whose lines are left out (parse_text's optional third argument). */
+#define SKIP_MAX 16
+typedef struct {
+    Py_ssize_t count;
+    const Py_UCS1 *data[SKIP_MAX];
+    Py_ssize_t len[SKIP_MAX];
+} skip_list;
+
+/* Whether the key p[0:n] ends with one of the suffixes. */
+static int
+skipped(const skip_list *skip, const Py_UCS1 *p, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < skip->count; i++) {
+        Py_ssize_t k = skip->len[i];
+        if (k <= n && p[n - 1] == skip->data[i][k - 1] &&
+            memcmp(p + n - k, skip->data[i], (size_t)k) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The dict of the block that starts at p[start] (not "\n", start < n) and ends at the first
  * "\n\n" or at n: 1 with *out set and *next at the next block, 0 if the block is not regular,
  * -1 on error. Every byte is looked at once: ':' and '\n' by hand (keys are short), the rest
  * of a value by memchr. */
 static int
 parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start, int ascii,
-            Py_ssize_t limit, PyObject **out, Py_ssize_t *next)
+            Py_ssize_t limit, const skip_list *skip, PyObject **out, Py_ssize_t *next)
 {
     *out = NULL;
     Py_UCS1 first = p[start];
@@ -178,6 +203,21 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
         Py_ssize_t vstart = sep + 2;
         const Py_UCS1 *nl = memchr(p + vstart, '\n', (size_t)(n - vstart));
         Py_ssize_t end = nl == NULL ? n : nl - p;
+        if (skip->count > 0 && skipped(skip, p + pos, sep - pos)) {
+            /* a header the caller never reads: as if the line were not there */
+            if (nl == NULL) {
+                block_end = n;
+                *next = n + 2;
+                break;
+            }
+            if (end + 1 < n && p[end + 1] == '\n') {
+                block_end = end;
+                *next = end + 2;
+                break;
+            }
+            pos = end + 1;
+            continue;
+        }
         Py_ssize_t slot;
         PyObject *key = get_key(st, p + pos, sep - pos, hash, ascii, &slot);
         if (key == NULL) {
@@ -245,9 +285,30 @@ as_limit(PyObject *obj)
 static PyObject *
 parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "parse_text(text, limit) takes 2 arguments");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_text(text, limit, skip=()) takes 2 or 3 arguments");
         return NULL;
+    }
+    skip_list skip;
+    skip.count = 0;
+    if (nargs == 3 && args[2] != Py_None) {
+        PyObject *given = args[2];
+        if (!PyTuple_Check(given) || PyTuple_GET_SIZE(given) > SKIP_MAX) {
+            PyErr_Format(PyExc_TypeError, "skip must be a tuple of at most %d str", SKIP_MAX);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(given); i++) {
+            PyObject *item = PyTuple_GET_ITEM(given, i);
+            if (!PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item) ||
+                PyUnicode_GET_LENGTH(item) == 0) {
+                PyErr_SetString(PyExc_TypeError, "skip must hold non-empty ASCII str");
+                return NULL;
+            }
+            skip.data[skip.count] = PyUnicode_1BYTE_DATA(item);
+            skip.len[skip.count] = PyUnicode_GET_LENGTH(item);
+            skip.count++;
+        }
     }
     PyObject *text = args[0];
     if (!PyUnicode_Check(text)) {
@@ -288,7 +349,7 @@ parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
         }
         PyObject *dict;
-        int rc = parse_block(st, p, n, start, ascii, limit, &dict, &start);
+        int rc = parse_block(st, p, n, start, ascii, limit, &skip, &dict, &start);
         if (rc <= 0) {
             Py_DECREF(result);
             if (rc < 0) {
@@ -391,7 +452,7 @@ speedups_free(void *module)
 }
 
 PyDoc_STRVAR(parse_text_doc,
-             "parse_text(text, limit, /)\n--\n\n"
+             "parse_text(text, limit, skip=(), /)\n--\n\n"
              "One dict per non-empty block of text.split('\\n\\n') if every block is a\n"
              "regular AMI message of at most `limit` characters; None if any block needs the\n"
              "pure-Python parser.");

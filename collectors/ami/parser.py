@@ -33,7 +33,7 @@ __all__ = [
     "parse_all",
 ]
 
-_TextStep = Callable[[str, int], "list[dict[str, str]] | None"]
+_TextStep = Callable[[str, int, tuple[str, ...]], "list[dict[str, str]] | None"]
 _CrlfStep = Callable[[bytes], bytes]
 
 
@@ -173,12 +173,20 @@ class AmiParser:
     """Incremental AMI parser. ``feed(bytes) -> list[AmiMessage]``; keeps the leftover.
 
     ``pure_python=True`` never uses the C steps (tests compare both paths with it).
+    ``skip_suffixes``: a ``Key: value`` line whose key ends with one of these is left out, as
+    if it were not there (a replay: headers the translator never reads cost no dict entry;
+    ``collectors.ami.translate.UNREAD_HEADER_SUFFIXES``). Not in ``Response: Follows`` output.
     """
 
     def __init__(
-        self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *, pure_python: bool = False
+        self,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        *,
+        pure_python: bool = False,
+        skip_suffixes: tuple[str, ...] = (),
     ) -> None:
         self.max_message_bytes = max_message_bytes
+        self.skip_suffixes = skip_suffixes
         fast = None if pure_python else _SPEEDUPS
         self._c_text: _TextStep | None = None if fast is None else fast[0]
         self._c_crlf: _CrlfStep | None = None if fast is None else fast[1]
@@ -232,7 +240,7 @@ class AmiParser:
         text = buf[:end].decode("utf-8", "replace")
         del buf[: end + 2]
         if self._c_text is not None:
-            dicts = self._c_text(text, self.max_message_bytes)
+            dicts = self._c_text(text, self.max_message_bytes, self.skip_suffixes)
             if dicts is not None:
                 self.stats.messages += len(dicts)
                 self._check_oversize()
@@ -280,6 +288,7 @@ class AmiParser:
         out: list[AmiMessage] = []
         append = out.append
         limit = self.max_message_bytes
+        skip = self.skip_suffixes
         i = 0
         n = len(blocks)
         while i < n:
@@ -306,6 +315,11 @@ class AmiParser:
                 self.stats.oversize += 1
                 continue
             lines = block.split("\n")
+            if skip and not block.startswith("Response: Follows"):
+                lines = [ln for ln in lines if not _skipped(ln, skip)]
+                if not lines:
+                    append(AmiMessage({}))  # as the C step: a block of skipped lines only
+                    continue
             try:
                 fields = dict([line.split(": ", 1) for line in lines])
             except ValueError:
@@ -367,6 +381,17 @@ class AmiParser:
             fields.setdefault(key, value)
         items = tuple(pairs) if len(fields) != len(pairs) else None
         return AmiMessage(fields, items, tuple(output), folded)
+
+
+def _skipped(line: str, suffixes: tuple[str, ...]) -> bool:
+    """Whether ``line`` is a header whose key ends with one of ``suffixes`` (``Key: value``,
+    or ``Key:`` with an empty value as some Asterisk versions send it)."""
+    key, sep, _ = line.partition(": ")
+    if not sep:
+        if not line.endswith(":") or " " in line:
+            return False
+        key = line[:-1]
+    return key.endswith(suffixes)
 
 
 def parse_all(data: bytes, chunk_size: int = 0) -> Iterator[AmiMessage]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
 from collectors.ami.parser import AmiParser
-from collectors.ami.translate import ReplayCounts, Translator
+from collectors.ami.translate import UNREAD_HEADER_SUFFIXES, ReplayCounts, Translator
 from monitor import events as ev
 from monitor.errors import TranscriptError
 from monitor.history.source import InputFile
@@ -43,7 +43,7 @@ class AmiFileEvents:
         self.source = source
         self.start = start
         self.probe_bytes = probe_bytes
-        self.parser = AmiParser()
+        self.parser = AmiParser(skip_suffixes=UNREAD_HEADER_SUFFIXES)  # unread: not parsed
         self.translator = Translator()
         if start_at is not None:
             self.translator.clock.now = start_at

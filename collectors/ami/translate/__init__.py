@@ -33,6 +33,7 @@ from monitor.events import ChannelRef, ChannelState
 __all__ = [
     "UNKNOWN_NAMES_MAX",
     "UNKNOWN_OTHER",
+    "UNREAD_HEADER_SUFFIXES",
     "ReplayClock",
     "ReplayCounts",
     "Translator",
@@ -45,6 +46,12 @@ __all__ = [
 #: sends made-up names cannot grow it); the rest are counted together under UNKNOWN_OTHER
 UNKNOWN_NAMES_MAX = 64
 UNKNOWN_OTHER = "(other names)"
+
+#: No handler reads a header whose name ends with one of these (a channel snapshot's
+#: ``Privilege``, ``Language``, ``AccountCode``, ``Priority``, with or without a prefix such as
+#: ``Dest``): a replay's parser leaves those lines out (``AmiParser(skip_suffixes=...)``), a
+#: fifth of a transcript's header lines. A test fails if a handler starts to read one.
+UNREAD_HEADER_SUFFIXES = ("Privilege", "Language", "AccountCode", "Priority")
 
 
 class ReplayCounts:

@@ -323,8 +323,8 @@ def test_the_c_path_is_taken_on_a_regular_stream() -> None:
     c_text = parser._c_text
     assert c_text is not None
 
-    def spy(text: str, limit: int) -> list[dict[str, str]] | None:
-        dicts = c_text(text, limit)
+    def spy(text: str, limit: int, skip: tuple[str, ...]) -> list[dict[str, str]] | None:
+        dicts = c_text(text, limit, skip)
         answers.append(None if dicts is None else len(dicts))
         return dicts
 
