@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from monitor.config import Config, build_config
 from monitor.errors import StoreError
+from monitor.history import writer as writer_mod
 from monitor.history.batch_store import Batch, BatchStore
 from monitor.history.importer import Importer
 from monitor.history.wiring import build_importer
@@ -26,6 +27,21 @@ from monitor.store.schema import calls, findings, flags
 from monitor.store.store import Store
 
 ROOT = Path(__file__).parents[3]
+PARENT = os.getpid()
+
+
+@pytest.fixture
+def fork_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer process even though other tests left threads running in this pytest
+    process (the importer's own rule keeps the writer in process then: fork copies only the
+    calling thread). What the child does here takes no lock another thread could hold."""
+    monkeypatch.setattr(writer_mod, "fork_possible", lambda target: (True, ""))
+
+
+def _in_the_writer() -> None:
+    """A writer-side test hook must never act in the pytest process itself."""
+    if os.getpid() == PARENT:
+        raise AssertionError("the batch was written in process, not by the writer process")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +78,7 @@ def _snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_the_writer_process_stores_exactly_what_the_importer_stores_in_process(
-    db_url: str, tmp_path: Path, transcript: Path
+    db_url: str, tmp_path: Path, transcript: Path, fork_allowed: None
 ) -> None:
     inline_store, inline = _importer(str(tmp_path / "inline.sqlite"), writer_process=False)
     one = inline.run([transcript])
@@ -83,13 +99,14 @@ def test_the_writer_process_stores_exactly_what_the_importer_stores_in_process(
 
 
 def test_an_error_in_the_writer_is_raised_by_the_import_and_earlier_batches_stay(
-    tmp_path: Path, transcript: Path
+    tmp_path: Path, transcript: Path, fork_allowed: None
 ) -> None:
     store, importer = _importer(str(tmp_path / "fails.sqlite"), batch_calls=20)
     write = importer.target.write_many
     seen: list[int] = []
 
     def failing(batches: list[Batch]) -> None:  # runs in the writer process (a fork)
+        _in_the_writer()
         seen.append(1)
         if len(seen) == 3:
             raise ValueError("disk on fire")
@@ -110,11 +127,12 @@ def test_an_error_in_the_writer_is_raised_by_the_import_and_earlier_batches_stay
 
 
 def test_a_writer_process_that_dies_is_a_store_error_saying_how_to_resume(
-    tmp_path: Path, transcript: Path
+    tmp_path: Path, transcript: Path, fork_allowed: None
 ) -> None:
     store, importer = _importer(str(tmp_path / "dies.sqlite"), batch_calls=20)
 
     def die(batches: list[Batch]) -> None:
+        _in_the_writer()
         os._exit(3)
 
     importer.target.write_many = die  # type: ignore[method-assign]
@@ -124,7 +142,7 @@ def test_a_writer_process_that_dies_is_a_store_error_saying_how_to_resume(
 
 
 def test_ctrl_c_reaches_the_importer_only_and_everything_handed_over_is_written(
-    tmp_path: Path, transcript: Path
+    tmp_path: Path, transcript: Path, fork_allowed: None
 ) -> None:
     """SIGINT goes to the whole foreground process group: the writer ignores it, the importer
     hands over its last batch and waits for it to be written."""
@@ -162,14 +180,16 @@ def test_ctrl_c_reaches_the_importer_only_and_everything_handed_over_is_written(
 
 
 def test_the_writer_stays_in_process_where_a_fork_would_lose_or_break_something(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     memory = BatchStore(Store.open("sqlite://"), None)
     ok, why = fork_possible(memory)
     assert not ok and "in-memory" in why
     assert isinstance(make_writer(memory, process=True), InlineWriter)
     on_disk = BatchStore(Store.open(str(tmp_path / "d.sqlite")), None)
-    assert fork_possible(on_disk) == (True, "")
+    with monkeypatch.context() as only_this_thread:  # other tests may have left threads
+        only_this_thread.setattr(writer_mod.threading, "active_count", lambda: 1)
+        assert fork_possible(on_disk) == (True, "")
     assert isinstance(make_writer(on_disk, process=False), InlineWriter)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, args=(10.0,))
