@@ -18,6 +18,10 @@ from tests.lab.scenarios import SCENARIOS, SCRIPT_TOLERANCE
 from tests.lab.truth import CallTruth, truth_for
 
 EXACT = 0.050  # ringwatch's figures against the AMI moments that define them
+# a duration Asterisk counts in whole seconds (time(NULL) at both ends) differs from the exact
+# one by less than a second, plus the skew between its instants and the events' Timestamps
+# (a loaded run: HoldTime 2 against 0.9999 s, 1.0001 s apart)
+WHOLE_SECONDS = 1.0 + EXACT
 
 NAMES = [sc.name for sc in SCENARIOS if sc.phase == 1]
 
@@ -83,18 +87,18 @@ def test_scenario(lab_run: LabRun, name: str) -> None:
     if truth.agent_connect is not None:
         assert record.ring_seconds is not None and record.queue_wait_seconds is not None
         ast_wait = int(truth.agent_connect["HoldTime"])
-        assert abs(record.queue_wait_seconds - ast_wait) <= 1.0, truth.agent_connect
+        assert abs(record.queue_wait_seconds - ast_wait) < WHOLE_SECONDS, truth.agent_connect
         if "ast_ring" in expect:
             assert abs(int(truth.agent_connect["RingTime"]) - expect["ast_ring"]) <= 1  # type: ignore[operator]
         if "ast_hold" in expect:
             assert abs(ast_wait - expect["ast_hold"]) <= 1  # type: ignore[operator]
     if truth.agent_complete is not None and record.talk_seconds is not None:
-        assert abs(record.talk_seconds - int(truth.agent_complete["TalkTime"])) <= 1.0
+        assert abs(record.talk_seconds - int(truth.agent_complete["TalkTime"])) < WHOLE_SECONDS
         if "ast_talk" in expect:
             assert abs(int(truth.agent_complete["TalkTime"]) - expect["ast_talk"]) <= 1  # type: ignore[operator]
     if truth.abandon_hold is not None:
         assert record.queue_wait_seconds is not None
-        assert abs(record.queue_wait_seconds - truth.abandon_hold) <= 1.0
+        assert abs(record.queue_wait_seconds - truth.abandon_hold) < WHOLE_SECONDS
     for ms, rna in zip(truth.rna_ms, [4000], strict=False):
         assert abs(ms - rna) <= 1000, f"AgentRingNoAnswer RingTime {ms} (milliseconds)"
 
@@ -148,21 +152,22 @@ def test_queue_log_agrees(lab_run: LabRun) -> None:
         if record.outcome == "answered":
             connect = events["CONNECT"]
             assert record.queue_wait_seconds is not None
-            assert abs(int(connect[5]) - record.queue_wait_seconds) <= 1.0, (name, connect)
+            assert abs(int(connect[5]) - record.queue_wait_seconds) < WHOLE_SECONDS, (name, connect)
             done = events.get("COMPLETECALLER") or events.get("COMPLETEAGENT")
             moved = events.get("ATTENDEDTRANSFER") or events.get("BLINDTRANSFER")
             assert done is not None or moved is not None, (name, lines)
             assert record.talk_seconds is not None
             if done is not None:  # COMPLETE*|holdtime|calltime|origposition
-                assert abs(int(done[6]) - record.talk_seconds) <= 1.0, (name, done)
+                assert abs(int(done[6]) - record.talk_seconds) < WHOLE_SECONDS, (name, done)
             else:  # ATTENDEDTRANSFER|BRIDGE|bridge|holdtime|calltime|origposition
                 assert (
-                    moved is not None and abs(int(moved[7]) - record.queue_wait_seconds) <= 1.0
+                    moved is not None
+                    and abs(int(moved[7]) - record.queue_wait_seconds) < WHOLE_SECONDS
                 ), (name, moved)
         elif record.outcome == "abandoned":
             abandon = events["ABANDON"]
             assert record.queue_wait_seconds is not None
-            assert abs(int(abandon[7]) - record.queue_wait_seconds) <= 1.0, (name, abandon)
+            assert abs(int(abandon[7]) - record.queue_wait_seconds) < WHOLE_SECONDS, (name, abandon)
         if "RINGNOANSWER" in events:
             assert int(events["RINGNOANSWER"][5]) >= 1000  # milliseconds
         checked += 1

@@ -34,6 +34,11 @@ SAME = ("offered", "answered", "abandoned", "short_abandoned", "service_level",
         "answered_within_threshold", "transfers", "unanswered_by_cause")  # fmt: skip
 CLOSE = ("average_wait_seconds", "longest_wait_seconds", "average_talk_seconds")
 
+# queue_log counts in whole seconds (time(NULL) at both ends of a duration): it differs from the
+# AMI figure by less than a second plus the skew between Asterisk's instants and the events'
+# Timestamps (a loaded run: a wait of 2 in queue_log against 0.9999 s, 1.0001 s apart)
+WHOLE_SECONDS = 1.05
+
 
 @dataclass
 class Imported:
@@ -113,7 +118,7 @@ def test_each_queued_call_agrees(lab_run: LabRun, imported: Imported) -> None:
     """Per call: queue, caller, agent, outcome, queue join, answer, end, wait, talk,
     transfers (times within 1 s: queue_log has whole seconds); the queue exit where both
     know it. Every queue flow of the batch is in both imports."""
-    result = crosscheck(imported.ami, imported.queue_log, tolerance=1.0)
+    result = crosscheck(imported.ami, imported.queue_log, tolerance=WHOLE_SECONDS)
     assert result.ok, result.report()
     flows = _flow_calls(lab_run)
     got = {r.call_id for r in imported.queue_log}
@@ -165,7 +170,7 @@ def test_report_figures_agree(imported: Imported) -> None:
             a, q = got[name], want[name]
             assert (a is None) == (q is None), (queue, name, a, q)
             if a is not None:
-                assert abs(float(a) - float(q)) <= 1.0, (queue, name, a, q)  # type: ignore[arg-type]
+                assert abs(float(a) - float(q)) < WHOLE_SECONDS, (queue, name, a, q)  # type: ignore[arg-type]
             compared += 1
         assert want["asa_seconds"] is None, (queue, want["asa_seconds"])
         assert want["held_calls"] == 0 and want["average_hold_seconds"] is None
