@@ -23,6 +23,7 @@ from collectors.ami.translate.fields import (
     _QUIET,
     ReplayClock,
     _int,
+    _SnapRef,
     uniqueid_epoch,
 )
 from collectors.ami.translate.other import resync_channel, resync_queue_entry
@@ -81,7 +82,7 @@ class Translator(QueueHandlers):
         self.ignored: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
         self.malformed = 0
-        self._refs: dict[tuple[str, ...], ChannelRef] = {}
+        self._refs: dict[str, _SnapRef] = {}
         # the last Timestamp header read and its value: events of one instant come in runs
         self._stamp = ""
         self._stamp_at = 0.0
@@ -222,8 +223,10 @@ class Translator(QueueHandlers):
         return ev.CallerIdChanged(at, self._need(m), connected=True, exact=exact)
 
     def _hangup(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:
+        chan = self._need(m)
+        self._refs.pop(chan.uniqueid, None)  # a channel gone: the snapshot cache holds live ones
         return ev.ChannelHungUp(
-            at, self._need(m), _int(m.get("Cause")), m.get("Cause-txt") or "", exact=exact
+            at, chan, _int(m.get("Cause")), m.get("Cause-txt") or "", exact=exact
         )
 
     def _hanguprequest(self, m: AmiMessage, at: float, exact: bool) -> ev.Event:

@@ -113,14 +113,18 @@ def _snapshot_getter(prefix: str) -> Callable[[dict[str, str]], tuple[str, ...]]
 
 _GETTERS: dict[str, Callable[[dict[str, str]], tuple[str, ...]]] = {}
 # Channel snapshots repeat event after event (a Bridge/Hold/Dial event carries the same block as
-# the one before it), so equal snapshots share one ChannelRef. Bounded: cleared when full.
+# the one before it), so equal snapshots share one ChannelRef: the last snapshot of each
+# channel (by Uniqueid) and its ref are kept, and the next snapshot of that channel is compared
+# with it (a str-keyed lookup and one tuple comparison, whose items are mostly the very same
+# str objects: no hashing of the whole tuple). Bounded: cleared when full.
 _REF_CACHE_MAX = 8192
+_SnapRef = tuple[tuple[str, ...], ChannelRef]
 
 
 class FieldReader:
     """Reads channel snapshot blocks out of AMI messages."""
 
-    _refs: dict[tuple[str, ...], ChannelRef]
+    _refs: dict[str, _SnapRef]
 
     def _chan(self, msg: AmiMessage, prefix: str = "") -> ChannelRef | None:
         getter = _GETTERS.get(prefix)
@@ -130,11 +134,11 @@ class FieldReader:
             snap = getter(msg.fields)
         except KeyError:  # folded legacy message, or a block without every 13+ header
             return self._chan_general(msg, prefix)
-        refs = self._refs
-        ref = refs.get(snap)
-        if ref is not None:
-            return ref
         channel, uniqueid, state_raw, linkedid, cnum, cname, lnum, lname, context, exten = snap
+        refs = self._refs
+        last = refs.get(uniqueid)
+        if last is not None and last[0] == snap:
+            return last[1]
         if not uniqueid or not state_raw.isdigit():
             return self._chan_general(msg, prefix)
         ref = ChannelRef(
@@ -149,9 +153,9 @@ class FieldReader:
             context,
             exten,
         )
-        if len(refs) >= _REF_CACHE_MAX:
+        if last is None and len(refs) >= _REF_CACHE_MAX:
             refs.clear()
-        refs[snap] = ref
+        refs[uniqueid] = (snap, ref)
         return ref
 
     @staticmethod
