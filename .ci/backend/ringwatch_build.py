@@ -49,7 +49,6 @@ NATIVE_MODULES = [
     "monitor/tracker/state.py",
     "monitor/tracker/tracker.py",
     "monitor/pipeline.py",
-    "monitor/history/feed.py",
     "monitor/rules/evaluate.py",
     "monitor/rules/live.py",
     "monitor/rules/checks_call.py",

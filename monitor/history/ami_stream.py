@@ -12,7 +12,6 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
-from typing import Protocol, TypeVar
 
 from collectors.ami.parser import AmiParser
 from collectors.ami.translate import UNREAD_HEADER_SUFFIXES, ReplayCounts, Translator
@@ -148,15 +147,7 @@ def _after_blank_line(chunk: bytes) -> int:
     return cut + (2 if chunk[cut : cut + 2] == b"\n\n" else 4)
 
 
-class _Timed(Protocol):
-    @property
-    def at(self) -> float: ...
-
-
-_T = TypeVar("_T", bound=_Timed)
-
-
-def merge_by_time(streams: Iterable[Iterable[_T]]) -> Iterator[_T]:
+def merge_by_time(streams: Iterable[Iterable[ev.Event]]) -> Iterator[ev.Event]:
     """Events of several files in event-time order (ties keep the files' given order); one
     file's events as they come (no heap and no key call per event)."""
     given = list(streams)

@@ -26,7 +26,6 @@ from monitor.errors import TranscriptError
 from monitor.history.ami_stream import AmiFileEvents
 from monitor.history.batch_store import Batch, BatchStore, Judge, Pending
 from monitor.history.checkpoint import Checkpoint, load_checkpoint
-from monitor.history.feed import feed_block
 from monitor.history.formats import detect_format
 from monitor.history.queue_log import QueueLogLine
 from monitor.history.queue_log_calls import QueueLogCalls
@@ -46,7 +45,6 @@ __all__ = ["ImportStats", "Importer", "Stream"]
 _RESUME_MARGIN = 5.0
 BATCH_CALLS_PROCESS = 100  # calls per batch handed to a writer process
 BATCH_CALLS_INLINE = 500  # calls per batch written in the importer's process
-_BLOCK = 1024  # events fed between two looks at progress, batches and checkpoints
 Progress = Callable[[int, int, int], None]
 PipelineFactory = Callable[
     [Sequence["_Collector"], Callable[[ev.CallbackPromised], None]], Pipeline
@@ -239,33 +237,31 @@ class Importer:
     def _loop(self, streams: Sequence[Stream], total: int) -> None:
         from monitor.history.ami_stream import merge_by_time
 
-        collector = self.collector
-        items = iter(merge_by_time(streams))
+        pipe, collector = self.pipeline, self.collector
+        feed_event, advance, feed_record = pipe.feed_event, pipe.advance, pipe.feed_record
+        calls_of = self.queue_log.feed
         next_flush = time.monotonic() + self.checkpoint_seconds
         batch_calls = self.batch_calls or BATCH_CALLS_INLINE
         n = 0
-        while True:
-            # a block of events at a time through the compiled loop (monitor/history/feed.py)
-            taken = feed_block(items, self.pipeline, self._feed_line, _BLOCK)
-            n += taken
-            if taken < _BLOCK:
-                break
-            self.stats.events = n
-            if self.progress is not None:
-                read = sum(s.source.raw_offset for s in streams)
-                self.progress(min(read, total - 1), total, n)  # 100 % only at the end
-            if len(collector.pending) >= batch_calls or time.monotonic() > next_flush:
-                self._flush(final=False)
-                next_flush = time.monotonic() + self.checkpoint_seconds
+        for item in merge_by_time(streams):  # type: ignore[arg-type]
+            if isinstance(item, QueueLogLine):
+                advance(item.at)
+                for record in calls_of(item):
+                    feed_record(record)
+            else:
+                feed_event(item)
+            n += 1
+            if n & 1023 == 0:
+                self.stats.events = n
+                if self.progress is not None:
+                    read = sum(s.source.raw_offset for s in streams)
+                    self.progress(min(read, total - 1), total, n)  # 100 % only at the end
+                if len(collector.pending) >= batch_calls or time.monotonic() > next_flush:
+                    self._flush(final=False)
+                    next_flush = time.monotonic() + self.checkpoint_seconds
         self.stats.events = n
         if self.progress is not None:
             self.progress(total, total, n)
-
-    def _feed_line(self, line: QueueLogLine) -> None:
-        """One queue_log line: event time moves to it, and the calls it completes go in."""
-        self.pipeline.advance(line.at)
-        for record in self.queue_log.feed(line):
-            self.pipeline.feed_record(record)
 
     # ---- handing over ----------------------------------------------------------------------
 
