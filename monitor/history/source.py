@@ -46,10 +46,13 @@ __all__ = [
     "check_path",
 ]
 
-CHUNK_BYTES = 1 << 20
+# 256 KiB: a chunk and the copies the parser makes of it (line ends, text) stay in a core's
+# L2 cache; 1 MiB chunks made the parse stage half as slow again (24-hour transcript: 353 ms
+# vs 216 ms, best of 7; a 266 MiB gzip read and parsed: 3.36 s vs 2.00 s, best of 3)
+CHUNK_BYTES = 256 << 10
 MAX_LINE_BYTES = 1 << 20
 READ_AHEAD_CHUNKS = 4
-_GZIP_READ = 1 << 20  # compressed bytes per read: fewer GIL hand-overs for a read-ahead thread
+_GZIP_READ = 256 << 10  # compressed bytes per read (its unconsumed tail is copied per chunk)
 STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEAD_BYTES = 1 << 16
