@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,7 +71,23 @@ def machine() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python_loop_s": python_loop_seconds(),
     }
+
+
+def python_loop_seconds(additions: int = 10_000_000, repeats: int = 3) -> float:
+    """Best time of a plain Python loop of ``additions`` additions: the machine's speed at
+    the moment, printed with the figures. A shared VM's speed drifts (this 2-core one by 2x
+    within an hour: 0.5-0.6 s quick, 0.9-1.2 s slow), so figures taken at different times
+    compare only together with this."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(additions):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def busy_config(scale: int) -> CentreConfig:

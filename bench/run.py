@@ -177,7 +177,10 @@ def table(r: dict[str, Any]) -> str:
 
 
 def machine_line(m: dict[str, Any]) -> str:
-    return f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}"
+    line = f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}"
+    if "python_loop_s" in m:  # the machine's speed then (bench/common.py python_loop_seconds)
+        line += f"; a 10M-addition Python loop took {m['python_loop_s']:.2f} s"
+    return line
 
 
 def write_doc(r: dict[str, Any]) -> None:
@@ -203,7 +206,7 @@ def _steps(q: bool, size: int) -> list[tuple[str, Callable[[], dict[str, Any]]]]
         ("live", lambda: live_bench.run(2000.0, 0.5 if q else 4.0, 1 if q else 5)),
         ("audio", lambda: audio_bench.run(60.0 if q else 3600.0, 8000, 1 if q else 5)),
         ("scrape", lambda: scrape_bench.run(2 if q else 20, 20 if q else 500, 2 if q else 7)),
-        ("history_import", lambda: history_bench.run_import(0.2 if q else 24.0, 1 if q else 3)),
+        ("history_import", lambda: history_bench.run_import(0.2 if q else 24.0, 1 if q else 5)),
         ("history_memory", lambda: history_bench.run_import_memory(1 << 20 if q else size)),
         (
             "history_report",

@@ -100,6 +100,8 @@ def test_run_table_and_doc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     out = doc.read_text(encoding="utf-8")
     assert out.count("<!-- bench:begin -->") == 1 and "prose" in out
     assert fake["machine"]["cpu"] in out
+    assert f"Python loop took {fake['machine']['python_loop_s']:.2f} s" in out
+    assert 0 < fake["machine"]["python_loop_s"] < 60
 
 
 def test_history_benches_count_what_they_did(
