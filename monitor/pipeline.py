@@ -24,16 +24,9 @@ from monitor import events as ev
 from monitor.clock import PbxClock
 from monitor.frozen import replacer
 from monitor.record import CallRecord, Finding
-from monitor.rules import (
-    RuleResult,
-    RuleSet,
-    Site,
-    check_live,
-    evaluate_results,
-    live_deadlines,
-)
+from monitor.rules import RuleResult, RuleSet, Site, evaluate_results
 from monitor.rules.evaluate import finding_for
-from monitor.rules.live import can_come_due
+from monitor.rules.live import LivePlan, can_come_due
 from monitor.rules.model import CheckStatus
 from monitor.tracker import Tracker
 from monitor.tracker.call import Call
@@ -109,6 +102,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self.clock = PbxClock()  # the PBX's event time and offset (fed by the collector)
         self._heap: list[_Deadline] = []
+        self._plan: LivePlan | None = None  # the live rules of the current rule set and site
         self._generation: dict[str, int] = {}
         self._watch_state: dict[str, tuple[object, ...]] = {}
         self.live_findings: dict[str, list[Finding]] = {}
@@ -125,6 +119,16 @@ class Pipeline:
         if rules is None or isinstance(rules, RuleSet):
             return rules
         return rules()
+
+    def _live_plan(self) -> LivePlan | None:
+        """The live rules of the rule set now in force (a reload gives a new plan)."""
+        rules = self.ruleset
+        if rules is None:
+            return None
+        plan = self._plan
+        if plan is None or plan.rules is not rules or plan.site is not self.site:
+            plan = self._plan = LivePlan(rules, self.site)
+        return plan
 
     # ---- input -----------------------------------------------------------------------------
 
@@ -171,18 +175,19 @@ class Pipeline:
         self.now = now
         for observer in self.observers:
             observer.advance(now)
-        rules = self.ruleset
         heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, call_id, rule_id, generation = heapq.heappop(heap)
-            if self._generation.get(call_id) != generation or rules is None:
-                continue
-            snap = self.tracker.live_view(call_id)
-            if snap is None:
-                continue
-            finding = check_live(snap, rule_id, now, rules, site=self.site)
-            if finding is not None:
-                self._live(call_id, finding)
+        if heap and heap[0][0] <= now:
+            plan = self._live_plan()
+            while heap and heap[0][0] <= now:
+                _, call_id, rule_id, generation = heapq.heappop(heap)
+                if self._generation.get(call_id) != generation or plan is None:
+                    continue
+                snap = self.tracker.live_view(call_id)
+                if snap is None:
+                    continue
+                finding = plan.check(snap, rule_id, now)
+                if finding is not None:
+                    self._live(call_id, finding)
         out = [self._complete(r) for r in self.tracker.expire(now)]
         return out
 
@@ -212,33 +217,34 @@ class Pipeline:
     def _rearm(self, call_id: str, call: Call, key: tuple[object, ...]) -> None:
         """Recompute a running call's live deadlines: ``key``, the facts they read
         (``Call.deadline_inputs``), changed since they were last armed."""
-        rules = self.ruleset
-        if rules is None:
+        plan = self._live_plan()
+        if plan is None:
             return
         self._watch_state[call_id] = key
         gen = self._generation.get(call_id, 0) + 1
         self._generation[call_id] = gen  # deadlines armed before this change are void
         held = self.breaching.get(call_id)
         if held:
-            self._clear_ended(call_id, held, rules)
+            self._clear_ended(call_id, held, plan)
         if not can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds)):
             return
         snap = self.tracker.live_view(call_id)
         if snap is None:
             return
-        for deadline in live_deadlines(snap, rules, site=self.site):
-            if deadline.at <= self.now:
-                finding = check_live(snap, deadline.rule_id, self.now, rules, site=self.site)
+        now = self.now
+        for at, rule_id in plan.deadlines(snap):
+            if at <= now:
+                finding = plan.check(snap, rule_id, now)
                 if finding is not None:
                     self._live(call_id, finding)
                 continue
-            heapq.heappush(self._heap, (deadline.at, call_id, deadline.rule_id, gen))
+            heapq.heappush(self._heap, (at, call_id, rule_id, gen))
 
-    def _clear_ended(self, call_id: str, held: set[str], rules: RuleSet) -> None:
+    def _clear_ended(self, call_id: str, held: set[str], plan: LivePlan) -> None:
         """Drop the live rules whose breach condition ended with the call's last change."""
         snap = self.tracker.live_view(call_id)
         for rule_id in list(held):
-            if snap is None or check_live(snap, rule_id, self.now, rules, site=self.site) is None:
+            if snap is None or plan.check(snap, rule_id, self.now) is None:
                 held.discard(rule_id)
         if not held:
             del self.breaching[call_id]
