@@ -30,6 +30,7 @@ from monitor.rules.live import LivePlan, can_come_due
 from monitor.rules.model import CheckStatus
 from monitor.tracker import Tracker
 from monitor.tracker.call import Call
+from monitor.tracker.tracker import DEADLINE_NEUTRAL
 
 __all__ = ["CallSink", "EventObserver", "Pipeline", "PipelineStats", "judge"]
 
@@ -105,6 +106,9 @@ class Pipeline:
         self._plan: LivePlan | None = None  # the live rules of the current rule set and site
         self._generation: dict[str, int] = {}
         self._watch_state: dict[str, tuple[object, ...]] = {}
+        # calls whose deadline inputs may have changed since ``_watch_state`` (a resync ended
+        # their legs or holds; no rules to arm them): compared after any event of theirs
+        self._unsettled: set[str] = set()
         self.live_findings: dict[str, list[Finding]] = {}
         # calls breaching a live rule now (call id -> rule ids): a rule leaves the set when
         # its condition ends (the caller answered, taken off hold), not when the call ends
@@ -157,11 +161,20 @@ class Pipeline:
             self._forget(gone)
         call_id = tracker.last_call_id
         if call_id is not None:
-            call = tracker.calls.get(call_id)
-            if call is not None:
-                key = call.deadline_inputs()
-                if self._watch_state.get(call_id) != key:
-                    self._rearm(call_id, call, key)
+            watched = self._watch_state
+            # a DEADLINE_NEUTRAL event changes no deadline input of a call already watched
+            if (
+                type(event) not in DEADLINE_NEUTRAL
+                or call_id not in watched
+                or call_id in self._unsettled
+            ):
+                call = tracker.calls.get(call_id)
+                if call is not None:
+                    key = call.deadline_inputs()
+                    if watched.get(call_id) != key:
+                        self._rearm(call_id, call, key)
+                    elif self._unsettled:
+                        self._unsettled.discard(call_id)
         return out
 
     def feed(self, event: ev.Event) -> list[CallRecord]:
@@ -210,7 +223,10 @@ class Pipeline:
         return [self._complete(r) for r in self.tracker.flush()]
 
     def resync(self, live_uniqueids: Iterable[str], at: float) -> list[CallRecord]:
-        return [self._complete(r) for r in self.tracker.resync(live_uniqueids, at)]
+        done = [self._complete(r) for r in self.tracker.resync(live_uniqueids, at)]
+        # the calls that go on may have lost legs and holds: compared at their next event
+        self._unsettled.update(self._watch_state)
+        return done
 
     # ---- internals -------------------------------------------------------------------------
 
@@ -219,8 +235,11 @@ class Pipeline:
         (``Call.deadline_inputs``), changed since they were last armed."""
         plan = self._live_plan()
         if plan is None:
+            self._unsettled.add(call_id)  # not armed: ``_watch_state`` keeps older facts
             return
         self._watch_state[call_id] = key
+        if self._unsettled:
+            self._unsettled.discard(call_id)
         gen = self._generation.get(call_id, 0) + 1
         self._generation[call_id] = gen  # deadlines armed before this change are void
         held = self.breaching.get(call_id)
@@ -268,6 +287,7 @@ class Pipeline:
         deadlines left in the heap are void (no generation) and pop off when due."""
         self._generation.pop(call_id, None)
         self._watch_state.pop(call_id, None)
+        self._unsettled.discard(call_id)
         self.breaching.pop(call_id, None)
         return self.live_findings.pop(call_id, [])
 

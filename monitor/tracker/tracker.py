@@ -10,7 +10,7 @@ record is returned by exactly one ``feed``/``expire``/``resync``/``flush`` call.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
@@ -19,12 +19,12 @@ from monitor.tracker.base import TrackerBase, TrackerStats
 from monitor.tracker.call import Call, is_withheld
 from monitor.tracker.state import CallState
 
-__all__ = ["Tracker", "TrackerStats"]
+__all__ = ["DEADLINE_NEUTRAL", "Tracker", "TrackerStats"]
 
-_S = CallState
-_BUSY = frozenset({"BUSY"})
-_FAILED = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
-_CANCEL = frozenset({"CANCEL"})
+# Final: compiled code reads these from C statics, not the module's dict
+_BUSY: Final = frozenset({"BUSY"})
+_FAILED: Final = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
+_CANCEL: Final = frozenset({"CANCEL"})
 
 
 class Tracker(TrackerBase):
@@ -121,8 +121,8 @@ class Tracker(TrackerBase):
             if uid == call.caller_leg:
                 if call.answered_any_at is None:
                     call.answered_any_at = e.at
-                if call.state is _S.ARRIVING:
-                    self._move(call, _S.IVR, "caller answered by the PBX")
+                if call.state is CallState.ARRIVING:
+                    self._move(call, CallState.IVR, "caller answered by the PBX")
             else:
                 leg = call.legs.get(uid)
                 if leg is not None and leg.rang and not leg.person and self._is_person(e.chan):
@@ -138,11 +138,11 @@ class Tracker(TrackerBase):
             leg.rang = True
         if call.first_ring_at is None:
             call.first_ring_at = at
-        if call.state in (_S.ARRIVING, _S.IVR, _S.QUEUED, _S.TALKING):
-            if call.state is _S.TALKING and not call.persons_up:
-                self._move(call, _S.RINGING, "ringing after transfer")
-            elif call.state is not _S.TALKING:
-                self._move(call, _S.RINGING, "ringing")
+        if call.state in (CallState.ARRIVING, CallState.IVR, CallState.QUEUED, CallState.TALKING):
+            if call.state is CallState.TALKING and not call.persons_up:
+                self._move(call, CallState.RINGING, "ringing after transfer")
+            elif call.state is not CallState.TALKING:
+                self._move(call, CallState.RINGING, "ringing")
 
     def _on_callerid(self, e: ev.CallerIdChanged) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
@@ -247,7 +247,7 @@ class Tracker(TrackerBase):
         call = self._call_for(e.chan, e.at, e.exact)
         if e.chan.uniqueid not in call.open_holds:
             call.open_holds[e.chan.uniqueid] = e.at
-            self._move(call, _S.ON_HOLD, "hold")
+            self._move(call, CallState.ON_HOLD, "hold")
 
     def _on_unhold(self, e: ev.HoldEnded) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
@@ -259,7 +259,7 @@ class Tracker(TrackerBase):
             call.queue = e.queue
             call.queue_joined_at = e.at
         call.queue_left_at = None
-        self._move(call, _S.QUEUED, "queue join")
+        self._move(call, CallState.QUEUED, "queue join")
 
     def _on_queue_leave(self, e: ev.QueueLeft) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
@@ -301,8 +301,8 @@ class Tracker(TrackerBase):
     def _on_agent_rna(self, e: ev.AgentRingNoAnswer) -> None:
         call = self._member_call(e.caller, e.dest, e.at, e.exact)
         call.rna += 1
-        if call.state is _S.RINGING and call.queue is not None:
-            self._move(call, _S.QUEUED, "ring no answer")
+        if call.state is CallState.RINGING and call.queue is not None:
+            self._move(call, CallState.QUEUED, "ring no answer")
 
     def _on_agent_connect(self, e: ev.AgentConnected) -> None:
         call = self._member_call(e.caller, e.dest, e.at, e.exact)
@@ -376,7 +376,7 @@ class Tracker(TrackerBase):
                 self._close(call, Outcome.INCOMPLETE, None)
 
 
-_DISPATCH: dict[type, Callable[[Tracker, Any], None]] = {}
+_DISPATCH: Final[dict[type, Callable[[Tracker, Any], None]]] = {}
 
 
 def _register() -> None:
@@ -412,3 +412,24 @@ def _register() -> None:
 
 
 _register()
+
+# Event types whose handler sets no fact of ``Call.deadline_inputs`` on a call that exists
+# before the event (caller ID, a hang-up request, bridges, recordings, agents tried and
+# completed, transfers): the pipeline does not compare a call's deadline inputs after them.
+# The event may create its call (first seen mid-call): that call is new to the pipeline, which
+# compares it anyway. tests/monitor/tracker/test_deadline_neutral.py replays every capture and
+# a simulated day to check that these never change any open call's deadline inputs.
+DEADLINE_NEUTRAL: Final[frozenset[type]] = frozenset(
+    {
+        ev.CallerIdChanged,
+        ev.HangupRequested,
+        ev.BridgeEntered,
+        ev.BridgeLeft,
+        ev.RecordingFile,
+        ev.AgentCalled,
+        ev.AgentRingNoAnswer,
+        ev.AgentCompleted,
+        ev.BlindTransferred,
+        ev.AttendedTransferred,
+    }
+)

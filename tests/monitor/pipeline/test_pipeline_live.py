@@ -163,3 +163,22 @@ def test_live_rules_follow_a_reload_of_the_rule_set() -> None:
     ((_, finding),) = sink.live
     assert finding.at == pytest.approx(T0 + 12.0)
     assert finding.threshold == 2
+
+
+def test_a_resync_that_ends_a_hold_is_seen_at_the_calls_next_event(
+    pipe: tuple[Pipeline, Sink],
+) -> None:
+    # the resync ends the agent's leg and its hold; the caller's next event (one that cannot
+    # change a deadline input by itself) still clears the breach
+    p, _ = pipe
+    p.feed_event(ev.ChannelCreated(T0, CALLER))
+    p.feed_event(ev.ChannelCreated(T0 + 1, AGENT))
+    p.feed_event(ev.ChannelStateChanged(T0 + 1, _up(AGENT, ChannelState.RINGING)))
+    p.feed_event(ev.ChannelStateChanged(T0 + 5, _up(AGENT, ChannelState.UP)))
+    p.feed_event(ev.HoldStarted(T0 + 20, AGENT))
+    p.advance(T0 + 85)
+    assert p.breaching == {LINK: {"hold-check-back"}}
+    p.resync([CALLER.uniqueid], T0 + 90)
+    assert p.breaching == {LINK: {"hold-check-back"}}  # nothing rearmed yet
+    p.feed_event(ev.CallerIdChanged(T0 + 91, CALLER, connected=True))
+    assert p.breaching == {}
