@@ -22,8 +22,8 @@ from collectors.ami.parser import AmiMessage
 from collectors.ami.translate import Translator
 from monitor import events as ev
 from monitor.clock import PbxClock
-from monitor.frozen import replacer
-from monitor.record import CallRecord, Finding
+from monitor.events.other import CallbackPromised
+from monitor.record import CallRecord, Finding, LiveCall
 from monitor.rules import RuleResult, RuleSet, Site, evaluate_results
 from monitor.rules.evaluate import finding_for
 from monitor.rules.live import LivePlan, can_come_due
@@ -65,10 +65,19 @@ class PipelineStats:
     last_event_at: float | None = None
 
 
-# dataclasses.replace(record, findings=...), without reading fields() on every call
-_with_findings: Callable[[CallRecord, tuple[Finding, ...]], CallRecord] = replacer(
-    CallRecord, "findings"
-)
+def _with_findings(r: CallRecord, findings: tuple[Finding, ...]) -> CallRecord:
+    """``dataclasses.replace(r, findings=findings)``, compiled: every field read natively and
+    passed by position, in CallRecord's field order (tests/monitor/pipeline/
+    test_with_findings.py compares it with ``replace`` on a record with every field set)."""
+    return CallRecord(
+        r.call_id, r.pbx, r.direction, r.caller, r.dialed, r.queue, r.agent, r.started_at,
+        r.answered_at, r.ended_at, r.outcome, r.ring_seconds, r.rings, r.queue_wait_seconds,
+        r.talk_seconds, r.hold_seconds, r.hold_count, r.longest_hold_seconds, r.transfers,
+        r.hangup_cause, r.timing, findings, r.caller_name, r.caller_withheld, r.first_ring_at,
+        r.queue_joined_at, r.answered_any_at, r.voicemail_at, r.holds, r.agent_ring_no_answer,
+        r.agents_tried, r.recording, r.audio, r.legs, r.events, r.extra,
+    )  # fmt: skip
+
 
 # A pending live deadline: (at, call_id, rule_id, generation). Plain tuples, so the heap
 # compares in C; an entry whose generation is not the call's current one is void.
@@ -148,7 +157,7 @@ class Pipeline:
         stats.events += 1
         at = event.at
         out: list[CallRecord] = self.advance(at) if at > self.now else []
-        if isinstance(event, ev.CallbackPromised) and self.on_promise is not None:
+        if isinstance(event, CallbackPromised) and self.on_promise is not None:
             self.on_promise(event)
         for observer in self.observers:
             observer.feed(event)
@@ -243,12 +252,13 @@ class Pipeline:
         gen = self._generation.get(call_id, 0) + 1
         self._generation[call_id] = gen  # deadlines armed before this change are void
         held = self.breaching.get(call_id)
-        if held:
-            self._clear_ended(call_id, held, plan)
-        if not can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds)):
+        due = can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds))
+        if not held and not due:
             return
-        snap = self.tracker.live_view(call_id)
-        if snap is None:
+        snap = self.tracker.live_view(call_id)  # one view for both (nothing changes between)
+        if held:
+            self._clear_ended(call_id, held, plan, snap)
+        if not due or snap is None:
             return
         now = self.now
         for at, rule_id in plan.deadlines(snap):
@@ -259,11 +269,13 @@ class Pipeline:
                 continue
             heapq.heappush(self._heap, (at, call_id, rule_id, gen))
 
-    def _clear_ended(self, call_id: str, held: set[str], plan: LivePlan) -> None:
-        """Drop the live rules whose breach condition ended with the call's last change."""
-        snap = self.tracker.live_view(call_id)
+    def _clear_ended(
+        self, call_id: str, held: set[str], plan: LivePlan, snap: LiveCall | None
+    ) -> None:
+        """Drop the live rules whose breach condition ended with the call's last change
+        (``snap``: the call now)."""
         for rule_id in list(held):
-            if snap is None or plan.check(snap, rule_id, self.now) is None:
+            if snap is None or not plan.breached(snap, rule_id, self.now):
                 held.discard(rule_id)
         if not held:
             del self.breaching[call_id]

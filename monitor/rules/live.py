@@ -114,6 +114,11 @@ class _LiveRule:
         running = [h for h in snap.holds if h.end is None]
         return running[-1].start + self.max_seconds if running else None
 
+    def breached(self, snap: LiveCall, now: float) -> bool:
+        """Whether ``check`` gives a finding (without building it)."""
+        at = self.deadline(snap)
+        return at is not None and round(now * 1000) >= round(at * 1000)
+
     def check(self, snap: LiveCall, now: float) -> Finding | None:
         """The live finding if the rule is breached at ``now``; its ``at`` is the moment the
         limit passed, not ``now``."""
@@ -172,6 +177,11 @@ class LivePlan:
         that is not live or not in the set)."""
         lr = self._by_id.get(rule_id)
         return None if lr is None else lr.check(snap, now)
+
+    def breached(self, snap: LiveCall, rule_id: str, now: float) -> bool:
+        """``check(snap, rule_id, now) is not None``, without building the finding."""
+        lr = self._by_id.get(rule_id)
+        return lr is not None and lr.breached(snap, now)
 
 
 def _as_live(snap: CallClocks) -> LiveCall:

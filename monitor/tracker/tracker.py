@@ -9,11 +9,46 @@ record is returned by exactly one ``feed``/``expire``/``resync``/``flush`` call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Final
 
 from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
+
+# the handled types by name from their own modules: compiled code then compares with the
+# class's C static (``ev.X`` is an attribute lookup on the package at run time)
+from monitor.events.channels import (
+    BridgeEntered,
+    BridgeLeft,
+    CallerIdChanged,
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelStateChanged,
+    DialEnded,
+    DialStarted,
+    DialStateChanged,
+    HangupRequested,
+    HoldEnded,
+    HoldStarted,
+)
+from monitor.events.other import (
+    AttendedTransferred,
+    BlindTransferred,
+    LocalBridged,
+    PbxBooted,
+    RecordingFile,
+    VoicemailStarted,
+)
+from monitor.events.queues import (
+    AgentCalled,
+    AgentCompleted,
+    AgentConnected,
+    AgentRingNoAnswer,
+    QueueAbandoned,
+    QueueExited,
+    QueueJoined,
+    QueueLeft,
+)
 from monitor.record import CallRecord, LiveCall, Outcome
 from monitor.tracker.base import TrackerBase, TrackerStats
 from monitor.tracker.call import Call, is_withheld
@@ -39,9 +74,61 @@ class Tracker(TrackerBase):
         self._out = []
         if self.dissolved:
             self.dissolved = []
-        handler = _DISPATCH.get(type(event))
-        if handler is not None:
-            handler(self, event)
+        # one handler per event type (the exact type), the commonest first: compiled, a test
+        # is a pointer comparison and the call a direct one (a table of handlers made a
+        # Python-level call through each method's wrapper). Other events are ignored.
+        if type(event) is ChannelStateChanged:
+            self._on_state(event)
+        elif type(event) is HangupRequested:
+            self._on_hangup_request(event)
+        elif type(event) is CallerIdChanged:
+            self._on_callerid(event)
+        elif type(event) is ChannelCreated:
+            self._on_created(event)
+        elif type(event) is ChannelHungUp:
+            self._on_hangup(event)
+        elif type(event) is BridgeEntered:
+            self._on_bridge_enter(event)
+        elif type(event) is BridgeLeft:
+            self._on_bridge_leave(event)
+        elif type(event) is DialStarted:
+            self._on_dial_start(event)
+        elif type(event) is DialEnded:
+            self._on_dial_end(event)
+        elif type(event) is DialStateChanged:
+            self._on_dial_state(event)
+        elif type(event) is QueueJoined:
+            self._on_queue_join(event)
+        elif type(event) is QueueLeft:
+            self._on_queue_leave(event)
+        elif type(event) is AgentCalled:
+            self._on_agent_called(event)
+        elif type(event) is RecordingFile:
+            self._on_recording(event)
+        elif type(event) is AgentConnected:
+            self._on_agent_connect(event)
+        elif type(event) is AgentCompleted:
+            self._on_agent_complete(event)
+        elif type(event) is HoldStarted:
+            self._on_hold(event)
+        elif type(event) is HoldEnded:
+            self._on_unhold(event)
+        elif type(event) is QueueAbandoned:
+            self._on_queue_abandon(event)
+        elif type(event) is AgentRingNoAnswer:
+            self._on_agent_rna(event)
+        elif type(event) is QueueExited:
+            self._on_queue_exit(event)
+        elif type(event) is AttendedTransferred:
+            self._on_attended(event)
+        elif type(event) is BlindTransferred:
+            self._on_blind(event)
+        elif type(event) is LocalBridged:
+            self._on_local_bridge(event)
+        elif type(event) is VoicemailStarted:
+            self._on_voicemail(event)
+        elif type(event) is PbxBooted:
+            self._on_booted(event)
         return self._out
 
     def expire(self, now: float) -> list[CallRecord]:
@@ -376,43 +463,6 @@ class Tracker(TrackerBase):
                 self._close(call, Outcome.INCOMPLETE, None)
 
 
-_DISPATCH: Final[dict[type, Callable[[Tracker, Any], None]]] = {}
-
-
-def _register() -> None:
-    table: dict[type, Callable[[Tracker, Any], None]] = {
-        ev.ChannelCreated: Tracker._on_created,
-        ev.ChannelStateChanged: Tracker._on_state,
-        ev.CallerIdChanged: Tracker._on_callerid,
-        ev.HangupRequested: Tracker._on_hangup_request,
-        ev.ChannelHungUp: Tracker._on_hangup,
-        ev.DialStarted: Tracker._on_dial_start,
-        ev.DialStateChanged: Tracker._on_dial_state,
-        ev.DialEnded: Tracker._on_dial_end,
-        ev.BridgeEntered: Tracker._on_bridge_enter,
-        ev.BridgeLeft: Tracker._on_bridge_leave,
-        ev.HoldStarted: Tracker._on_hold,
-        ev.HoldEnded: Tracker._on_unhold,
-        ev.QueueJoined: Tracker._on_queue_join,
-        ev.QueueLeft: Tracker._on_queue_leave,
-        ev.QueueAbandoned: Tracker._on_queue_abandon,
-        ev.AgentCalled: Tracker._on_agent_called,
-        ev.QueueExited: Tracker._on_queue_exit,
-        ev.AgentRingNoAnswer: Tracker._on_agent_rna,
-        ev.AgentConnected: Tracker._on_agent_connect,
-        ev.AgentCompleted: Tracker._on_agent_complete,
-        ev.BlindTransferred: Tracker._on_blind,
-        ev.AttendedTransferred: Tracker._on_attended,
-        ev.LocalBridged: Tracker._on_local_bridge,
-        ev.RecordingFile: Tracker._on_recording,
-        ev.VoicemailStarted: Tracker._on_voicemail,
-        ev.PbxBooted: Tracker._on_booted,
-    }
-    _DISPATCH.update(table)
-
-
-_register()
-
 # Event types whose handler sets no fact of ``Call.deadline_inputs`` on a call that exists
 # before the event (caller ID, a hang-up request, bridges, recordings, agents tried and
 # completed, transfers): the pipeline does not compare a call's deadline inputs after them.
@@ -421,15 +471,15 @@ _register()
 # a simulated day to check that these never change any open call's deadline inputs.
 DEADLINE_NEUTRAL: Final[frozenset[type]] = frozenset(
     {
-        ev.CallerIdChanged,
-        ev.HangupRequested,
-        ev.BridgeEntered,
-        ev.BridgeLeft,
-        ev.RecordingFile,
-        ev.AgentCalled,
-        ev.AgentRingNoAnswer,
-        ev.AgentCompleted,
-        ev.BlindTransferred,
-        ev.AttendedTransferred,
+        CallerIdChanged,
+        HangupRequested,
+        BridgeEntered,
+        BridgeLeft,
+        RecordingFile,
+        AgentCalled,
+        AgentRingNoAnswer,
+        AgentCompleted,
+        BlindTransferred,
+        AttendedTransferred,
     }
 )

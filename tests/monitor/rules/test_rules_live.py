@@ -130,6 +130,7 @@ def test_a_live_plan_answers_as_the_functions_do() -> None:
                 for now in (T0 + 17.999, T0 + 18, T0 + 31, T0 + 200):
                     found = check_live(snap, rule_id, now, RULES, site=site)
                     assert plan.check(view, rule_id, now) == found
+                    assert plan.breached(view, rule_id, now) is (found is not None)
 
 
 def test_a_live_plan_reads_the_first_rule_of_an_id_and_the_cadence_when_needed() -> None:
