@@ -22,21 +22,15 @@ from collectors.ami.parser import AmiMessage
 from collectors.ami.translate import Translator
 from monitor import events as ev
 from monitor.clock import PbxClock
-from monitor.frozen import replacer
-from monitor.record import CallRecord, Finding
-from monitor.rules import (
-    RuleResult,
-    RuleSet,
-    Site,
-    check_live,
-    evaluate_results,
-    live_deadlines,
-)
+from monitor.events.other import CallbackPromised
+from monitor.record import CallRecord, Finding, LiveCall
+from monitor.rules import RuleResult, RuleSet, Site, evaluate_results
 from monitor.rules.evaluate import finding_for
-from monitor.rules.live import can_come_due
+from monitor.rules.live import LivePlan, can_come_due
 from monitor.rules.model import CheckStatus
 from monitor.tracker import Tracker
 from monitor.tracker.call import Call
+from monitor.tracker.tracker import DEADLINE_NEUTRAL
 
 __all__ = ["CallSink", "EventObserver", "Pipeline", "PipelineStats", "judge"]
 
@@ -71,10 +65,19 @@ class PipelineStats:
     last_event_at: float | None = None
 
 
-# dataclasses.replace(record, findings=...), without reading fields() on every call
-_with_findings: Callable[[CallRecord, tuple[Finding, ...]], CallRecord] = replacer(
-    CallRecord, "findings"
-)
+def _with_findings(r: CallRecord, findings: tuple[Finding, ...]) -> CallRecord:
+    """``dataclasses.replace(r, findings=findings)``, compiled: every field read natively and
+    passed by position, in CallRecord's field order (tests/monitor/pipeline/
+    test_with_findings.py compares it with ``replace`` on a record with every field set)."""
+    return CallRecord(
+        r.call_id, r.pbx, r.direction, r.caller, r.dialed, r.queue, r.agent, r.started_at,
+        r.answered_at, r.ended_at, r.outcome, r.ring_seconds, r.rings, r.queue_wait_seconds,
+        r.talk_seconds, r.hold_seconds, r.hold_count, r.longest_hold_seconds, r.transfers,
+        r.hangup_cause, r.timing, findings, r.caller_name, r.caller_withheld, r.first_ring_at,
+        r.queue_joined_at, r.answered_any_at, r.voicemail_at, r.holds, r.agent_ring_no_answer,
+        r.agents_tried, r.recording, r.audio, r.legs, r.events, r.extra,
+    )  # fmt: skip
+
 
 # A pending live deadline: (at, call_id, rule_id, generation). Plain tuples, so the heap
 # compares in C; an entry whose generation is not the call's current one is void.
@@ -109,8 +112,12 @@ class Pipeline:
         self.stats = PipelineStats()
         self.clock = PbxClock()  # the PBX's event time and offset (fed by the collector)
         self._heap: list[_Deadline] = []
+        self._plan: LivePlan | None = None  # the live rules of the current rule set and site
         self._generation: dict[str, int] = {}
         self._watch_state: dict[str, tuple[object, ...]] = {}
+        # calls whose deadline inputs may have changed since ``_watch_state`` (a resync ended
+        # their legs or holds; no rules to arm them): compared after any event of theirs
+        self._unsettled: set[str] = set()
         self.live_findings: dict[str, list[Finding]] = {}
         # calls breaching a live rule now (call id -> rule ids): a rule leaves the set when
         # its condition ends (the caller answered, taken off hold), not when the call ends
@@ -126,6 +133,16 @@ class Pipeline:
             return rules
         return rules()
 
+    def _live_plan(self) -> LivePlan | None:
+        """The live rules of the rule set now in force (a reload gives a new plan)."""
+        rules = self.ruleset
+        if rules is None:
+            return None
+        plan = self._plan
+        if plan is None or plan.rules is not rules or plan.site is not self.site:
+            plan = self._plan = LivePlan(rules, self.site)
+        return plan
+
     # ---- input -----------------------------------------------------------------------------
 
     def feed_message(self, msg: AmiMessage, received_at: float | None = None) -> list[CallRecord]:
@@ -140,7 +157,7 @@ class Pipeline:
         stats.events += 1
         at = event.at
         out: list[CallRecord] = self.advance(at) if at > self.now else []
-        if isinstance(event, ev.CallbackPromised) and self.on_promise is not None:
+        if isinstance(event, CallbackPromised) and self.on_promise is not None:
             self.on_promise(event)
         for observer in self.observers:
             observer.feed(event)
@@ -153,11 +170,20 @@ class Pipeline:
             self._forget(gone)
         call_id = tracker.last_call_id
         if call_id is not None:
-            call = tracker.calls.get(call_id)
-            if call is not None:
-                key = call.deadline_inputs()
-                if self._watch_state.get(call_id) != key:
-                    self._rearm(call_id, call, key)
+            watched = self._watch_state
+            # a DEADLINE_NEUTRAL event changes no deadline input of a call already watched
+            if (
+                type(event) not in DEADLINE_NEUTRAL
+                or call_id not in watched
+                or call_id in self._unsettled
+            ):
+                call = tracker.calls.get(call_id)
+                if call is not None:
+                    key = call.deadline_inputs()
+                    if watched.get(call_id) != key:
+                        self._rearm(call_id, call, key)
+                    elif self._unsettled:
+                        self._unsettled.discard(call_id)
         return out
 
     def feed(self, event: ev.Event) -> list[CallRecord]:
@@ -171,18 +197,19 @@ class Pipeline:
         self.now = now
         for observer in self.observers:
             observer.advance(now)
-        rules = self.ruleset
         heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, call_id, rule_id, generation = heapq.heappop(heap)
-            if self._generation.get(call_id) != generation or rules is None:
-                continue
-            snap = self.tracker.live_view(call_id)
-            if snap is None:
-                continue
-            finding = check_live(snap, rule_id, now, rules, site=self.site)
-            if finding is not None:
-                self._live(call_id, finding)
+        if heap and heap[0][0] <= now:
+            plan = self._live_plan()
+            while heap and heap[0][0] <= now:
+                _, call_id, rule_id, generation = heapq.heappop(heap)
+                if self._generation.get(call_id) != generation or plan is None:
+                    continue
+                snap = self.tracker.live_view(call_id)
+                if snap is None:
+                    continue
+                finding = plan.check(snap, rule_id, now)
+                if finding is not None:
+                    self._live(call_id, finding)
         out = [self._complete(r) for r in self.tracker.expire(now)]
         return out
 
@@ -205,40 +232,50 @@ class Pipeline:
         return [self._complete(r) for r in self.tracker.flush()]
 
     def resync(self, live_uniqueids: Iterable[str], at: float) -> list[CallRecord]:
-        return [self._complete(r) for r in self.tracker.resync(live_uniqueids, at)]
+        done = [self._complete(r) for r in self.tracker.resync(live_uniqueids, at)]
+        # the calls that go on may have lost legs and holds: compared at their next event
+        self._unsettled.update(self._watch_state)
+        return done
 
     # ---- internals -------------------------------------------------------------------------
 
     def _rearm(self, call_id: str, call: Call, key: tuple[object, ...]) -> None:
         """Recompute a running call's live deadlines: ``key``, the facts they read
         (``Call.deadline_inputs``), changed since they were last armed."""
-        rules = self.ruleset
-        if rules is None:
+        plan = self._live_plan()
+        if plan is None:
+            self._unsettled.add(call_id)  # not armed: ``_watch_state`` keeps older facts
             return
         self._watch_state[call_id] = key
+        if self._unsettled:
+            self._unsettled.discard(call_id)
         gen = self._generation.get(call_id, 0) + 1
         self._generation[call_id] = gen  # deadlines armed before this change are void
         held = self.breaching.get(call_id)
+        due = can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds))
+        if not held and not due:
+            return
+        snap = self.tracker.live_view(call_id)  # one view for both (nothing changes between)
         if held:
-            self._clear_ended(call_id, held, rules)
-        if not can_come_due(answered=call.answered_at is not None, holding=bool(call.open_holds)):
+            self._clear_ended(call_id, held, plan, snap)
+        if not due or snap is None:
             return
-        snap = self.tracker.live_view(call_id)
-        if snap is None:
-            return
-        for deadline in live_deadlines(snap, rules, site=self.site):
-            if deadline.at <= self.now:
-                finding = check_live(snap, deadline.rule_id, self.now, rules, site=self.site)
+        now = self.now
+        for at, rule_id in plan.deadlines(snap):
+            if at <= now:
+                finding = plan.check(snap, rule_id, now)
                 if finding is not None:
                     self._live(call_id, finding)
                 continue
-            heapq.heappush(self._heap, (deadline.at, call_id, deadline.rule_id, gen))
+            heapq.heappush(self._heap, (at, call_id, rule_id, gen))
 
-    def _clear_ended(self, call_id: str, held: set[str], rules: RuleSet) -> None:
-        """Drop the live rules whose breach condition ended with the call's last change."""
-        snap = self.tracker.live_view(call_id)
+    def _clear_ended(
+        self, call_id: str, held: set[str], plan: LivePlan, snap: LiveCall | None
+    ) -> None:
+        """Drop the live rules whose breach condition ended with the call's last change
+        (``snap``: the call now)."""
         for rule_id in list(held):
-            if snap is None or check_live(snap, rule_id, self.now, rules, site=self.site) is None:
+            if snap is None or not plan.breached(snap, rule_id, self.now):
                 held.discard(rule_id)
         if not held:
             del self.breaching[call_id]
@@ -262,6 +299,7 @@ class Pipeline:
         deadlines left in the heap are void (no generation) and pop off when due."""
         self._generation.pop(call_id, None)
         self._watch_state.pop(call_id, None)
+        self._unsettled.discard(call_id)
         self.breaching.pop(call_id, None)
         return self.live_findings.pop(call_id, [])
 

@@ -17,8 +17,6 @@ __all__ = ["TrackerBase", "TrackerStats"]
 
 log = logging.getLogger("monitor.tracker.tracker")
 
-_S = CallState
-
 
 class TrackerStats:
     __slots__ = ("completed", "events", "expired", "illegal", "restarts", "started", "unmatched")
@@ -62,17 +60,22 @@ class TrackerBase:
 
     def _call_for(self, chan: ChannelRef, at: float, exact: bool) -> Call:
         """The call this channel belongs to; creates the call/leg when first seen."""
-        call_id = self._leg_call.get(chan.uniqueid)
-        if call_id is not None and call_id not in self.calls:
+        calls = self.calls
+        uid = chan.uniqueid
+        call_id = self._leg_call.get(uid)
+        call = None if call_id is None else calls.get(call_id)
+        if call is not None:
+            linkedid = chan.linkedid
+            if linkedid != call_id and linkedid in calls:
+                self._move_leg(uid, call.call_id, linkedid)
+                call_id = linkedid
+                call = calls[linkedid]
+        elif call_id is not None:
             # never expected (every pointer goes when its call closes): heal, do not raise
-            del self._leg_call[chan.uniqueid]
-            call_id = None
-        if call_id is not None and chan.linkedid != call_id and chan.linkedid in self.calls:
-            self._move_leg(chan.uniqueid, call_id, chan.linkedid)
+            del self._leg_call[uid]
+        if call is None:
             call_id = chan.linkedid
-        if call_id is None:
-            call_id = chan.linkedid
-            call = self.calls.get(call_id)
+            call = calls.get(call_id)
             if call is None and self.was_closed(call_id):
                 # a late event of a call already reported (e.g. after a restart): absorb it
                 self.stats.unmatched += 1
@@ -84,17 +87,16 @@ class TrackerBase:
                 if at < self._oldest_event_floor:
                     self._oldest_event_floor = at
                 call.midway = True  # unless this is its Newchannel (see _on_created)
-                self.calls[call_id] = call
+                calls[call_id] = call
                 self.stats.started += 1
             self._add_leg(call, chan, at)
-        call = self.calls[call_id]
         call.events += 1
         if at > call.last_event_at:
             call.last_event_at = at
         if not exact:
             call.exact = False
             call.replay_clock = True
-        self.last_call_id = call_id
+        self.last_call_id = call.call_id
         return call
 
     def _add_leg(self, call: Call, chan: ChannelRef, at: float) -> Leg:
@@ -188,7 +190,7 @@ class TrackerBase:
             estimate = call.answered_at + call.ast_talk
             if call.ended_at is not None and estimate > call.ended_at:
                 call.ended_at = estimate
-        call.state = _S.ENDED
+        call.state = CallState.ENDED
         record = call.to_record(self.settings, outcome=outcome)
         del self.calls[call.call_id]
         for uid in call.legs:
@@ -201,8 +203,8 @@ class TrackerBase:
         start = call.open_holds.pop(uniqueid, None)
         if start is not None:
             call.holds.append(Span(start, max(start, at)))
-            if not call.open_holds and call.state is _S.ON_HOLD:
-                self._move(call, _S.TALKING, "hold ended")
+            if not call.open_holds and call.state is CallState.ON_HOLD:
+                self._move(call, CallState.TALKING, "hold ended")
 
     def _is_person(self, chan: ChannelRef) -> bool:
         name = chan.channel
@@ -226,8 +228,8 @@ class TrackerBase:
             call.answered_any_at = at
         if agent and call.agent is None:
             call.agent = agent
-        if call.state is not _S.ON_HOLD:
-            self._move(call, _S.TALKING, "answer")
+        if call.state is not CallState.ON_HOLD:
+            self._move(call, CallState.TALKING, "answer")
 
     def _leg_ended(self, call: Call, uniqueid: str, at: float) -> None:
         if uniqueid in call.persons_up:
@@ -257,7 +259,7 @@ class TrackerBase:
         if call.queue is not None and call.queue_left_at is None:
             call.queue_left_at = at
         if call.answered_at is None:
-            self._move(call, _S.IVR, "voicemail")
+            self._move(call, CallState.IVR, "voicemail")
 
     @staticmethod
     def _caller_left(call: Call) -> bool:

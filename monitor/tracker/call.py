@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from monitor.channel import device_of
 from monitor.record import CallRecord, Direction, LiveCall, Outcome, Span, Timing, rings_for
 from monitor.tracker.settings import TrackerSettings
@@ -9,8 +11,9 @@ from monitor.tracker.state import CallState
 
 __all__ = ["Call", "Leg", "is_withheld"]
 
-_FAILED_CAUSES = frozenset({1, 3, 27, 28, 34, 38, 41, 42, 44, 58, 88, 127})
-_WITHHELD = frozenset({"anonymous", "restricted", "private", "unavailable", "withheld"})
+# Final: compiled code reads these from C statics, not the module's dict
+_FAILED_CAUSES: Final = frozenset({1, 3, 27, 28, 34, 38, 41, 42, 44, 58, 88, 127})
+_WITHHELD: Final = frozenset({"anonymous", "restricted", "private", "unavailable", "withheld"})
 
 
 class Leg:
@@ -322,41 +325,45 @@ class Call:
         closed = [h.seconds() for h in holds if h.end is not None]
         caller = self.caller_num if not self.withheld else None
         direction = self.direction(settings)
+        # positional, in CallRecord's field order (each named): a keyword call builds a
+        # dict of 36 names that the constructor then looks up one by one, for every call
         return CallRecord(
-            call_id=self.call_id,
-            pbx=settings.pbx,
-            direction=direction,
-            caller=caller,
-            dialed=self.dialed,
-            queue=self.queue,
-            agent=self.agent if self.agent is not None else self._agent(settings, direction),
-            started_at=self.started_at,
-            answered_at=answered,
-            ended_at=ended,
-            outcome=final,
-            ring_seconds=ring,
-            rings=rings_for(ring, settings.cadence_seconds),
-            queue_wait_seconds=wait,
-            talk_seconds=talk,
-            hold_seconds=sum(closed, 0.0),  # 0.0, not 0, with no hold (as compiled)
-            hold_count=len(holds),
-            longest_hold_seconds=max(closed, default=0.0),
-            transfers=self.transfers,
-            hangup_cause=self.hangup_cause,
-            timing=Timing.EXACT if self.exact else Timing.APPROXIMATE,
-            caller_name=self.caller_name,
-            caller_withheld=self.withheld,
-            first_ring_at=self.first_ring_at,
-            queue_joined_at=self.queue_joined_at,
-            answered_any_at=self.answered_any_at,
-            voicemail_at=self.voicemail_at,
-            holds=tuple(holds),
-            agent_ring_no_answer=self.rna,
-            agents_tried=tuple(self.agents_tried),
-            recording=self.recording,
-            legs=len(self.legs),
-            events=self.events,
-            extra=self._extra(live),
+            self.call_id,  # call_id
+            settings.pbx,  # pbx
+            direction,  # direction
+            caller,  # caller
+            self.dialed,  # dialed
+            self.queue,  # queue
+            self.agent if self.agent is not None else self._agent(settings, direction),  # agent
+            self.started_at,  # started_at
+            answered,  # answered_at
+            ended,  # ended_at
+            final,  # outcome
+            ring,  # ring_seconds
+            rings_for(ring, settings.cadence_seconds),  # rings
+            wait,  # queue_wait_seconds
+            talk,  # talk_seconds
+            sum(closed, 0.0),  # hold_seconds (0.0, not 0, with no hold: as compiled)
+            len(holds),  # hold_count
+            max(closed, default=0.0),  # longest_hold_seconds
+            self.transfers,  # transfers
+            self.hangup_cause,  # hangup_cause
+            Timing.EXACT if self.exact else Timing.APPROXIMATE,  # timing
+            (),  # findings
+            self.caller_name,  # caller_name
+            self.withheld,  # caller_withheld
+            self.first_ring_at,  # first_ring_at
+            self.queue_joined_at,  # queue_joined_at
+            self.answered_any_at,  # answered_any_at
+            self.voicemail_at,  # voicemail_at
+            tuple(holds),  # holds
+            self.rna,  # agent_ring_no_answer
+            tuple(self.agents_tried),  # agents_tried
+            self.recording,  # recording
+            None,  # audio
+            len(self.legs),  # legs
+            self.events,  # events
+            self._extra(live),  # extra
         )
 
 

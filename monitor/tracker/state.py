@@ -19,6 +19,7 @@ counts and logs it and keeps the call's facts, it never raises into the event lo
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 __all__ = ["ALLOWED", "CallState", "IllegalTransition"]
 
@@ -34,7 +35,7 @@ class CallState(StrEnum):
 
 
 _S = CallState
-ALLOWED: dict[CallState, frozenset[CallState]] = {
+ALLOWED: Final[dict[CallState, frozenset[CallState]]] = {
     _S.ARRIVING: frozenset({_S.IVR, _S.QUEUED, _S.RINGING, _S.TALKING, _S.ENDED}),
     _S.IVR: frozenset({_S.QUEUED, _S.RINGING, _S.TALKING, _S.ENDED}),
     _S.QUEUED: frozenset({_S.RINGING, _S.TALKING, _S.IVR, _S.ENDED}),

@@ -9,22 +9,57 @@ record is returned by exactly one ``feed``/``expire``/``resync``/``flush`` call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import Final
 
 from monitor import events as ev
 from monitor.events import ChannelRef, ChannelState
+
+# the handled types by name from their own modules: compiled code then compares with the
+# class's C static (``ev.X`` is an attribute lookup on the package at run time)
+from monitor.events.channels import (
+    BridgeEntered,
+    BridgeLeft,
+    CallerIdChanged,
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelStateChanged,
+    DialEnded,
+    DialStarted,
+    DialStateChanged,
+    HangupRequested,
+    HoldEnded,
+    HoldStarted,
+)
+from monitor.events.other import (
+    AttendedTransferred,
+    BlindTransferred,
+    LocalBridged,
+    PbxBooted,
+    RecordingFile,
+    VoicemailStarted,
+)
+from monitor.events.queues import (
+    AgentCalled,
+    AgentCompleted,
+    AgentConnected,
+    AgentRingNoAnswer,
+    QueueAbandoned,
+    QueueExited,
+    QueueJoined,
+    QueueLeft,
+)
 from monitor.record import CallRecord, LiveCall, Outcome
 from monitor.tracker.base import TrackerBase, TrackerStats
 from monitor.tracker.call import Call, is_withheld
 from monitor.tracker.state import CallState
 
-__all__ = ["Tracker", "TrackerStats"]
+__all__ = ["DEADLINE_NEUTRAL", "Tracker", "TrackerStats"]
 
-_S = CallState
-_BUSY = frozenset({"BUSY"})
-_FAILED = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
-_CANCEL = frozenset({"CANCEL"})
+# Final: compiled code reads these from C statics, not the module's dict
+_BUSY: Final = frozenset({"BUSY"})
+_FAILED: Final = frozenset({"CHANUNAVAIL", "CONGESTION", "INVALIDARGS"})
+_CANCEL: Final = frozenset({"CANCEL"})
 
 
 class Tracker(TrackerBase):
@@ -39,9 +74,61 @@ class Tracker(TrackerBase):
         self._out = []
         if self.dissolved:
             self.dissolved = []
-        handler = _DISPATCH.get(type(event))
-        if handler is not None:
-            handler(self, event)
+        # one handler per event type (the exact type), the commonest first: compiled, a test
+        # is a pointer comparison and the call a direct one (a table of handlers made a
+        # Python-level call through each method's wrapper). Other events are ignored.
+        if type(event) is ChannelStateChanged:
+            self._on_state(event)
+        elif type(event) is HangupRequested:
+            self._on_hangup_request(event)
+        elif type(event) is CallerIdChanged:
+            self._on_callerid(event)
+        elif type(event) is ChannelCreated:
+            self._on_created(event)
+        elif type(event) is ChannelHungUp:
+            self._on_hangup(event)
+        elif type(event) is BridgeEntered:
+            self._on_bridge_enter(event)
+        elif type(event) is BridgeLeft:
+            self._on_bridge_leave(event)
+        elif type(event) is DialStarted:
+            self._on_dial_start(event)
+        elif type(event) is DialEnded:
+            self._on_dial_end(event)
+        elif type(event) is DialStateChanged:
+            self._on_dial_state(event)
+        elif type(event) is QueueJoined:
+            self._on_queue_join(event)
+        elif type(event) is QueueLeft:
+            self._on_queue_leave(event)
+        elif type(event) is AgentCalled:
+            self._on_agent_called(event)
+        elif type(event) is RecordingFile:
+            self._on_recording(event)
+        elif type(event) is AgentConnected:
+            self._on_agent_connect(event)
+        elif type(event) is AgentCompleted:
+            self._on_agent_complete(event)
+        elif type(event) is HoldStarted:
+            self._on_hold(event)
+        elif type(event) is HoldEnded:
+            self._on_unhold(event)
+        elif type(event) is QueueAbandoned:
+            self._on_queue_abandon(event)
+        elif type(event) is AgentRingNoAnswer:
+            self._on_agent_rna(event)
+        elif type(event) is QueueExited:
+            self._on_queue_exit(event)
+        elif type(event) is AttendedTransferred:
+            self._on_attended(event)
+        elif type(event) is BlindTransferred:
+            self._on_blind(event)
+        elif type(event) is LocalBridged:
+            self._on_local_bridge(event)
+        elif type(event) is VoicemailStarted:
+            self._on_voicemail(event)
+        elif type(event) is PbxBooted:
+            self._on_booted(event)
         return self._out
 
     def expire(self, now: float) -> list[CallRecord]:
@@ -121,8 +208,8 @@ class Tracker(TrackerBase):
             if uid == call.caller_leg:
                 if call.answered_any_at is None:
                     call.answered_any_at = e.at
-                if call.state is _S.ARRIVING:
-                    self._move(call, _S.IVR, "caller answered by the PBX")
+                if call.state is CallState.ARRIVING:
+                    self._move(call, CallState.IVR, "caller answered by the PBX")
             else:
                 leg = call.legs.get(uid)
                 if leg is not None and leg.rang and not leg.person and self._is_person(e.chan):
@@ -138,11 +225,11 @@ class Tracker(TrackerBase):
             leg.rang = True
         if call.first_ring_at is None:
             call.first_ring_at = at
-        if call.state in (_S.ARRIVING, _S.IVR, _S.QUEUED, _S.TALKING):
-            if call.state is _S.TALKING and not call.persons_up:
-                self._move(call, _S.RINGING, "ringing after transfer")
-            elif call.state is not _S.TALKING:
-                self._move(call, _S.RINGING, "ringing")
+        if call.state in (CallState.ARRIVING, CallState.IVR, CallState.QUEUED, CallState.TALKING):
+            if call.state is CallState.TALKING and not call.persons_up:
+                self._move(call, CallState.RINGING, "ringing after transfer")
+            elif call.state is not CallState.TALKING:
+                self._move(call, CallState.RINGING, "ringing")
 
     def _on_callerid(self, e: ev.CallerIdChanged) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
@@ -247,7 +334,7 @@ class Tracker(TrackerBase):
         call = self._call_for(e.chan, e.at, e.exact)
         if e.chan.uniqueid not in call.open_holds:
             call.open_holds[e.chan.uniqueid] = e.at
-            self._move(call, _S.ON_HOLD, "hold")
+            self._move(call, CallState.ON_HOLD, "hold")
 
     def _on_unhold(self, e: ev.HoldEnded) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
@@ -259,7 +346,7 @@ class Tracker(TrackerBase):
             call.queue = e.queue
             call.queue_joined_at = e.at
         call.queue_left_at = None
-        self._move(call, _S.QUEUED, "queue join")
+        self._move(call, CallState.QUEUED, "queue join")
 
     def _on_queue_leave(self, e: ev.QueueLeft) -> None:
         call = self._call_for(e.chan, e.at, e.exact)
@@ -301,8 +388,8 @@ class Tracker(TrackerBase):
     def _on_agent_rna(self, e: ev.AgentRingNoAnswer) -> None:
         call = self._member_call(e.caller, e.dest, e.at, e.exact)
         call.rna += 1
-        if call.state is _S.RINGING and call.queue is not None:
-            self._move(call, _S.QUEUED, "ring no answer")
+        if call.state is CallState.RINGING and call.queue is not None:
+            self._move(call, CallState.QUEUED, "ring no answer")
 
     def _on_agent_connect(self, e: ev.AgentConnected) -> None:
         call = self._member_call(e.caller, e.dest, e.at, e.exact)
@@ -376,39 +463,23 @@ class Tracker(TrackerBase):
                 self._close(call, Outcome.INCOMPLETE, None)
 
 
-_DISPATCH: dict[type, Callable[[Tracker, Any], None]] = {}
-
-
-def _register() -> None:
-    table: dict[type, Callable[[Tracker, Any], None]] = {
-        ev.ChannelCreated: Tracker._on_created,
-        ev.ChannelStateChanged: Tracker._on_state,
-        ev.CallerIdChanged: Tracker._on_callerid,
-        ev.HangupRequested: Tracker._on_hangup_request,
-        ev.ChannelHungUp: Tracker._on_hangup,
-        ev.DialStarted: Tracker._on_dial_start,
-        ev.DialStateChanged: Tracker._on_dial_state,
-        ev.DialEnded: Tracker._on_dial_end,
-        ev.BridgeEntered: Tracker._on_bridge_enter,
-        ev.BridgeLeft: Tracker._on_bridge_leave,
-        ev.HoldStarted: Tracker._on_hold,
-        ev.HoldEnded: Tracker._on_unhold,
-        ev.QueueJoined: Tracker._on_queue_join,
-        ev.QueueLeft: Tracker._on_queue_leave,
-        ev.QueueAbandoned: Tracker._on_queue_abandon,
-        ev.AgentCalled: Tracker._on_agent_called,
-        ev.QueueExited: Tracker._on_queue_exit,
-        ev.AgentRingNoAnswer: Tracker._on_agent_rna,
-        ev.AgentConnected: Tracker._on_agent_connect,
-        ev.AgentCompleted: Tracker._on_agent_complete,
-        ev.BlindTransferred: Tracker._on_blind,
-        ev.AttendedTransferred: Tracker._on_attended,
-        ev.LocalBridged: Tracker._on_local_bridge,
-        ev.RecordingFile: Tracker._on_recording,
-        ev.VoicemailStarted: Tracker._on_voicemail,
-        ev.PbxBooted: Tracker._on_booted,
+# Event types whose handler sets no fact of ``Call.deadline_inputs`` on a call that exists
+# before the event (caller ID, a hang-up request, bridges, recordings, agents tried and
+# completed, transfers): the pipeline does not compare a call's deadline inputs after them.
+# The event may create its call (first seen mid-call): that call is new to the pipeline, which
+# compares it anyway. tests/monitor/tracker/test_deadline_neutral.py replays every capture and
+# a simulated day to check that these never change any open call's deadline inputs.
+DEADLINE_NEUTRAL: Final[frozenset[type]] = frozenset(
+    {
+        CallerIdChanged,
+        HangupRequested,
+        BridgeEntered,
+        BridgeLeft,
+        RecordingFile,
+        AgentCalled,
+        AgentRingNoAnswer,
+        AgentCompleted,
+        BlindTransferred,
+        AttendedTransferred,
     }
-    _DISPATCH.update(table)
-
-
-_register()
+)

@@ -146,3 +146,39 @@ def test_a_breach_stops_counting_when_its_condition_ends(pipe: tuple[Pipeline, S
     assert rules == ["answer-within-three-rings", "hold-check-back"]
     hold = next(f for f in record.findings if f.rule == "hold-check-back")
     assert hold.at == pytest.approx(T0 + 90.0)
+
+
+def test_live_rules_follow_a_reload_of_the_rule_set() -> None:
+    sink = Sink()
+    three = load_rules_text(RULES, "live.yml")
+    two = load_rules_text(RULES.replace("max: 3", "max: 2"), "live.yml")
+    current = [three]
+    tracker = Tracker(TrackerSettings(pbx="t", cadence_seconds=6.0))
+    p = Pipeline(tracker, lambda: current[0], site=Site("us"), sinks=[sink])
+    p.feed_event(ev.ChannelCreated(T0, CALLER))  # armed with three rings: T0 + 18
+    current[0] = two
+    p.feed_event(ev.ChannelCreated(T0 + 1, AGENT))
+    p.feed_event(ev.ChannelStateChanged(T0 + 1, _up(AGENT, ChannelState.RINGING)))
+    p.advance(T0 + 13)  # rearmed by the ringing with the reloaded set: two rings, T0 + 12
+    ((_, finding),) = sink.live
+    assert finding.at == pytest.approx(T0 + 12.0)
+    assert finding.threshold == 2
+
+
+def test_a_resync_that_ends_a_hold_is_seen_at_the_calls_next_event(
+    pipe: tuple[Pipeline, Sink],
+) -> None:
+    # the resync ends the agent's leg and its hold; the caller's next event (one that cannot
+    # change a deadline input by itself) still clears the breach
+    p, _ = pipe
+    p.feed_event(ev.ChannelCreated(T0, CALLER))
+    p.feed_event(ev.ChannelCreated(T0 + 1, AGENT))
+    p.feed_event(ev.ChannelStateChanged(T0 + 1, _up(AGENT, ChannelState.RINGING)))
+    p.feed_event(ev.ChannelStateChanged(T0 + 5, _up(AGENT, ChannelState.UP)))
+    p.feed_event(ev.HoldStarted(T0 + 20, AGENT))
+    p.advance(T0 + 85)
+    assert p.breaching == {LINK: {"hold-check-back"}}
+    p.resync([CALLER.uniqueid], T0 + 90)
+    assert p.breaching == {LINK: {"hold-check-back"}}  # nothing rearmed yet
+    p.feed_event(ev.CallerIdChanged(T0 + 91, CALLER, connected=True))
+    assert p.breaching == {}

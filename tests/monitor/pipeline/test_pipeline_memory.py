@@ -32,7 +32,7 @@ def _chan(name: str, uid: str, link: str, context: str = "from-pstn") -> Channel
 
 
 def _per_call(p: Pipeline) -> set[str]:
-    return {*p._generation, *p._watch_state, *p.breaching, *p.live_findings}
+    return {*p._generation, *p._watch_state, *p._unsettled, *p.breaching, *p.live_findings}
 
 
 def test_a_call_dissolved_into_another_leaves_no_live_rule_state() -> None:

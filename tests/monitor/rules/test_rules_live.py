@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from monitor.record import CallRecord, Direction, Outcome, Span, Timing
-from monitor.rules import Deadline, Site, check_live, live_deadlines, load_rules_text
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.record import CallRecord, Direction, LiveCall, Outcome, Span, Timing
+from monitor.rules import (
+    Deadline,
+    RuleSet,
+    Site,
+    check_live,
+    live_deadlines,
+    load_rules_text,
+)
+from monitor.rules.live import LivePlan
 
 RULES = load_rules_text(
     """
@@ -91,3 +102,45 @@ def test_queued_call_answered_by_the_queue_still_arms_the_rings_check() -> None:
     # an IVR menu answered the call and has not offered it to anyone: nobody is late yet
     ivr = snapshot(answered_any_at=T0 + 0.5)
     assert live_deadlines(ivr, RULES) == []
+
+
+def _live(snap: CallRecord) -> LiveCall:
+    return LiveCall(
+        snap.call_id, snap.pbx, snap.direction, snap.queue, snap.started_at, snap.first_ring_at,
+        snap.queue_joined_at, snap.answered_at, snap.answered_any_at, snap.queue_wait_seconds,
+        snap.holds, snap.ended_at, snap.voicemail_at,
+    )  # fmt: skip
+
+
+def test_a_live_plan_answers_as_the_functions_do() -> None:
+    snaps = [
+        snapshot(),
+        snapshot(queue="sales", queue_joined_at=T0 + 10),
+        snapshot(queue="sales", queue_joined_at=T0 + 1, answered_any_at=T0 + 0.5),
+        snapshot(answered_at=T0 + 5, holds=(Span(T0 + 100, None),)),
+        snapshot(direction=Direction.OUTBOUND),
+    ]
+    for site in (Site(), Site("uk")):
+        plan = LivePlan(RULES, site)
+        for snap in snaps:
+            view = _live(snap)
+            deadlines = live_deadlines(snap, RULES, site=site)
+            assert [Deadline(at, rule) for at, rule in plan.deadlines(view)] == deadlines
+            for rule_id in ("rings", "rings-q", "wait", "hold", "transfers", "no-such-rule"):
+                for now in (T0 + 17.999, T0 + 18, T0 + 31, T0 + 200):
+                    found = check_live(snap, rule_id, now, RULES, site=site)
+                    assert plan.check(view, rule_id, now) == found
+                    assert plan.breached(view, rule_id, now) is (found is not None)
+
+
+def test_a_live_plan_reads_the_first_rule_of_an_id_and_the_cadence_when_needed() -> None:
+    rings = RULES.get("rings")
+    transfers = RULES.get("transfers")
+    first_not_live = RuleSet((replace(transfers, id="rings"), rings))
+    assert LivePlan(first_not_live, Site()).check(_live(snapshot()), "rings", T0 + 30) is None
+    assert check_live(snapshot(), "rings", T0 + 30, first_not_live) is None
+    # a country without a cadence raises where a rings deadline needs it, not before
+    plan = LivePlan(RuleSet((rings,)), Site("xx"))
+    assert plan.deadlines(_live(snapshot(direction=Direction.OUTBOUND))) == []
+    with pytest.raises(ConfigError, match="xx"):
+        plan.deadlines(_live(snapshot()))
