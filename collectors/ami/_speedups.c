@@ -38,9 +38,18 @@
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
 
+/* Python 3.12 made interned strs immortal (later 3.12 releases and 3.13 made them mortal
+ * again): there, at most INTERN_MAX keys are interned over the module's life. */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+#define INTERN_MAX 4096
+#endif
+
 typedef struct {
     PyObject *keys[KEY_SLOTS];               /* str or NULL */
     PyObject *values[KEY_SLOTS][VALUE_WAYS]; /* recent values of keys[i], the latest first */
+#ifdef INTERN_MAX
+    Py_ssize_t interned; /* keys this module added to the interned strs */
+#endif
 } speedups_state;
 
 static const char FOLLOWS[] = "Response: Follows";
@@ -96,6 +105,17 @@ get_key(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, size_t hash, int asc
     if (key == NULL) {
         return NULL;
     }
+    /* interned: downstream lookups with a literal key (interned by the compiler, by mypyc)
+     * then match by identity instead of comparing the text */
+#ifdef INTERN_MAX
+    if (st->interned < INTERN_MAX) {
+        PyObject *made = key;
+        PyUnicode_InternInPlace(&key);
+        st->interned += key == made; /* new to the interned strs, not an existing one */
+    }
+#else
+    PyUnicode_InternInPlace(&key);
+#endif
     Py_INCREF(key);
     Py_XDECREF(st->keys[i]);
     st->keys[i] = key;
@@ -157,13 +177,54 @@ skipped(const skip_list *skip, const Py_UCS1 *p, Py_ssize_t n)
     return 0;
 }
 
-/* The dict of the block that starts at p[start] (not "\n", start < n) and ends at the first
- * "\n\n" or at n: 1 with *out set and *next at the next block, 0 if the block is not regular,
- * -1 on error. Every byte is looked at once: ':' and '\n' by hand (keys are short), the rest
- * of a value by memchr. */
+/* Length of the line end at p[i]: 1 for "\n"; in raw bytes (`raw`) also 2 for "\r\n" (the
+ * text the bytes stand for is theirs with each CR before an LF removed); else 0. */
+static inline Py_ssize_t
+line_end_at(const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t i, int raw)
+{
+    if (i < n && p[i] == '\n') {
+        return 1;
+    }
+    if (raw && i + 1 < n && p[i] == '\r' && p[i + 1] == '\n') {
+        return 2;
+    }
+    return 0;
+}
+
+/* The index of the first "\n" or byte >= 128 in p[i:n], or n. Eight bytes at a time where
+ * the compiler and byte order allow it (values are short: a call to memchr costs more). */
+static Py_ssize_t
+find_lf_or_high(const Py_UCS1 *p, Py_ssize_t i, Py_ssize_t n)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const unsigned long long ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (n - i >= 8) {
+        unsigned long long w;
+        memcpy(&w, p + i, 8);
+        unsigned long long x = w ^ (ones * '\n'); /* a zero byte where w has "\n" */
+        /* the lowest flagged byte is exact: a zero byte of x, or a byte >= 128 of w */
+        unsigned long long hit = (((x - ones) & ~x) | w) & highs;
+        if (hit != 0) {
+            return i + (Py_ssize_t)(__builtin_ctzll(hit) >> 3);
+        }
+        i += 8;
+    }
+#endif
+    while (i < n && p[i] != '\n' && p[i] < 128) {
+        i++;
+    }
+    return i;
+}
+
+/* The dict of the block that starts at p[start] (not a line end, start < n) and ends at the
+ * first blank line or at n: 1 with *out set and *next at the next block, 0 if the block is not
+ * regular, -1 on error. Every byte is looked at once: ':' and '\n' by hand (keys are short),
+ * the rest of a value by memchr (text) or eight bytes at a time (raw).
+ * `raw`: p holds ASCII bytes with CRLF or LF line ends (a CR before an LF is not part of the
+ * text; any byte >= 128 makes the block irregular: UTF-8 is decoded by Python). */
 static int
 parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start, int ascii,
-            Py_ssize_t limit, const skip_list *skip, PyObject **out, Py_ssize_t *next)
+            int raw, Py_ssize_t limit, const skip_list *skip, PyObject **out, Py_ssize_t *next)
 {
     *out = NULL;
     Py_UCS1 first = p[start];
@@ -178,13 +239,16 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
         return -1;
     }
     Py_ssize_t lines = 0;
+    Py_ssize_t dropped = 0; /* CRs of CRLF line ends inside the block (raw) */
     Py_ssize_t pos = start; /* start of the current line */
     Py_ssize_t block_end;
     for (;;) {
         Py_ssize_t sep = pos;
         size_t hash = FNV_OFFSET; /* of the key's bytes, for the key cache */
+        Py_UCS1 bits = 0;         /* of the key's bytes: >= 128 is not ASCII */
         for (;;) {                /* the first ": " of the line */
             while (sep < n && p[sep] != ':' && p[sep] != '\n') {
+                bits |= p[sep];
                 hash = (hash ^ p[sep]) * FNV_PRIME;
                 sep++;
             }
@@ -197,57 +261,60 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
             hash = (hash ^ ':') * FNV_PRIME; /* a ':' inside the key */
             sep++;
         }
-        if (sep - pos == 6 && memcmp(p + pos, "Output", 6) == 0) {
+        if ((raw && bits >= 128) || (sep - pos == 6 && memcmp(p + pos, "Output", 6) == 0)) {
             goto irregular;
         }
         Py_ssize_t vstart = sep + 2;
-        const Py_UCS1 *nl = memchr(p + vstart, '\n', (size_t)(n - vstart));
-        Py_ssize_t end = nl == NULL ? n : nl - p;
-        if (skip->count > 0 && skipped(skip, p + pos, sep - pos)) {
-            /* a header the caller never reads: as if the line were not there */
-            if (nl == NULL) {
-                block_end = n;
-                *next = n + 2;
-                break;
+        Py_ssize_t end; /* the line's "\n", or n */
+        if (raw) {
+            end = find_lf_or_high(p, vstart, n);
+            if (end < n && p[end] != '\n') {
+                goto irregular; /* not ASCII */
             }
-            if (end + 1 < n && p[end + 1] == '\n') {
-                block_end = end;
-                *next = end + 2;
-                break;
+        }
+        else {
+            const Py_UCS1 *nl = memchr(p + vstart, '\n', (size_t)(n - vstart));
+            end = nl == NULL ? n : nl - p;
+        }
+        Py_ssize_t vend = end; /* the value's end */
+        if (raw && end < n && end > vstart && p[end - 1] == '\r') {
+            vend--; /* the CR of a CRLF */
+        }
+        if (skip->count == 0 || !skipped(skip, p + pos, sep - pos)) {
+            Py_ssize_t slot;
+            PyObject *key = get_key(st, p + pos, sep - pos, hash, ascii, &slot);
+            if (key == NULL) {
+                goto error;
             }
-            pos = end + 1;
-            continue;
-        }
-        Py_ssize_t slot;
-        PyObject *key = get_key(st, p + pos, sep - pos, hash, ascii, &slot);
-        if (key == NULL) {
-            goto error;
-        }
-        PyObject *value = get_value(st, slot, p + vstart, end - vstart, ascii);
-        if (value == NULL) {
+            PyObject *value = get_value(st, slot, p + vstart, vend - vstart, ascii);
+            if (value == NULL) {
+                Py_DECREF(key);
+                goto error;
+            }
+            int rc = PyDict_SetItem(dict, key, value);
             Py_DECREF(key);
-            goto error;
-        }
-        int rc = PyDict_SetItem(dict, key, value);
-        Py_DECREF(key);
-        Py_DECREF(value);
-        if (rc < 0) {
-            goto error;
-        }
-        lines++;
-        if (nl == NULL) {
+            Py_DECREF(value);
+            if (rc < 0) {
+                goto error;
+            }
+            lines++;
+        } /* else a header the caller never reads: as if the line were not there */
+        if (end == n) {
             block_end = n;
             *next = n + 2;
             break;
         }
-        if (end + 1 < n && p[end + 1] == '\n') {
-            block_end = end;
-            *next = end + 2;
+        Py_ssize_t blank = line_end_at(p, n, end + 1, raw);
+        if (blank > 0) {
+            block_end = vend;
+            *next = end + 1 + blank;
             break;
         }
+        dropped += end - vend;
         pos = end + 1;
     }
-    if (block_end - start > limit || PyDict_Size(dict) != lines) { /* oversize, repeated key */
+    /* oversize (the text's length: without the CRs dropped), repeated key */
+    if (block_end - start - dropped > limit || PyDict_Size(dict) != lines) {
         goto irregular;
     }
     *out = dict;
@@ -258,6 +325,37 @@ irregular:
 error:
     Py_DECREF(dict);
     return -1;
+}
+
+/* Appends to `result` the dicts of the blocks of p[0:n] (text.split("\n\n"); empty blocks are
+ * skipped): 1, or 0 if a block is not regular, -1 on error. */
+static int
+parse_blocks(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, int raw,
+             Py_ssize_t limit, const skip_list *skip, PyObject *result)
+{
+    Py_ssize_t start = 0;
+    while (start < n) {
+        Py_ssize_t lf = line_end_at(p, n, start, raw);
+        if (lf > 0) {
+            Py_ssize_t lf2 = line_end_at(p, n, start + lf, raw);
+            if (lf2 > 0) {
+                start += lf + lf2; /* an empty block */
+                continue;
+            }
+            return 0; /* a block that starts with "\n" */
+        }
+        PyObject *dict;
+        int rc = parse_block(st, p, n, start, ascii, raw, limit, skip, &dict, &start);
+        if (rc <= 0) {
+            return rc;
+        }
+        rc = PyList_Append(result, dict);
+        Py_DECREF(dict);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 1;
 }
 
 /* limit as a Py_ssize_t, clamped (-1 for any negative limit); -2 with an error set. */
@@ -282,6 +380,32 @@ as_limit(PyObject *obj)
     return (Py_ssize_t)big;
 }
 
+/* The skip argument (a tuple of ASCII str, or None) as a skip_list: 0, or -1 with an error. */
+static int
+as_skip_list(PyObject *given, skip_list *skip)
+{
+    skip->count = 0;
+    if (given == Py_None) {
+        return 0;
+    }
+    if (!PyTuple_Check(given) || PyTuple_GET_SIZE(given) > SKIP_MAX) {
+        PyErr_Format(PyExc_TypeError, "skip must be a tuple of at most %d str", SKIP_MAX);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(given); i++) {
+        PyObject *item = PyTuple_GET_ITEM(given, i);
+        if (!PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item) ||
+            PyUnicode_GET_LENGTH(item) == 0) {
+            PyErr_SetString(PyExc_TypeError, "skip must hold non-empty ASCII str");
+            return -1;
+        }
+        skip->data[skip->count] = PyUnicode_1BYTE_DATA(item);
+        skip->len[skip->count] = PyUnicode_GET_LENGTH(item);
+        skip->count++;
+    }
+    return 0;
+}
+
 static PyObject *
 parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -291,24 +415,8 @@ parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     skip_list skip;
-    skip.count = 0;
-    if (nargs == 3 && args[2] != Py_None) {
-        PyObject *given = args[2];
-        if (!PyTuple_Check(given) || PyTuple_GET_SIZE(given) > SKIP_MAX) {
-            PyErr_Format(PyExc_TypeError, "skip must be a tuple of at most %d str", SKIP_MAX);
-            return NULL;
-        }
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(given); i++) {
-            PyObject *item = PyTuple_GET_ITEM(given, i);
-            if (!PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item) ||
-                PyUnicode_GET_LENGTH(item) == 0) {
-                PyErr_SetString(PyExc_TypeError, "skip must hold non-empty ASCII str");
-                return NULL;
-            }
-            skip.data[skip.count] = PyUnicode_1BYTE_DATA(item);
-            skip.len[skip.count] = PyUnicode_GET_LENGTH(item);
-            skip.count++;
-        }
+    if (as_skip_list(nargs == 3 ? args[2] : Py_None, &skip) < 0) {
+        return NULL;
     }
     PyObject *text = args[0];
     if (!PyUnicode_Check(text)) {
@@ -338,31 +446,186 @@ parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (result == NULL) {
         return NULL;
     }
-    Py_ssize_t start = 0;
-    while (start < n) { /* the blocks of text.split("\n\n"); empty ones are skipped */
-        if (p[start] == '\n') {
-            if (start + 1 < n && p[start + 1] == '\n') {
-                start += 2; /* an empty block */
-                continue;
-            }
-            Py_DECREF(result); /* a block that starts with "\n" */
-            Py_RETURN_NONE;
-        }
-        PyObject *dict;
-        int rc = parse_block(st, p, n, start, ascii, limit, &skip, &dict, &start);
-        if (rc <= 0) {
-            Py_DECREF(result);
-            if (rc < 0) {
-                return NULL;
-            }
-            Py_RETURN_NONE;
-        }
-        rc = PyList_Append(result, dict);
-        Py_DECREF(dict);
+    int rc = parse_blocks(st, p, n, ascii, 0, limit, &skip, result);
+    if (rc <= 0) {
+        Py_DECREF(result);
         if (rc < 0) {
-            Py_DECREF(result);
             return NULL;
         }
+        Py_RETURN_NONE;
+    }
+    return result;
+}
+
+/* ---- parse_bytes: the bytes as read, without the CRLF copy, the join and the decode ---- */
+
+/* Copies src[0:n] to dst without the CRs that come before an LF (bytes.replace(b"\r\n",
+ * b"\n")); the bytes written. *bits gets the OR of the bytes read. */
+static Py_ssize_t
+copy_lf(Py_UCS1 *dst, const Py_UCS1 *src, Py_ssize_t n, Py_UCS1 *bits)
+{
+    Py_ssize_t w = 0;
+    Py_UCS1 seen = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS1 c = src[i];
+        seen |= c;
+        if (c != '\r' || i + 1 == n || src[i + 1] != '\n') {
+            dst[w++] = c;
+        }
+    }
+    *bits |= seen;
+    return w;
+}
+
+/* Whether the "\n" at d[j] comes right after another "\n" in the text h + lf(d) (lf: CRLF to
+ * LF); *before is the index in d of that other "\n" (-1: the last byte of h). */
+static int
+after_lf(const Py_UCS1 *h, Py_ssize_t hn, const Py_UCS1 *d, Py_ssize_t j, Py_ssize_t *before)
+{
+    Py_ssize_t q = j - 1;
+    if (q >= 0 && d[q] == '\r') {
+        q--;
+    }
+    *before = q;
+    return q >= 0 ? d[q] == '\n' : (hn > 0 && h[hn - 1] == '\n');
+}
+
+/* The blocks of the text h + lf(d[0:n]) (h: ASCII, LF already) into `result`, as
+ * parse_blocks; the text is copied (it is a message or two: the one h starts). */
+static int
+parse_joined(speedups_state *st, const Py_UCS1 *h, Py_ssize_t hn, const Py_UCS1 *d,
+             Py_ssize_t n, Py_ssize_t limit, const skip_list *skip, PyObject *result)
+{
+    Py_UCS1 *text = PyMem_Malloc((size_t)(hn + n + 1));
+    if (text == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(text, h, (size_t)hn);
+    Py_UCS1 bits = 0;
+    Py_ssize_t len = hn + copy_lf(text + hn, d, n, &bits);
+    int rc = bits >= 128 ? 0 : parse_blocks(st, text, len, 1, 0, limit, skip, result);
+    PyMem_Free(text);
+    return rc;
+}
+
+static PyObject *
+parse_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 && nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_bytes(buf, data, size, limit, skip=()) takes 4 or 5 arguments");
+        return NULL;
+    }
+    PyObject *buf = args[0];
+    PyObject *data = args[1];
+    if (!PyByteArray_Check(buf)) {
+        PyErr_Format(PyExc_TypeError, "buf must be a bytearray, not %.100s",
+                     Py_TYPE(buf)->tp_name);
+        return NULL;
+    }
+    if (!PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "data must be bytes, not %.100s", Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    if (!PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "size must be an int");
+        return NULL;
+    }
+    Py_ssize_t size = PyLong_AsSsize_t(args[2]);
+    if (size == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (size < 0 || size > PyBytes_GET_SIZE(data)) {
+        PyErr_SetString(PyExc_ValueError, "size must be from 0 to len(data)");
+        return NULL;
+    }
+    Py_ssize_t limit = as_limit(args[3]);
+    if (limit == -2) {
+        return NULL;
+    }
+    skip_list skip;
+    if (as_skip_list(nargs == 5 ? args[4] : Py_None, &skip) < 0) {
+        return NULL;
+    }
+    speedups_state *st = PyModule_GetState(module);
+    if (st == NULL) {
+        return NULL;
+    }
+    const Py_UCS1 *h = (const Py_UCS1 *)PyByteArray_AS_STRING(buf);
+    Py_ssize_t hn = PyByteArray_GET_SIZE(buf);
+    const Py_UCS1 *d = (const Py_UCS1 *)PyBytes_AS_STRING(data);
+    /* the text's last blank line: "\n\n" once CRLF is LF, its second "\n" in d */
+    Py_ssize_t last = size - 1;
+    Py_ssize_t last_before = -1; /* its first "\n": in d, or -1 for the last byte of buf */
+    while (last >= 0 && (d[last] != '\n' || !after_lf(h, hn, d, last, &last_before))) {
+        last--;
+    }
+    if (last < 0) {
+        Py_RETURN_NONE; /* no whole message yet: feed() keeps the bytes */
+    }
+    Py_UCS1 bits = 0; /* buf: ASCII, and no blank line (a Response: Follows kept back) */
+    for (Py_ssize_t i = 0; i < hn; i++) {
+        bits |= h[i];
+        if (h[i] == '\n' && i + 1 < hn && h[i + 1] == '\n') {
+            Py_RETURN_NONE;
+        }
+    }
+    if (bits >= 128) {
+        Py_RETURN_NONE;
+    }
+    PyObject *result = PyList_New(0);
+    if (result == NULL) {
+        return NULL;
+    }
+    int rc;
+    if (last_before < 0) { /* the text is buf without its last byte */
+        rc = parse_blocks(st, h, hn - 1, 1, 0, limit, &skip, result);
+    }
+    else {
+        /* the text ends before last_before (and the CR of its CRLF) */
+        Py_ssize_t text_end = last_before - (last_before > 0 && d[last_before - 1] == '\r');
+        Py_ssize_t from = 0; /* the text from d[from] on is parsed as it is in d */
+        rc = 1;
+        if (hn > 0) {
+            /* the message buf starts ends at the text's first blank line: that much of the
+             * text is joined and parsed as text (the next block starts after its "\n\n") */
+            Py_ssize_t j = 0;
+            Py_ssize_t before;
+            for (;;) { /* there is one: the last one at the latest */
+                const Py_UCS1 *nl = memchr(d + j, '\n', (size_t)(last + 1 - j));
+                j = nl - d;
+                if (after_lf(h, hn, d, j, &before)) {
+                    break;
+                }
+                j++;
+            }
+            from = j < last_before ? j + 1 : text_end; /* a blank line inside the text */
+            rc = parse_joined(st, h, hn, d, from, limit, &skip, result);
+        }
+        if (rc > 0 && from < text_end) {
+            rc = parse_blocks(st, d + from, text_end - from, 1, 1, limit, &skip, result);
+        }
+    }
+    if (rc > 0) { /* buf keeps what follows the last blank line, LF only */
+        Py_ssize_t rest = size - (last + 1);
+        if (PyByteArray_Resize(buf, rest) < 0) {
+            rc = -1;
+        }
+        else {
+            Py_UCS1 *out = (Py_UCS1 *)PyByteArray_AS_STRING(buf);
+            Py_ssize_t kept = copy_lf(out, d + last + 1, rest, &bits);
+            if (kept < rest && PyByteArray_Resize(buf, kept) < 0) {
+                rc = -1;
+            }
+        }
+    }
+    if (rc <= 0) {
+        Py_DECREF(result);
+        if (rc < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
     }
     return result;
 }
@@ -461,7 +724,14 @@ PyDoc_STRVAR(crlf_to_lf_doc,
              "crlf_to_lf(data, /)\n--\n\n"
              "data.replace(b'\\r\\n', b'\\n'), without bytes.replace's general search.");
 
+PyDoc_STRVAR(parse_bytes_doc,
+             "parse_bytes(buf, data, size, limit, skip=(), /)\n--\n\n"
+             "The dicts of AmiParser.feed() for the bytes buf + data[:size] (data with CRLF or LF\n"
+             "line ends), with buf left holding the bytes after the last blank line; None (buf\n"
+             "untouched) if there is no whole message or any part needs the pure-Python parser.");
+
 static PyMethodDef speedups_methods[] = {
+    {"parse_bytes", (PyCFunction)(void (*)(void))parse_bytes, METH_FASTCALL, parse_bytes_doc},
     {"parse_text", (PyCFunction)(void (*)(void))parse_text, METH_FASTCALL, parse_text_doc},
     {"crlf_to_lf", crlf_to_lf, METH_O, crlf_to_lf_doc},
     {NULL, NULL, 0, NULL},

@@ -33,18 +33,19 @@ __all__ = [
     "parse_all",
 ]
 
+_BytesStep = Callable[[bytearray, bytes, int, int, tuple[str, ...]], "list[dict[str, str]] | None"]
 _TextStep = Callable[[str, int, tuple[str, ...]], "list[dict[str, str]] | None"]
 _CrlfStep = Callable[[bytes], bytes]
 
 
-def _load_speedups() -> tuple[_TextStep, _CrlfStep] | None:
+def _load_speedups() -> tuple[_BytesStep, _TextStep, _CrlfStep] | None:
     if os.environ.get("RINGWATCH_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
         from collectors.ami import _speedups
     except ImportError:
         return None
-    return _speedups.parse_text, _speedups.crlf_to_lf
+    return _speedups.parse_bytes, _speedups.parse_text, _speedups.crlf_to_lf
 
 
 _SPEEDUPS = _load_speedups()
@@ -188,8 +189,9 @@ class AmiParser:
         self.max_message_bytes = max_message_bytes
         self.skip_suffixes = skip_suffixes
         fast = None if pure_python else _SPEEDUPS
-        self._c_text: _TextStep | None = None if fast is None else fast[0]
-        self._c_crlf: _CrlfStep | None = None if fast is None else fast[1]
+        self._c_bytes: _BytesStep | None = None if fast is None else fast[0]
+        self._c_text: _TextStep | None = None if fast is None else fast[1]
+        self._c_crlf: _CrlfStep | None = None if fast is None else fast[2]
         self.banner: str | None = None
         self.stats = ParserStats()
         # LF-only bytes not yet parsed; grows in place (no re-copy of the whole buffer per read)
@@ -210,11 +212,24 @@ class AmiParser:
             if self._at_start or not data:
                 return []
         if self._cr:
-            data = b"\r" + data
             self._cr = False
+            if data[:1] != b"\n":  # else the CR only began a CRLF: the LF stands for both
+                data = b"\r" + data
+        size = len(data)
         if data[-1:] == b"\r":
-            data = data[:-1]
+            size -= 1
             self._cr = True
+        c_bytes = self._c_bytes
+        if c_bytes is not None and not self._discarding:
+            # the C step reads the bytes as they came (CRLF or LF): no LF-only copy, no join,
+            # no decode of the whole read; None leaves the buffer as it was, for the steps below
+            dicts = c_bytes(self._buf, data, size, self.max_message_bytes, self.skip_suffixes)
+            if dicts is not None:
+                self.stats.messages += len(dicts)
+                self._check_oversize()
+                return [AmiMessage(fields) for fields in dicts]
+        if size < len(data):
+            data = data[:size]
         if b"\r" in data:
             crlf = self._c_crlf
             data = data.replace(b"\r\n", b"\n") if crlf is None else crlf(data)
