@@ -35,8 +35,6 @@
 #define KEY_SLOTS 512 /* a power of two */
 #define VALUE_WAYS 4
 #define CACHE_MAX_LEN 64
-#define FNV_OFFSET 2166136261u
-#define FNV_PRIME 16777619u
 
 /* Python 3.12 made interned strs immortal (later 3.12 releases and 3.13 made them mortal
  * again): there, at most INTERN_MAX keys are interned over the module's life. */
@@ -69,11 +67,60 @@ new_str(const Py_UCS1 *p, Py_ssize_t n, int ascii)
     return s;
 }
 
-static int
+/* Eight bytes of p (any alignment; the compiler makes it one load). */
+static inline unsigned long long
+load8(const Py_UCS1 *p)
+{
+    unsigned long long w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* Whether a[0:n] == b[0:n]: short strings, compared eight bytes at a time without a call. */
+static inline int
+eq_bytes(const Py_UCS1 *a, const Py_UCS1 *b, Py_ssize_t n)
+{
+    if (n >= 8) {
+        for (Py_ssize_t i = 0; i + 8 < n; i += 8) {
+            if (load8(a + i) != load8(b + i)) {
+                return 0;
+            }
+        }
+        return load8(a + n - 8) == load8(b + n - 8); /* the last eight, overlapping */
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static inline int
 same_bytes(PyObject *s, const Py_UCS1 *p, Py_ssize_t n)
 {
     /* Cached objects are canonical one-byte strs, so equal text means equal bytes. */
-    return PyUnicode_GET_LENGTH(s) == n && memcmp(PyUnicode_1BYTE_DATA(s), p, (size_t)n) == 0;
+    return PyUnicode_GET_LENGTH(s) == n && eq_bytes(PyUnicode_1BYTE_DATA(s), p, n);
+}
+
+/* A hash of the key p[0:n] for the key cache (eight bytes at a time). */
+static inline size_t
+key_hash(const Py_UCS1 *p, Py_ssize_t n)
+{
+    const unsigned long long mul = 0x9E3779B97F4A7C15ULL;
+    unsigned long long h = (unsigned long long)n * mul;
+    if (n >= 8) {
+        for (Py_ssize_t i = 0; i + 8 < n; i += 8) {
+            h = (h ^ load8(p + i)) * mul;
+        }
+        h = (h ^ load8(p + n - 8)) * mul;
+    }
+    else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            h = (h ^ p[i]) * mul;
+        }
+    }
+    return (size_t)(h ^ (h >> 29) ^ (h >> 41));
 }
 
 static void
@@ -84,17 +131,15 @@ clear_values(PyObject **ways)
     }
 }
 
-/* New reference to the key str for p[0:n] (FNV-1a hash of its bytes: `hash`); *slot is its
- * cache slot, or -1 if not cached. */
+/* New reference to the key str for p[0:n]; *slot is its cache slot, or -1 if not cached. */
 static PyObject *
-get_key(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, size_t hash, int ascii,
-        Py_ssize_t *slot)
+get_key(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, Py_ssize_t *slot)
 {
     *slot = -1;
     if (n > CACHE_MAX_LEN) {
         return new_str(p, n, ascii);
     }
-    Py_ssize_t i = (Py_ssize_t)(hash & (KEY_SLOTS - 1));
+    Py_ssize_t i = (Py_ssize_t)(key_hash(p, n) & (KEY_SLOTS - 1));
     PyObject *key = st->keys[i];
     if (key != NULL && same_bytes(key, p, n)) {
         *slot = i;
@@ -191,26 +236,56 @@ line_end_at(const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t i, int raw)
     return 0;
 }
 
-/* The index of the first "\n" or byte >= 128 in p[i:n], or n. Eight bytes at a time where
- * the compiler and byte order allow it (values are short: a call to memchr costs more). */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1 /* eight bytes at a time: the index of a byte found is its bit's, from the low end */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The high bit of each byte of w equal to c. Exact for the lowest one flagged (a byte above
+ * an equal one may be flagged too), so only the lowest flagged byte is used. */
+static inline unsigned long long
+bytes_equal(unsigned long long w, Py_UCS1 c)
+{
+    unsigned long long x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+#endif
+
+/* The index of the first "\n" or byte >= 128 in p[i:n], or n. Values are short: eight bytes
+ * at a time where the compiler and byte order allow it, no call to memchr. */
 static Py_ssize_t
 find_lf_or_high(const Py_UCS1 *p, Py_ssize_t i, Py_ssize_t n)
 {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const unsigned long long ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    while (n - i >= 8) {
-        unsigned long long w;
-        memcpy(&w, p + i, 8);
-        unsigned long long x = w ^ (ones * '\n'); /* a zero byte where w has "\n" */
-        /* the lowest flagged byte is exact: a zero byte of x, or a byte >= 128 of w */
-        unsigned long long hit = (((x - ones) & ~x) | w) & highs;
+#ifdef SWAR
+    for (; n - i >= 8; i += 8) {
+        unsigned long long w = load8(p + i);
+        unsigned long long hit = bytes_equal(w, '\n') | (w & HIGHS);
         if (hit != 0) {
             return i + (Py_ssize_t)(__builtin_ctzll(hit) >> 3);
         }
-        i += 8;
     }
 #endif
     while (i < n && p[i] != '\n' && p[i] < 128) {
+        i++;
+    }
+    return i;
+}
+
+/* The index of the first ':' or "\n" in p[i:n] (or byte >= 128 if `high`), or n. */
+static Py_ssize_t
+find_key_end(const Py_UCS1 *p, Py_ssize_t i, Py_ssize_t n, int high)
+{
+#ifdef SWAR
+    unsigned long long high_mask = high ? HIGHS : 0;
+    for (; n - i >= 8; i += 8) {
+        unsigned long long w = load8(p + i);
+        unsigned long long hit = bytes_equal(w, ':') | bytes_equal(w, '\n') | (w & high_mask);
+        if (hit != 0) {
+            return i + (Py_ssize_t)(__builtin_ctzll(hit) >> 3);
+        }
+    }
+#endif
+    while (i < n && p[i] != ':' && p[i] != '\n' && (!high || p[i] < 128)) {
         i++;
     }
     return i;
@@ -231,7 +306,8 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
     if (first >= 128 || (first >= 'a' && first <= 'z')) {
         return 0;
     }
-    if (n - start >= (Py_ssize_t)FOLLOWS_LEN && memcmp(p + start, FOLLOWS, FOLLOWS_LEN) == 0) {
+    if (first == 'R' && n - start >= (Py_ssize_t)FOLLOWS_LEN &&
+        memcmp(p + start, FOLLOWS, FOLLOWS_LEN) == 0) {
         return 0;
     }
     PyObject *dict = PyDict_New();
@@ -244,24 +320,17 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
     Py_ssize_t block_end;
     for (;;) {
         Py_ssize_t sep = pos;
-        size_t hash = FNV_OFFSET; /* of the key's bytes, for the key cache */
-        Py_UCS1 bits = 0;         /* of the key's bytes: >= 128 is not ASCII */
-        for (;;) {                /* the first ": " of the line */
-            while (sep < n && p[sep] != ':' && p[sep] != '\n') {
-                bits |= p[sep];
-                hash = (hash ^ p[sep]) * FNV_PRIME;
-                sep++;
-            }
-            if (sep + 1 >= n || p[sep] == '\n') {
-                goto irregular; /* no ": " on this line */
+        for (;;) { /* the first ": " of the line */
+            sep = find_key_end(p, sep, n, raw);
+            if (sep + 1 >= n || p[sep] != ':') {
+                goto irregular; /* no ": " on this line, or (raw) not ASCII */
             }
             if (p[sep + 1] == ' ') {
                 break;
             }
-            hash = (hash ^ ':') * FNV_PRIME; /* a ':' inside the key */
-            sep++;
+            sep++; /* a ':' inside the key */
         }
-        if ((raw && bits >= 128) || (sep - pos == 6 && memcmp(p + pos, "Output", 6) == 0)) {
+        if (sep - pos == 6 && memcmp(p + pos, "Output", 6) == 0) {
             goto irregular;
         }
         Py_ssize_t vstart = sep + 2;
@@ -282,7 +351,7 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
         }
         if (skip->count == 0 || !skipped(skip, p + pos, sep - pos)) {
             Py_ssize_t slot;
-            PyObject *key = get_key(st, p + pos, sep - pos, hash, ascii, &slot);
+            PyObject *key = get_key(st, p + pos, sep - pos, ascii, &slot);
             if (key == NULL) {
                 goto error;
             }
