@@ -1,5 +1,18 @@
 /* Optional C steps of collectors/ami/parser.py (docs/decisions/0006-c-ami-parser.md).
  *
+ * parse_bytes(buf: bytearray, data: bytes, size: int, limit: int, skip: tuple[str, ...] = ())
+ *         -> list[dict[str, str]] | None
+ *     AmiParser.feed()'s first try on a read: data[:size] as it came (CRLF or LF line ends; a
+ *     trailing CR is held back by feed()), after buf (the LF-only bytes kept from earlier
+ *     reads). The result is what the old steps give, without their copies of the whole read:
+ *     text = (buf + data[:size].replace(b"\r\n", b"\n")) up to its last "\n\n" (searched from
+ *     buf's last byte on, as feed() does), parse_text(text.decode(), limit, skip), and buf
+ *     keeps what follows that "\n\n". None, with buf untouched, when there is no such "\n\n",
+ *     when buf holds a "\n\n" (a Response: Follows kept back), when a byte of the text is not
+ *     ASCII (UTF-8 is decoded by Python) or when parse_text would give None: feed() then takes
+ *     the old steps. The read is parsed where it lies; only the message buf starts (buf and
+ *     the read up to the first blank line) is copied and joined.
+ *
  * parse_text(text: str, limit: int, skip: tuple[str, ...] = ()) -> list[dict[str, str]] | None
  *     One dict per non-empty block of text.split("\n\n"), if every block is "regular": what
  *     the parser's pure-Python fast path accepts as is. A regular block does not start with
@@ -15,18 +28,21 @@
  *
  * crlf_to_lf(data: bytes) -> bytes
  *     data.replace(b"\r\n", b"\n"): bytes.replace with a two-byte pattern costs about as much
- *     per event as building the dicts.
+ *     per event as building the dicts (feed() uses it when parse_bytes defers).
  *
  * Speed: keys repeat from message to message, so each key is looked up in a small table by
- * its bytes (hashed while the line is scanned for ": ") and the cached str (with its cached
- * hash) is reused; the last VALUE_WAYS values seen for each cached key are reused too when
- * their bytes are equal (ChannelState: 6, Privilege: call,all, and the Channel, Uniqueid and
- * caller ID of the few calls whose events interleave): no new str then, and a value's hash,
- * once computed (a dict or tuple key downstream), is kept with it.
+ * its bytes and the cached str (with its cached hash) is reused; cached keys are interned, so
+ * a lookup downstream with a literal key (interned by Python and by mypyc) matches by
+ * identity, without comparing the text. The last VALUE_WAYS values seen for each cached key
+ * are reused too when their bytes are equal (ChannelState: 6, Privilege: call,all, and the
+ * Channel, Uniqueid and caller ID of the few calls whose events interleave): no new str then,
+ * and a value's hash, once computed (a dict or tuple key downstream), is kept with it. Keys
+ * and values are scanned eight bytes at a time where the compiler and byte order allow it.
  * Only documented CPython API is used (no private _Py* calls). The caches live in the module
  * state and hold at most KEY_SLOTS keys and KEY_SLOTS * VALUE_WAYS values, each at most
  * CACHE_MAX_LEN long.
- * Nothing here raises on any text: odd input gives None; wrong argument types a TypeError.
+ * Nothing here raises on any text or bytes: odd input gives None; wrong argument types a
+ * TypeError, a size outside data a ValueError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -215,7 +231,7 @@ skipped(const skip_list *skip, const Py_UCS1 *p, Py_ssize_t n)
     for (Py_ssize_t i = 0; i < skip->count; i++) {
         Py_ssize_t k = skip->len[i];
         if (k <= n && p[n - 1] == skip->data[i][k - 1] &&
-            memcmp(p + n - k, skip->data[i], (size_t)k) == 0) {
+            eq_bytes(p + n - k, skip->data[i], k)) {
             return 1;
         }
     }
@@ -293,8 +309,8 @@ find_key_end(const Py_UCS1 *p, Py_ssize_t i, Py_ssize_t n, int high)
 
 /* The dict of the block that starts at p[start] (not a line end, start < n) and ends at the
  * first blank line or at n: 1 with *out set and *next at the next block, 0 if the block is not
- * regular, -1 on error. Every byte is looked at once: ':' and '\n' by hand (keys are short),
- * the rest of a value by memchr (text) or eight bytes at a time (raw).
+ * regular, -1 on error. Every byte is looked at once: a key eight bytes at a time up to ':' or
+ * '\n', a value by memchr (text) or eight bytes at a time (raw).
  * `raw`: p holds ASCII bytes with CRLF or LF line ends (a CR before an LF is not part of the
  * text; any byte >= 128 makes the block irregular: UTF-8 is decoded by Python). */
 static int
@@ -330,7 +346,7 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
             }
             sep++; /* a ':' inside the key */
         }
-        if (sep - pos == 6 && memcmp(p + pos, "Output", 6) == 0) {
+        if (sep - pos == 6 && eq_bytes(p + pos, (const Py_UCS1 *)"Output", 6)) {
             goto irregular;
         }
         Py_ssize_t vstart = sep + 2;

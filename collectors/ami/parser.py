@@ -10,12 +10,13 @@ Bad input is counted, never fatal: a line without ``: `` is skipped (``bad_lines
 over ``max_message_bytes`` is dropped whole (``oversize``), bytes that are not UTF-8 are
 replaced with U+FFFD.
 
-Two steps have an optional C accelerator, ``collectors/ami/_speedups.c``
-(docs/decisions/0006-c-ami-parser.md): the CRLF -> LF replace, and the dicts of a chunk
-whose blocks are all regular (it returns None otherwise, and this module then parses that
-chunk in Python, so the result is the same either way). ``ACCELERATED`` says whether it is
-in use: not when the extension was not built or ``RINGWATCH_PURE_PYTHON`` is set (to anything
-but ``0``).
+The steps have an optional C accelerator, ``collectors/ami/_speedups.c``
+(docs/decisions/0006-c-ami-parser.md): the dicts of a read whose blocks are all regular, read
+from its bytes as they came (ASCII, CRLF or LF); else the CRLF -> LF replace and the dicts of
+the decoded text when its blocks are all regular (each returns None otherwise, and this module
+then takes the next step, the last one in Python, so the result is the same either way).
+``ACCELERATED`` says whether it is in use: not when the extension was not built or
+``RINGWATCH_PURE_PYTHON`` is set (to anything but ``0``).
 """
 
 from __future__ import annotations
