@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collectors.ami import parser as parser_mod
 from collectors.ami.parser import AmiParser
 from tests.collectors.ami.test_parser_speedups import run, view
 
@@ -146,6 +147,45 @@ def test_wrong_arguments_raise(
 ) -> None:
     with pytest.raises(error):
         speedups.parse_bytes(*args)
+
+
+def test_the_c_path_is_taken_on_a_regular_stream() -> None:
+    """Equal results would also hold if the C steps always deferred: check they do not. A
+    regular read goes through the bytes step alone; an irregular one through neither C step."""
+    if not parser_mod.ACCELERATED:
+        pytest.skip("the C step is not in use")
+    data = b"".join(
+        f"Event: Newstate\r\nChannel: PJSIP/{i}\r\nChannelState: 6\r\n\r\n".encode()
+        for i in range(50)
+    )
+    answers: list[tuple[str, int | None]] = []  # which C step, and dicts built or None (defer)
+    parser = AmiParser()
+    c_bytes, c_text = parser._c_bytes, parser._c_text
+    assert c_bytes is not None and c_text is not None
+
+    def bytes_spy(
+        buf: bytearray, data: bytes, size: int, limit: int, skip: tuple[str, ...]
+    ) -> list[dict[str, str]] | None:
+        dicts = c_bytes(buf, data, size, limit, skip)
+        answers.append(("bytes", None if dicts is None else len(dicts)))
+        return dicts
+
+    def text_spy(text: str, limit: int, skip: tuple[str, ...]) -> list[dict[str, str]] | None:
+        dicts = c_text(text, limit, skip)
+        answers.append(("text", None if dicts is None else len(dicts)))
+        return dicts
+
+    # attributes, not methods: the spies work on the compiled parser too (decision 0007)
+    parser._c_bytes = bytes_spy
+    parser._c_text = text_spy
+    msgs = parser.feed(data)
+    assert len(msgs) == 50 and msgs[49].get("Channel") == "PJSIP/49"
+    assert answers == [("bytes", 50)]  # every block went through C, from the bytes
+    parser.feed(b"Event: Hangup\r\nbad line\r\n\r\n")
+    assert answers[1:] == [("bytes", None), ("text", None)]  # deferred to Python
+    assert parser.stats.bad_lines == 1
+    parser.feed(b"Event: Newchannel\r\nCallerIDName: Jos\xc3\xa9\r\n\r\n")
+    assert answers[3:] == [("bytes", None), ("text", 1)]  # UTF-8: decoded, then the text step
 
 
 # ---- CR and LF split across reads, on both paths ---------------------------------------------
