@@ -7,11 +7,14 @@
  *     reads). The result is what the old steps give, without their copies of the whole read:
  *     text = (buf + data[:size].replace(b"\r\n", b"\n")) up to its last "\n\n" (searched from
  *     buf's last byte on, as feed() does), parse_text(text.decode(), limit, skip), and buf
- *     keeps what follows that "\n\n". None, with buf untouched, when there is no such "\n\n",
- *     when buf holds a "\n\n" (a Response: Follows kept back), when a byte of the text is not
- *     ASCII (UTF-8 is decoded by Python) or when parse_text would give None: feed() then takes
- *     the old steps. The read is parsed where it lies; only the message buf starts (buf and
- *     the read up to the first blank line) is copied and joined.
+ *     keeps what follows that "\n\n". A key or value with a byte >= 128 is decoded as
+ *     UTF-8 ("replace") on its own: the same str as a slice of the decoded text, since it
+ *     starts and ends at ASCII bytes; any character (not only Latin-1) is then fine, with the
+ *     rules parse_text has for its blocks (the limit counts characters). None, with buf
+ *     untouched, when there is no such "\n\n", when buf holds a "\n\n" (a Response: Follows
+ *     kept back) or when a block is not regular: feed() then takes the old steps. The read is
+ *     parsed where it lies; only the message buf starts (buf and the read up to the first
+ *     blank line) is copied and joined.
  *
  * parse_text(text: str, limit: int, skip: tuple[str, ...] = ()) -> list[dict[str, str]] | None
  *     One dict per non-empty block of text.split("\n\n"), if every block is "regular": what
@@ -307,15 +310,30 @@ find_key_end(const Py_UCS1 *p, Py_ssize_t i, Py_ssize_t n, int high)
     return i;
 }
 
+/* How parse_block reads p: text (a one-byte str's characters) or bytes, and their line ends. */
+#define CRLF 1 /* "\r\n" ends a line too (the text has "\n" there: the CR is not in it) */
+#define UTF8 2 /* p holds bytes: a key or value with a byte >= 128 is decoded as UTF-8 */
+
+/* The str of the UTF-8 bytes p[0:n] (bytes.decode("utf-8", "replace"): the same as a slice of
+ * the decoded text, since the slice starts and ends at ASCII bytes); *chars_less gets how many
+ * fewer characters than bytes it has. */
+static PyObject *
+decode_utf8(const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t *chars_less)
+{
+    PyObject *s = PyUnicode_DecodeUTF8((const char *)p, n, "replace");
+    if (s != NULL) {
+        *chars_less += n - PyUnicode_GET_LENGTH(s);
+    }
+    return s;
+}
+
 /* The dict of the block that starts at p[start] (not a line end, start < n) and ends at the
  * first blank line or at n: 1 with *out set and *next at the next block, 0 if the block is not
  * regular, -1 on error. Every byte is looked at once: a key eight bytes at a time up to ':' or
- * '\n', a value by memchr (text) or eight bytes at a time (raw).
- * `raw`: p holds ASCII bytes with CRLF or LF line ends (a CR before an LF is not part of the
- * text; any byte >= 128 makes the block irregular: UTF-8 is decoded by Python). */
+ * '\n', a value by memchr (text) or eight bytes at a time (bytes). `mode`: CRLF, UTF8. */
 static int
 parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start, int ascii,
-            int raw, Py_ssize_t limit, const skip_list *skip, PyObject **out, Py_ssize_t *next)
+            int mode, Py_ssize_t limit, const skip_list *skip, PyObject **out, Py_ssize_t *next)
 {
     *out = NULL;
     Py_UCS1 first = p[start];
@@ -330,16 +348,22 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
     if (dict == NULL) {
         return -1;
     }
+    int utf8 = (mode & UTF8) != 0;
     Py_ssize_t lines = 0;
-    Py_ssize_t dropped = 0; /* CRs of CRLF line ends inside the block (raw) */
+    Py_ssize_t dropped = 0; /* bytes of the block that are not characters of the text */
     Py_ssize_t pos = start; /* start of the current line */
     Py_ssize_t block_end;
     for (;;) {
         Py_ssize_t sep = pos;
-        for (;;) { /* the first ": " of the line */
-            sep = find_key_end(p, sep, n, raw);
+        int key_utf8 = 0; /* a byte >= 128 in the key */
+        for (;;) {        /* the first ": " of the line */
+            sep = find_key_end(p, sep, n, utf8 && !key_utf8);
+            if (sep < n && p[sep] >= 128) {
+                key_utf8 = 1;
+                continue;
+            }
             if (sep + 1 >= n || p[sep] != ':') {
-                goto irregular; /* no ": " on this line, or (raw) not ASCII */
+                goto irregular; /* no ": " on this line */
             }
             if (p[sep + 1] == ' ') {
                 break;
@@ -350,28 +374,29 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
             goto irregular;
         }
         Py_ssize_t vstart = sep + 2;
-        Py_ssize_t end; /* the line's "\n", or n */
-        if (raw) {
+        Py_ssize_t end = vstart; /* the line's "\n", or n */
+        int value_utf8 = 0;       /* a byte >= 128 in the value */
+        if (utf8) {
             end = find_lf_or_high(p, vstart, n);
-            if (end < n && p[end] != '\n') {
-                goto irregular; /* not ASCII */
-            }
+            value_utf8 = end < n && p[end] != '\n';
         }
-        else {
-            const Py_UCS1 *nl = memchr(p + vstart, '\n', (size_t)(n - vstart));
+        if (!utf8 || value_utf8) {
+            const Py_UCS1 *nl = memchr(p + end, '\n', (size_t)(n - end));
             end = nl == NULL ? n : nl - p;
         }
         Py_ssize_t vend = end; /* the value's end */
-        if (raw && end < n && end > vstart && p[end - 1] == '\r') {
+        if ((mode & CRLF) && end < n && end > vstart && p[end - 1] == '\r') {
             vend--; /* the CR of a CRLF */
         }
         if (skip->count == 0 || !skipped(skip, p + pos, sep - pos)) {
-            Py_ssize_t slot;
-            PyObject *key = get_key(st, p + pos, sep - pos, ascii, &slot);
+            Py_ssize_t slot = -1;
+            PyObject *key = key_utf8 ? decode_utf8(p + pos, sep - pos, &dropped)
+                                     : get_key(st, p + pos, sep - pos, ascii, &slot);
             if (key == NULL) {
                 goto error;
             }
-            PyObject *value = get_value(st, slot, p + vstart, vend - vstart, ascii);
+            PyObject *value = value_utf8 ? decode_utf8(p + vstart, vend - vstart, &dropped)
+                                         : get_value(st, slot, p + vstart, vend - vstart, ascii);
             if (value == NULL) {
                 Py_DECREF(key);
                 goto error;
@@ -383,13 +408,21 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
                 goto error;
             }
             lines++;
-        } /* else a header the caller never reads: as if the line were not there */
+        }
+        else if (key_utf8 || value_utf8) {
+            /* a header the caller never reads is left out, but its characters are counted */
+            PyObject *text = decode_utf8(p + pos, vend - pos, &dropped);
+            if (text == NULL) {
+                goto error;
+            }
+            Py_DECREF(text);
+        }
         if (end == n) {
             block_end = n;
             *next = n + 2;
             break;
         }
-        Py_ssize_t blank = line_end_at(p, n, end + 1, raw);
+        Py_ssize_t blank = line_end_at(p, n, end + 1, mode & CRLF);
         if (blank > 0) {
             block_end = vend;
             *next = end + 1 + blank;
@@ -398,7 +431,7 @@ parse_block(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, Py_ssize_t start
         dropped += end - vend;
         pos = end + 1;
     }
-    /* oversize (the text's length: without the CRs dropped), repeated key */
+    /* oversize (the text's length: without the bytes dropped), repeated key */
     if (block_end - start - dropped > limit || PyDict_Size(dict) != lines) {
         goto irregular;
     }
@@ -415,14 +448,14 @@ error:
 /* Appends to `result` the dicts of the blocks of p[0:n] (text.split("\n\n"); empty blocks are
  * skipped): 1, or 0 if a block is not regular, -1 on error. */
 static int
-parse_blocks(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, int raw,
+parse_blocks(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, int mode,
              Py_ssize_t limit, const skip_list *skip, PyObject *result)
 {
     Py_ssize_t start = 0;
     while (start < n) {
-        Py_ssize_t lf = line_end_at(p, n, start, raw);
+        Py_ssize_t lf = line_end_at(p, n, start, mode & CRLF);
         if (lf > 0) {
-            Py_ssize_t lf2 = line_end_at(p, n, start + lf, raw);
+            Py_ssize_t lf2 = line_end_at(p, n, start + lf, mode & CRLF);
             if (lf2 > 0) {
                 start += lf + lf2; /* an empty block */
                 continue;
@@ -430,7 +463,7 @@ parse_blocks(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, int 
             return 0; /* a block that starts with "\n" */
         }
         PyObject *dict;
-        int rc = parse_block(st, p, n, start, ascii, raw, limit, skip, &dict, &start);
+        int rc = parse_block(st, p, n, start, ascii, mode, limit, skip, &dict, &start);
         if (rc <= 0) {
             return rc;
         }
@@ -545,20 +578,17 @@ parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* ---- parse_bytes: the bytes as read, without the CRLF copy, the join and the decode ---- */
 
 /* Copies src[0:n] to dst without the CRs that come before an LF (bytes.replace(b"\r\n",
- * b"\n")); the bytes written. *bits gets the OR of the bytes read. */
+ * b"\n")); the bytes written. */
 static Py_ssize_t
-copy_lf(Py_UCS1 *dst, const Py_UCS1 *src, Py_ssize_t n, Py_UCS1 *bits)
+copy_lf(Py_UCS1 *dst, const Py_UCS1 *src, Py_ssize_t n)
 {
     Py_ssize_t w = 0;
-    Py_UCS1 seen = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS1 c = src[i];
-        seen |= c;
         if (c != '\r' || i + 1 == n || src[i + 1] != '\n') {
             dst[w++] = c;
         }
     }
-    *bits |= seen;
     return w;
 }
 
@@ -575,8 +605,8 @@ after_lf(const Py_UCS1 *h, Py_ssize_t hn, const Py_UCS1 *d, Py_ssize_t j, Py_ssi
     return q >= 0 ? d[q] == '\n' : (hn > 0 && h[hn - 1] == '\n');
 }
 
-/* The blocks of the text h + lf(d[0:n]) (h: ASCII, LF already) into `result`, as
- * parse_blocks; the text is copied (it is a message or two: the one h starts). */
+/* The blocks of the text h + lf(d[0:n]) (h: LF already) into `result`, as parse_blocks; the
+ * text is copied (it is a message or two: the one h starts). */
 static int
 parse_joined(speedups_state *st, const Py_UCS1 *h, Py_ssize_t hn, const Py_UCS1 *d,
              Py_ssize_t n, Py_ssize_t limit, const skip_list *skip, PyObject *result)
@@ -587,9 +617,8 @@ parse_joined(speedups_state *st, const Py_UCS1 *h, Py_ssize_t hn, const Py_UCS1 
         return -1;
     }
     memcpy(text, h, (size_t)hn);
-    Py_UCS1 bits = 0;
-    Py_ssize_t len = hn + copy_lf(text + hn, d, n, &bits);
-    int rc = bits >= 128 ? 0 : parse_blocks(st, text, len, 1, 0, limit, skip, result);
+    Py_ssize_t len = hn + copy_lf(text + hn, d, n);
+    int rc = parse_blocks(st, text, len, 1, UTF8, limit, skip, result);
     PyMem_Free(text);
     return rc;
 }
@@ -649,15 +678,10 @@ parse_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (last < 0) {
         Py_RETURN_NONE; /* no whole message yet: feed() keeps the bytes */
     }
-    Py_UCS1 bits = 0; /* buf: ASCII, and no blank line (a Response: Follows kept back) */
-    for (Py_ssize_t i = 0; i < hn; i++) {
-        bits |= h[i];
-        if (h[i] == '\n' && i + 1 < hn && h[i + 1] == '\n') {
+    for (Py_ssize_t i = 0; i + 1 < hn; i++) { /* buf: no blank line (a Response: Follows) */
+        if (h[i] == '\n' && h[i + 1] == '\n') {
             Py_RETURN_NONE;
         }
-    }
-    if (bits >= 128) {
-        Py_RETURN_NONE;
     }
     PyObject *result = PyList_New(0);
     if (result == NULL) {
@@ -665,7 +689,7 @@ parse_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     int rc;
     if (last_before < 0) { /* the text is buf without its last byte */
-        rc = parse_blocks(st, h, hn - 1, 1, 0, limit, &skip, result);
+        rc = parse_blocks(st, h, hn - 1, 1, UTF8, limit, &skip, result);
     }
     else {
         /* the text ends before last_before (and the CR of its CRLF) */
@@ -689,7 +713,7 @@ parse_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             rc = parse_joined(st, h, hn, d, from, limit, &skip, result);
         }
         if (rc > 0 && from < text_end) {
-            rc = parse_blocks(st, d + from, text_end - from, 1, 1, limit, &skip, result);
+            rc = parse_blocks(st, d + from, text_end - from, 1, CRLF | UTF8, limit, &skip, result);
         }
     }
     if (rc > 0) { /* buf keeps what follows the last blank line, LF only */
@@ -699,7 +723,7 @@ parse_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         else {
             Py_UCS1 *out = (Py_UCS1 *)PyByteArray_AS_STRING(buf);
-            Py_ssize_t kept = copy_lf(out, d + last + 1, rest, &bits);
+            Py_ssize_t kept = copy_lf(out, d + last + 1, rest);
             if (kept < rest && PyByteArray_Resize(buf, kept) < 0) {
                 rc = -1;
             }

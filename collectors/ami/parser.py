@@ -12,7 +12,7 @@ replaced with U+FFFD.
 
 The steps have an optional C accelerator, ``collectors/ami/_speedups.c``
 (docs/decisions/0006-c-ami-parser.md): the dicts of a read whose blocks are all regular, read
-from its bytes as they came (ASCII, CRLF or LF); else the CRLF -> LF replace and the dicts of
+from its bytes as they came (CRLF or LF, UTF-8); else the CRLF -> LF replace and the dicts of
 the decoded text when its blocks are all regular (each returns None otherwise, and this module
 then takes the next step, the last one in Python, so the result is the same either way).
 ``ACCELERATED`` says whether it is in use: not when the extension was not built or

@@ -29,15 +29,46 @@ def speedups() -> ModuleType:
     return pytest.importorskip("collectors.ami._speedups")
 
 
+def regular_dicts(text: str, limit: int, skip: tuple[str, ...]) -> list[dict[str, str]] | None:
+    """The C steps' rules (parse_text's, for any character): one dict per non-empty block of
+    text.split("\n\n") if every block is regular, else None."""
+    out = []
+    for block in text.split("\n\n"):
+        if not block:
+            continue
+        first = block[0]
+        if len(block) > limit or block.startswith("Response: Follows") or not first.isascii():
+            return None
+        if first == "\n" or "a" <= first <= "z":
+            return None
+        fields: dict[str, str] = {}
+        kept = 0
+        for line in block.split("\n"):
+            key, sep, value = line.partition(": ")
+            if not sep or key == "Output":
+                return None
+            if skip and key.endswith(skip):
+                continue
+            fields.setdefault(key, value)
+            kept += 1
+        if len(fields) != kept:
+            return None
+        out.append(fields)
+    return out
+
+
 def bytes_expected(
     speedups: ModuleType, buf: bytes, data: bytes, size: int, limit: int, skip: tuple[str, ...]
 ) -> tuple[list[dict[str, str]] | None, bytes]:
-    """parse_bytes's contract, written with feed()'s old steps and parse_text."""
+    """parse_bytes's contract, written with feed()'s old steps and the C steps' rules."""
     joined = buf + data[:size].replace(b"\r\n", b"\n")
     end = joined.rfind(b"\n\n", max(0, len(buf) - 1))
-    if end < 0 or b"\n\n" in buf or not joined[:end].isascii():
+    if end < 0 or b"\n\n" in buf:
         return None, buf
-    dicts = speedups.parse_text(joined[:end].decode("ascii"), limit, skip)
+    text = joined[:end].decode("utf-8", "replace")
+    dicts = regular_dicts(text, limit, skip)
+    if max(text, default=" ") <= "\xff":  # parse_text's answer, the same
+        assert speedups.parse_text(text, limit, skip) == dicts
     return (None, buf) if dicts is None else (dicts, joined[end + 2 :])
 
 
@@ -59,6 +90,8 @@ _piece = st.sampled_from(
         b"Response: Follows",
         b"\xc3\xa9",
         b"\xff",
+        b"\xe2\x82",
+        b"\xd0\x96",
     ]
 )
 
@@ -115,9 +148,33 @@ def test_keys_are_interned(speedups: ModuleType) -> None:
     assert next(iter(fields)) is sys.intern("Event")
 
 
-def test_utf_8_and_other_irregular_reads_leave_the_buffer(speedups: ModuleType) -> None:
+def test_utf_8_keys_and_values_are_decoded_and_counted_as_characters(
+    speedups: ModuleType,
+) -> None:
+    data = (
+        "Event: Newchannel\r\nCallerIDName: Жанна Müller\r\nNäme: é\r\n\r\n".encode()
+        + b"Event: X\r\nBad: \xe2\x82\r\nAlso: \xff!\r\n\r\n"
+    )
+    got = speedups.parse_bytes(bytearray(), data, len(data), 1024)
+    assert got == [
+        {"Event": "Newchannel", "CallerIDName": "Жанна Müller", "Näme": "é"},
+        {"Event": "X", "Bad": "\ufffd", "Also": "\ufffd!"},
+    ]
+    block = "Event: X\nName: Жанна"  # 20 characters, 25 bytes
+    raw = (block + "\n\n").encode()
+    assert speedups.parse_bytes(bytearray(), raw, len(raw), 20) == [{"Event": "X", "Name": "Жанна"}]
+    assert speedups.parse_bytes(bytearray(), raw, len(raw), 19) is None
+    skipped = "Event: X\nLanguage: Жанна\n\n".encode()  # left out, its characters counted
+    assert speedups.parse_bytes(bytearray(), skipped, len(skipped), 24, ("Language",)) == [
+        {"Event": "X"}
+    ]
+    assert speedups.parse_bytes(bytearray(), skipped, len(skipped), 23, ("Language",)) is None
+
+
+def test_irregular_reads_leave_the_buffer(speedups: ModuleType) -> None:
     for irregular in (
-        b"Event: X\r\nCallerIDName: Jos\xc3\xa9\r\n\r\n",
+        b"event: x\r\nholdtime: 4\r\n\r\n",
+        "Événement: X\r\n\r\n".encode(),
         b"Event: X\r\nbad line\r\n\r\n",
         b"Response: Follows\r\nPrivilege: Command\r\n\r\n",
     ):
@@ -185,7 +242,7 @@ def test_the_c_path_is_taken_on_a_regular_stream() -> None:
     assert answers[1:] == [("bytes", None), ("text", None)]  # deferred to Python
     assert parser.stats.bad_lines == 1
     parser.feed(b"Event: Newchannel\r\nCallerIDName: Jos\xc3\xa9\r\n\r\n")
-    assert answers[3:] == [("bytes", None), ("text", 1)]  # UTF-8: decoded, then the text step
+    assert answers[3:] == [("bytes", 1)]  # UTF-8: decoded by the bytes step too
 
 
 # ---- CR and LF split across reads, on both paths ---------------------------------------------
