@@ -129,6 +129,14 @@ def test_lines_ends_crlf_lf_and_mixed(speedups: ModuleType) -> None:
     assert buf == b"Event: D\nW: 4"  # LF only; the held-back CR is not the buffer's
 
 
+def test_the_limit_counts_the_text_not_the_crs(speedups: ModuleType) -> None:
+    raw = b"Event: X\r\nCause: 16\r\nText: a\r\n\r\n"  # "Event: X\nCause: 16\nText: a": 26
+    assert speedups.parse_bytes(bytearray(), raw, len(raw), 26) == [
+        {"Event": "X", "Cause": "16", "Text": "a"}
+    ]
+    assert speedups.parse_bytes(bytearray(), raw, len(raw), 25) is None
+
+
 def test_a_blank_line_across_the_buffer_and_the_read(speedups: ModuleType) -> None:
     buf = bytearray(b"Event: A\nX: 1\n")
     assert speedups.parse_bytes(buf, b"\r\nEvent: B", 10, 1024) == [{"Event": "A", "X": "1"}]
