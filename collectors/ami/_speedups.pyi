@@ -1,5 +1,8 @@
 """Types of the optional C extension built from _speedups.c (see parser.py)."""
 
+def parse_bytes(
+    buf: bytearray, data: bytes, size: int, limit: int, skip: tuple[str, ...] = (), /
+) -> list[dict[str, str]] | None: ...
 def parse_text(
     text: str, limit: int, skip: tuple[str, ...] = (), /
 ) -> list[dict[str, str]] | None: ...

@@ -10,12 +10,13 @@ Bad input is counted, never fatal: a line without ``: `` is skipped (``bad_lines
 over ``max_message_bytes`` is dropped whole (``oversize``), bytes that are not UTF-8 are
 replaced with U+FFFD.
 
-Two steps have an optional C accelerator, ``collectors/ami/_speedups.c``
-(docs/decisions/0006-c-ami-parser.md): the CRLF -> LF replace, and the dicts of a chunk
-whose blocks are all regular (it returns None otherwise, and this module then parses that
-chunk in Python, so the result is the same either way). ``ACCELERATED`` says whether it is
-in use: not when the extension was not built or ``RINGWATCH_PURE_PYTHON`` is set (to anything
-but ``0``).
+The steps have an optional C accelerator, ``collectors/ami/_speedups.c``
+(docs/decisions/0006-c-ami-parser.md): the dicts of a read whose blocks are all regular, read
+from its bytes as they came (CRLF or LF, UTF-8); else the CRLF -> LF replace and the dicts of
+the decoded text when its blocks are all regular (each returns None otherwise, and this module
+then takes the next step, the last one in Python, so the result is the same either way).
+``ACCELERATED`` says whether it is in use: not when the extension was not built or
+``RINGWATCH_PURE_PYTHON`` is set (to anything but ``0``).
 """
 
 from __future__ import annotations
@@ -33,18 +34,19 @@ __all__ = [
     "parse_all",
 ]
 
+_BytesStep = Callable[[bytearray, bytes, int, int, tuple[str, ...]], "list[dict[str, str]] | None"]
 _TextStep = Callable[[str, int, tuple[str, ...]], "list[dict[str, str]] | None"]
 _CrlfStep = Callable[[bytes], bytes]
 
 
-def _load_speedups() -> tuple[_TextStep, _CrlfStep] | None:
+def _load_speedups() -> tuple[_BytesStep, _TextStep, _CrlfStep] | None:
     if os.environ.get("RINGWATCH_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
         from collectors.ami import _speedups
     except ImportError:
         return None
-    return _speedups.parse_text, _speedups.crlf_to_lf
+    return _speedups.parse_bytes, _speedups.parse_text, _speedups.crlf_to_lf
 
 
 _SPEEDUPS = _load_speedups()
@@ -188,8 +190,9 @@ class AmiParser:
         self.max_message_bytes = max_message_bytes
         self.skip_suffixes = skip_suffixes
         fast = None if pure_python else _SPEEDUPS
-        self._c_text: _TextStep | None = None if fast is None else fast[0]
-        self._c_crlf: _CrlfStep | None = None if fast is None else fast[1]
+        self._c_bytes: _BytesStep | None = None if fast is None else fast[0]
+        self._c_text: _TextStep | None = None if fast is None else fast[1]
+        self._c_crlf: _CrlfStep | None = None if fast is None else fast[2]
         self.banner: str | None = None
         self.stats = ParserStats()
         # LF-only bytes not yet parsed; grows in place (no re-copy of the whole buffer per read)
@@ -210,11 +213,24 @@ class AmiParser:
             if self._at_start or not data:
                 return []
         if self._cr:
-            data = b"\r" + data
             self._cr = False
+            if data[:1] != b"\n":  # else the CR only began a CRLF: the LF stands for both
+                data = b"\r" + data
+        size = len(data)
         if data[-1:] == b"\r":
-            data = data[:-1]
+            size -= 1
             self._cr = True
+        c_bytes = self._c_bytes
+        if c_bytes is not None and not self._discarding:
+            # the C step reads the bytes as they came (CRLF or LF): no LF-only copy, no join,
+            # no decode of the whole read; None leaves the buffer as it was, for the steps below
+            dicts = c_bytes(self._buf, data, size, self.max_message_bytes, self.skip_suffixes)
+            if dicts is not None:
+                self.stats.messages += len(dicts)
+                self._check_oversize()
+                return [AmiMessage(fields) for fields in dicts]
+        if size < len(data):
+            data = data[:size]
         if b"\r" in data:
             crlf = self._c_crlf
             data = data.replace(b"\r\n", b"\n") if crlf is None else crlf(data)

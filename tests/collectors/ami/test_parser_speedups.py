@@ -310,33 +310,6 @@ def test_real_captures_parse_the_same_on_both_paths(
     assert accelerated["messages"]
 
 
-def test_the_c_path_is_taken_on_a_regular_stream() -> None:
-    """Equal results would also hold if the C step always deferred: check it does not."""
-    if not parser_mod.ACCELERATED:
-        pytest.skip("the C step is not in use")
-    data = b"".join(
-        f"Event: Newstate\r\nChannel: PJSIP/{i}\r\nChannelState: 6\r\n\r\n".encode()
-        for i in range(50)
-    )
-    answers: list[int | None] = []  # what the C step returned: dicts built, or None (defer)
-    parser = AmiParser()
-    c_text = parser._c_text
-    assert c_text is not None
-
-    def spy(text: str, limit: int, skip: tuple[str, ...]) -> list[dict[str, str]] | None:
-        dicts = c_text(text, limit, skip)
-        answers.append(None if dicts is None else len(dicts))
-        return dicts
-
-    # an attribute, not a method: the spy works on the compiled parser too (decision 0007)
-    parser._c_text = spy
-    msgs = parser.feed(data)
-    assert len(msgs) == 50 and msgs[49].get("Channel") == "PJSIP/49"
-    assert answers == [50]  # every block went through C
-    parser.feed(b"Event: Hangup\r\nbad line\r\n\r\n")
-    assert answers == [50, None] and parser.stats.bad_lines == 1  # deferred to Python
-
-
 # ---- no leaks ----------------------------------------------------------------------------------
 
 _LEAK_TEXTS = [
