@@ -3,6 +3,7 @@ prefix such as ``Dest`` or ``Transferee``), numbers, caller IDs and the replay c
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from operator import itemgetter
 
@@ -94,7 +95,7 @@ def _snapshot_getter(prefix: str) -> Callable[[dict[str, str]], tuple[str, ...]]
     (``Dest``, ``Transferee``, ...); KeyError when a header is missing (older Asterisk)."""
     return itemgetter(
         *(
-            prefix + name
+            sys.intern(prefix + name)  # as the parser's keys: lookups match by identity
             for name in (
                 "Channel",
                 "Uniqueid",
