@@ -145,3 +145,21 @@ async def make_harness() -> AsyncIterator[Callable[..., Any]]:
     for h in made:
         with contextlib.suppress(Exception):
             await h.close()
+
+
+def traced_growth(work: Callable[[int], None], warm: int = 200, rounds: int = 5000) -> int:
+    """Bytes still allocated after ``work(rounds)`` (traced by tracemalloc) once ``work(warm)``
+    has filled the caches: a C step that leaks a dict or a str per call shows here."""
+    import gc
+    import tracemalloc
+
+    work(warm)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        work(rounds)
+        gc.collect()
+        return int(tracemalloc.get_traced_memory()[0] - before)
+    finally:
+        tracemalloc.stop()

@@ -9,9 +9,7 @@ last blank line; or None with the buffer untouched, and ``feed()`` goes the old 
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
-import tracemalloc
 from types import ModuleType
 from typing import Any
 
@@ -21,6 +19,7 @@ from hypothesis import strategies as st
 
 from collectors.ami import parser as parser_mod
 from collectors.ami.parser import AmiParser
+from tests.collectors.ami.conftest import traced_growth
 from tests.collectors.ami.test_parser_speedups import run, view
 
 
@@ -313,16 +312,7 @@ def _leak_round(speedups: ModuleType, n: int) -> None:
 
 
 def test_no_memory_grows_over_many_calls(speedups: ModuleType) -> None:
-    _leak_round(speedups, 200)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        _leak_round(speedups, 5000)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    grown = traced_growth(lambda n: _leak_round(speedups, n))
     assert grown < 100_000, f"{grown} bytes more after 5,000 rounds"
 
 

@@ -8,11 +8,9 @@ return None for every irregular one, never raise on text, and not leak.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import string
 import sys
-import tracemalloc
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +21,7 @@ from hypothesis import strategies as st
 
 from collectors.ami import parser as parser_mod
 from collectors.ami.parser import AmiMessage, AmiParser
+from tests.collectors.ami.conftest import traced_growth
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "ami"
 PURE_FORCED = os.environ.get("RINGWATCH_PURE_PYTHON", "") not in ("", "0")
@@ -335,16 +334,7 @@ def _leak_round(speedups: ModuleType, n: int) -> None:
 
 
 def test_no_memory_grows_over_many_calls(speedups: ModuleType) -> None:
-    _leak_round(speedups, 200)  # fill the key and value caches
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        _leak_round(speedups, 5000)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    grown = traced_growth(lambda n: _leak_round(speedups, n))
     # one leaked dict per call would be > 30 MB here; a leaked str per call > 1.5 MB
     assert grown < 100_000, f"{grown} bytes more after 5,000 rounds"
 
