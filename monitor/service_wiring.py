@@ -24,7 +24,7 @@ from monitor.audio_join import AudioJoiner, AudioJoinSettings
 from monitor.config import Config, PbxConfig
 from monitor.errors import ConfigError
 from monitor.pipeline import CallSink, Pipeline
-from monitor.promises.settings import PromiseSettings, settings_from_rules
+from monitor.promises.settings import PromiseSettings, site_settings
 from monitor.record import CallRecord
 from monitor.reports.checks import ChecksSink
 from monitor.rules import RuleSet, Site
@@ -195,8 +195,7 @@ def _Server(config: Any) -> Any:
 
 def _promise_settings(ruleset: RuleSet, cfg: Config) -> PromiseSettings:
     """The promise policy of the loaded rules, for the site's country and first PBX."""
-    country = "GB" if cfg.country == "UK" else cfg.country
-    return settings_from_rules(ruleset.rules, country=country, pbx=cfg.pbxs[0].name)
+    return site_settings(ruleset.rules, country=cfg.country, pbx=cfg.pbxs[0].name)
 
 
 def _audio_worker_ignores_ctrl_c() -> None:

@@ -11,6 +11,7 @@ from monitor.config import Config
 from monitor.history.importer import Importer, Progress
 from monitor.pipeline import CallSink, Pipeline, judge
 from monitor.promises import PromiseEngine
+from monitor.promises.settings import site_settings
 from monitor.rules import RuleSet, Site
 from monitor.sinks import PromiseSink
 from monitor.store.store import Store
@@ -33,8 +34,6 @@ def build_importer(
     """The importer for ``cfg``: with ``ruleset`` None, calls are stored without findings and
     the promise ledger uses its defaults (as the service does with no callback rule).
     ``writer_process`` False keeps the store writes in this process (monitor/history/writer.py)."""
-    from monitor.service import _promise_settings  # the service's own policy, not a copy
-
     first = cfg.pbxs[0]
     name = pbx or first.name
     settings = TrackerSettings(
@@ -45,7 +44,8 @@ def build_importer(
         outside_min_digits=cfg.outside_min_digits,
         stale_after_seconds=cfg.stale_after_seconds,
     )
-    promise_cfg = _promise_settings(ruleset or RuleSet(), cfg)
+    # the service's own policy (not the service: importing it costs the web stack, 0.6 s)
+    promise_cfg = site_settings((ruleset or RuleSet()).rules, country=cfg.country, pbx=first.name)
     engine = PromiseEngine(store.engine, promise_cfg, refresh_seconds=1.0)
     promises = PromiseSink(engine, name)
     site = Site(cfg.country.lower())

@@ -26,6 +26,7 @@ __all__ = [
     "PromiseSettings",
     "WeeklyHours",
     "settings_from_rules",
+    "site_settings",
 ]
 
 
@@ -180,6 +181,12 @@ class _CallbackRule(Protocol):
     def flag(self) -> bool: ...
     @property
     def params(self) -> Mapping[str, Any]: ...
+
+
+def site_settings(rules: Iterable[_CallbackRule], *, country: str, pbx: str) -> PromiseSettings:
+    """The promise policy of the loaded rules for a site as configured: the live service and
+    ``ringwatch import`` both take it from here (``UK`` numbers are ``GB`` numbers)."""
+    return settings_from_rules(rules, country="GB" if country == "UK" else country, pbx=pbx)
 
 
 def settings_from_rules(
