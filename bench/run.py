@@ -94,6 +94,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
                         f"{b['calls']:,} calls, {b['findings']:,} findings, promises "
                         f"{sum(b['promises'].values()):,} changes; memory "
                         f"{b['total_mib']:.0f} MiB (main peak {b['peak_rss_mib']:.0f}); "
+                        f"rules read and importer built before it in "
+                        f"{b.get('setup_seconds', 0):.2f} s; "
                         f"{'writer process' if b.get('writer_process') else 'one process'}; "
                         f"{'compiled' if b.get('compiled') else 'NOT compiled'}",
                         "≥ 100k/s",
