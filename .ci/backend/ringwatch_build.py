@@ -47,6 +47,7 @@ NATIVE_MODULES = [
     "monitor/tracker/call.py",
     "monitor/tracker/settings.py",
     "monitor/tracker/state.py",
+    "monitor/tracker/queues.py",
     "monitor/tracker/tracker.py",
     "monitor/pipeline.py",
     "monitor/rules/evaluate.py",
