@@ -476,6 +476,21 @@ parse_blocks(speedups_state *st, const Py_UCS1 *p, Py_ssize_t n, int ascii, int 
     return 1;
 }
 
+/* What parse_text and parse_bytes return: `result` when rc > 0, else None (not every block
+ * regular: Python parses) or NULL with the error set (rc < 0); `result` is released then. */
+static PyObject *
+list_or_none(PyObject *result, int rc)
+{
+    if (rc > 0) {
+        return result;
+    }
+    Py_DECREF(result);
+    if (rc < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* limit as a Py_ssize_t, clamped (-1 for any negative limit); -2 with an error set. */
 static Py_ssize_t
 as_limit(PyObject *obj)
@@ -565,14 +580,7 @@ parse_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     int rc = parse_blocks(st, p, n, ascii, 0, limit, &skip, result);
-    if (rc <= 0) {
-        Py_DECREF(result);
-        if (rc < 0) {
-            return NULL;
-        }
-        Py_RETURN_NONE;
-    }
-    return result;
+    return list_or_none(result, rc);
 }
 
 /* ---- parse_bytes: the bytes as read, without the CRLF copy, the join and the decode ---- */
@@ -729,14 +737,7 @@ parse_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
         }
     }
-    if (rc <= 0) {
-        Py_DECREF(result);
-        if (rc < 0) {
-            return NULL;
-        }
-        Py_RETURN_NONE;
-    }
-    return result;
+    return list_or_none(result, rc);
 }
 
 static PyObject *

@@ -98,17 +98,15 @@ class QueueTracker(TrackerBase):
             call.transfer_talk_end = e.at
 
     def _on_blind(self, e: ev.BlindTransferred) -> None:
-        chan = e.transferee or e.transferer
-        if chan is None or e.result.lower() != "success":
-            return
-        call = self._call_for(chan, e.at, e.exact)
-        call.transfers += 1
-        call.transfer_times.append(e.at)
+        self._transferred(e.transferee or e.transferer, e.result, e.at, e.exact)
 
     def _on_attended(self, e: ev.AttendedTransferred) -> None:
-        chan = e.transferee or e.orig_transferer
-        if chan is None or e.result.lower() != "success":
+        self._transferred(e.transferee or e.orig_transferer, e.result, e.at, e.exact)
+
+    def _transferred(self, chan: ChannelRef | None, result: str, at: float, exact: bool) -> None:
+        """A transfer that succeeded counts on the call of the leg it moved (or of who made it)."""
+        if chan is None or result.lower() != "success":
             return
-        call = self._call_for(chan, e.at, e.exact)
+        call = self._call_for(chan, at, exact)
         call.transfers += 1
-        call.transfer_times.append(e.at)
+        call.transfer_times.append(at)
