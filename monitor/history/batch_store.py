@@ -6,19 +6,26 @@ The importer's main loop (parse, translate, track, rules) collects a :class:`Bat
 
 1. the promise ledger sees each new call and promise in event order, then moves to the
    batch's event time (promises break at their due time, as live);
-2. the new calls, their findings, flags and per-rule results go in one transaction; a call
-   already stored (an earlier import, or the live service) is left alone, so importing a file
+2. the new calls, their findings, flags and per-rule results are inserted; a call already
+   stored (an earlier import, or the live service) is left alone, so importing a file
    twice adds nothing;
 3. findings of promises broken meanwhile are attached to their calls;
 4. each file's checkpoint (made by the main loop, which knows the open calls) is written
    (docs/import.md: resume after Ctrl-C).
+
+All four commit together, in one transaction (the ledger's too when it is on the store's
+database, as ``build_importer`` wires it): after a crash a batch is either all stored, with
+its checkpoint, or not at all, and the rerun redoes it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Connection
 
 from monitor import events as ev
 from monitor.history.checkpoint import Checkpoint, save_checkpoint
@@ -28,6 +35,7 @@ from monitor.reports.checks import check_rows, write_checks_many
 from monitor.rules import RuleResult
 from monitor.sinks import PromiseSink
 from monitor.store.calls_write import add_late_findings, existing_call_ids, insert_new_calls
+from monitor.store.statistics import ImportStatistics
 from monitor.store.store import Store
 
 __all__ = ["Batch", "BatchStore", "CheckRows", "Judge", "Pending", "WriteCounts"]
@@ -83,6 +91,7 @@ class BatchStore:
         self.promises = promises
         self.clock = clock
         self.counts = WriteCounts()
+        self.statistics = ImportStatistics(store.engine)
         self._broken: dict[str, list[Finding]] = {}
         if promises is not None:
             previous = promises.on_change
@@ -106,56 +115,82 @@ class BatchStore:
         moves to its time in turn; a call an earlier batch writes counts as already stored
         for a later one; a promise broken meanwhile finds its call wherever it is."""
         subs = [[self._judged(p) for p in b.pending] for b in batches]
-        with self.store.engine.begin() as conn:
+        counts = self.counts
+        new: dict[str, tuple[CallRecord, CheckRows]] = {}  # in the order written
+        with self.store.engine.begin() as conn:  # one transaction: ledger, calls, checkpoints
             stored = existing_call_ids(
                 conn, (p[0].call_id for sub in subs for p in sub if isinstance(p, tuple))
             )
-        counts = self.counts
-        new: dict[str, tuple[CallRecord, CheckRows]] = {}  # in the order written
-        for batch, sub in zip(batches, subs, strict=True):
-            records = [p for p in sub if isinstance(p, tuple)]
-            existing = {r.call_id for r, _ in records if r.call_id in stored or r.call_id in new}
-            counts.calls += len(records)
-            counts.calls_existing += len(existing)
-            if self.promises is not None:
-                with self.promises.engine.batch():  # one ledger transaction per write
-                    for item in sub:
-                        if isinstance(item, tuple):
-                            if item[0].call_id not in existing:
-                                self.promises.call_completed(item[0], ())
-                        else:
-                            self.promises.promised(item)
-                    if batch.ledger_now is not None:
-                        self.promises.advance(batch.ledger_now)
-            for record, rows in records:
-                if record.call_id in existing or record.call_id in new:
-                    continue
-                extra = self._broken.pop(record.call_id, None)
-                if extra:
-                    record = _with_findings(record, extra)
-                new[record.call_id] = (record, rows)
-                counts.findings += len(record.findings)
-        # promises broken after their call was taken in: on a call written now, or stored
-        broken, self._broken = self._broken, {}
-        for call_id in [c for c in broken if c in new]:
-            extra = broken.pop(call_id)
-            record, rows = new[call_id]
-            new[call_id] = (_with_findings(record, extra), rows)
-            counts.findings += len(extra)  # as add_late_findings counts them
-        now = self.clock()
-        with self.store.engine.begin() as conn:
+            with self._ledger_batch(conn, [p for sub in subs for p in sub], stored):
+                for batch, sub in zip(batches, subs, strict=True):
+                    self._one(batch, sub, stored, new)
+            # promises broken after their call was taken in: on a call written now, or stored
+            broken, self._broken = self._broken, {}
+            for call_id in [c for c in broken if c in new]:
+                extra = broken.pop(call_id)
+                record, rows = new[call_id]
+                new[call_id] = (_with_findings(record, extra), rows)
+                counts.findings += len(extra)  # as add_late_findings counts them
+            now = self.clock()
             insert_new_calls(conn, [r for r, _ in new.values()], now)
             write_checks_many(conn, [(cid, rows) for cid, (_, rows) in new.items()])
-            # findings of promises broken meanwhile, on calls stored before: one transaction
+            # findings of promises broken meanwhile, on calls stored before
             counts.findings += add_late_findings(conn, broken, self.store.clock())
+            checkpoints = {cp.key: cp for batch in batches for cp in batch.checkpoints}  # newest
+            for cp in checkpoints.values():
+                save_checkpoint(conn, cp, now)
         counts.calls_new += len(new)
-        checkpoints = {cp.key: cp for batch in batches for cp in batch.checkpoints}  # newest
-        if checkpoints:
-            now = self.clock()
-            with self.store.engine.begin() as conn:
-                for cp in checkpoints.values():
-                    save_checkpoint(conn, cp, now)
         counts.batches += len(batches)
+        self.statistics.written(len(new))  # PostgreSQL's plans, as the tables grow
+
+    def _one(
+        self,
+        batch: Batch,
+        sub: list[tuple[CallRecord, CheckRows] | ev.CallbackPromised],
+        stored: set[str],
+        new: dict[str, tuple[CallRecord, CheckRows]],
+    ) -> None:
+        """One batch of a write: the ledger sees its items and moves to its time; its calls
+        not stored yet (nor written by an earlier batch of the write) join ``new``."""
+        counts = self.counts
+        records = [p for p in sub if isinstance(p, tuple)]
+        existing = {r.call_id for r, _ in records if r.call_id in stored or r.call_id in new}
+        counts.calls += len(records)
+        counts.calls_existing += len(existing)
+        if self.promises is not None:
+            for item in sub:
+                if isinstance(item, tuple):
+                    if item[0].call_id not in existing:
+                        self.promises.call_completed(item[0], ())
+                else:
+                    self.promises.promised(item)
+            if batch.ledger_now is not None:
+                self.promises.advance(batch.ledger_now)
+        for record, rows in records:
+            if record.call_id in existing or record.call_id in new:
+                continue
+            extra = self._broken.pop(record.call_id, None)
+            if extra:
+                record = _with_findings(record, extra)
+            new[record.call_id] = (record, rows)
+            counts.findings += len(record.findings)
+
+    def _ledger_batch(
+        self,
+        conn: Connection,
+        items: list[tuple[CallRecord, CheckRows] | ev.CallbackPromised],
+        stored: set[str],
+    ) -> AbstractContextManager[None]:
+        """The ledger's batch for one write (``items``, the calls of ``stored`` left out): in
+        the write's own transaction when the ledger is on the store's database (it commits
+        with the calls), else in its own."""
+        if self.promises is None:
+            return nullcontext()
+        engine = self.promises.engine
+        records = [p[0] for p in items if isinstance(p, tuple) and p[0].call_id not in stored]
+        events = [p for p in items if not isinstance(p, tuple)]
+        shared = conn if engine.db is self.store.engine else None
+        return engine.batch(shared, engine.batch_keys(records, events))
 
     def _judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
         if not isinstance(item, tuple) or item[1] is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,7 +38,12 @@ from monitor.promises.settings import ALWAYS_OPEN, BusinessCalendar, PromiseSett
 from monitor.promises.views import PromiseQueries
 from monitor.record import CallRecord
 
-__all__ = ["PromiseEngine"]
+__all__ = ["PromiseEngine", "miss_key"]
+
+
+def miss_key(call_id: str) -> str:
+    """The key of the promise a missed call makes (one per call, however often replayed)."""
+    return f"call:{call_id}:missed"
 
 
 class PromiseEngine(PromiseQueries):
@@ -84,11 +89,14 @@ class PromiseEngine(PromiseQueries):
             )
             if fresh and (self._next_due is None or now <= self._next_due):
                 return []
-            with self._tx() as conn:
+            with self._tx((), due_before=now) as conn:  # (the promises due before now)
                 changes = [
                     ledger.break_promise(conn, p, self.settings) for p in repo.due(conn, now)
                 ]
-                self._next_due = repo.next_due(conn)
+                # the earliest due time: stored, or of a promise not written yet (deferred)
+                deferred = None if self._deferred is None else self._deferred.min_due
+                dues = [repo.next_due(conn), deferred]
+                self._next_due = min((d for d in dues if d is not None), default=None)
             self._checked_at = self._monotonic()
             return [c for c in changes if c is not None]
 
@@ -105,14 +113,14 @@ class PromiseEngine(PromiseQueries):
             callback = callback_of(record, self.settings)
             if callback is not None:
                 changes += self.advance(callback.at)
-                if self._may_hold(callback.number):
-                    with self._tx() as conn:
+                if self._may_hold(callback.number):  # (its promises only: to its number)
+                    with self._tx((callback.number,)) as conn:
                         changes += ledger.returned(conn, callback, self.settings)
             if is_miss(record, self.settings):
                 made_at = miss_time(record)
                 changes += self.advance(made_at)
                 changes += self._make(
-                    key=f"call:{record.call_id}:missed",
+                    key=miss_key(record.call_id),
                     kind=PromiseKind.MISSED,
                     number=miss_number(record, self.settings),
                     made_at=made_at,
@@ -123,17 +131,30 @@ class PromiseEngine(PromiseQueries):
                 )
         return changes
 
+    def batch_keys(
+        self, records: Iterable[CallRecord], events: Iterable[CallbackPromised] = ()
+    ) -> list[str]:
+        """The keys of the promises ``records`` (missed calls) and ``events`` would make: a
+        batch's ``keys``."""
+        keys = [miss_key(r.call_id) for r in records if is_miss(r, self.settings)]
+        return keys + [self._event_key(e)[0] for e in events]
+
+    def _event_key(self, event: CallbackPromised) -> tuple[str, Normalised]:
+        """A CallbackPromise's idempotency key, and its number."""
+        number = normalise(event.number, self.settings.country)
+        linkedid = event.chan.linkedid if event.chan is not None else "-"
+        ident = number.e164 or (event.number or "").strip()
+        return f"ami:{linkedid}:{ident}:{event.due_at:.3f}", number
+
     # ---- explicit promises -----------------------------------------------------------------
 
     def on_event(self, event: CallbackPromised) -> list[Change]:
         """AMI ``UserEvent: CallbackPromise``. Raises PromiseError if it is not a promise."""
-        number = normalise(event.number, self.settings.country)
-        linkedid = event.chan.linkedid if event.chan is not None else "-"
-        ident = number.e164 or (event.number or "").strip()
+        key, number = self._event_key(event)
         with self._lock:
             changes = self.advance(event.at)
             changes += self._make(
-                key=f"ami:{linkedid}:{ident}:{event.due_at:.3f}",
+                key=key,
                 kind=PromiseKind.AMI,
                 number=number,
                 made_at=event.at,
@@ -225,11 +246,21 @@ class PromiseEngine(PromiseQueries):
             "made_at": made_at,
             "due_at": due_at,
         }
-        try:
-            with self._tx() as conn:
+        deferred, numbers, e164 = self._deferred, self._numbers, number.e164
+        if deferred is not None and numbers is not None and e164 and e164 not in numbers:
+            # a new promise to a number none can be open to (make_in's first case), its key
+            # checked unknown when the batch began: written with the batch's others
+            made = deferred.make(values, actor, "promise made")
+            if made is not None:
+                self._note_due(due_at)
+                numbers.add(e164)
+                return [made]
+        try:  # (the promises with its key, or to its number)
+            with self._tx((e164,) if e164 else (), (values["key"],)) as conn:
                 return ledger.make_in(
-                    conn, values, number, actor, self.settings, self._note_due, self._numbers
-                )
+                    conn, values, number, actor, self.settings, self._note_due, numbers,
+                    None if deferred is None else deferred.next_id,
+                )  # fmt: skip
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise

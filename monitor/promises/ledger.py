@@ -137,15 +137,24 @@ def make_in(
     settings: PromiseSettings,
     note_due: Callable[[float], None],
     numbers: set[str] | None = None,
+    new_id: Callable[[], int | None] | None = None,
 ) -> list[Change]:
     """Make the promise ``values`` describe, or merge it into an open one of the same rule to
     the same number; ``note_due`` hears each new due time. ``numbers`` (inside an import
-    batch): the numbers that may hold an open promise; a new promise's number joins it."""
+    batch): the numbers that may hold an open promise; a new promise's number joins it.
+    ``new_id``: an id taken already for a new promise, if any (monitor/promises/deferred.py)."""
     key = values["key"]
+
+    def insert(detail: str, unless_known: bool = False) -> Change | None:
+        promise_id = None if new_id is None else new_id()
+        return repo.insert_promise(
+            conn, values, actor, detail, unless_known=unless_known, promise_id=promise_id
+        )
+
     if numbers is not None and number.e164 is not None and number.e164 not in numbers:
         # most of an import's promises: no promise to this number can be open, so it is
         # made unless its key is known (a replay); PostgreSQL: in one statement
-        made = repo.insert_promise(conn, values, actor, "promise made", unless_known=True)
+        made = insert("promise made", unless_known=True)
         if made is None:
             return []
         note_due(float(values["due_at"]))
@@ -155,7 +164,7 @@ def make_in(
         return []  # replayed: already made or merged
     made_at, due_at = float(values["made_at"]), float(values["due_at"])
     if number.e164 is None:
-        created = repo.insert_promise(conn, values, actor, "promise made")
+        created = insert("promise made")
         assert created is not None
         detail = f"cannot be returned: number {number.raw!r} is {number.problem}"
         closed = repo.close(
@@ -211,7 +220,7 @@ def make_in(
                 call_id=values["source_call_id"],
             ),
         ]
-    created = repo.insert_promise(conn, values, actor, "promise made")
+    created = insert("promise made")
     assert created is not None
     note_due(due_at)
     if numbers is not None:

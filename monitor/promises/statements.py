@@ -12,7 +12,7 @@ SQLite (which has RETURNING only from 3.35) reads the row back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -39,12 +39,16 @@ __all__ = [
     "find_key",
     "get",
     "insert_promise",
+    "known_keys",
+    "new_promise",
     "next_due",
+    "next_ids",
     "open_to",
     "promise_from",
     "returnable_numbers",
     "set_fields",
     "unreached_to",
+    "write_new",
 ]
 
 _COLUMNS: tuple[str, ...] = tuple(c.name for c in promises.c)
@@ -276,37 +280,19 @@ def _insert_promise_pg(columns: tuple[str, ...], unless_known: bool) -> ClauseEl
     return select(made.c.id).add_cte(_with_event(made))
 
 
-def insert_promise(
-    conn: Connection, values: dict[str, Any], actor: str, detail: str, *, unless_known: bool = False
-) -> Change | None:
-    """Insert an open promise and its ``created`` history entry. ``unless_known``: only when
-    no promise made or joined its key (``find_key``), else nothing and None."""
-    row = dict(values, state=_OPEN, misses=1)
-    columns = tuple(row)
-    made_at = float(values["made_at"])
+def new_promise(
+    values: dict[str, Any], actor: str, detail: str, promise_id: int
+) -> tuple[tuple[Any, ...], tuple[Any, ...], Change]:
+    """An open promise made from ``values`` with id ``promise_id``: its ``promises`` row (in
+    column order), its ``created`` history entry (``_EVENT_COLUMNS`` order) and its Change."""
+    row: dict[str, Any] = {**_NEW_DEFAULTS, **values, "state": _OPEN, "misses": 1}
+    row["id"] = promise_id
+    created = promise_from(row)  # the row as stored (what ``get`` would read back)
     event = _event(
-        Action.CREATED, made_at, actor, to_state=PromiseState.OPEN, detail=detail,
-        call_id=values.get("source_call_id"),
+        Action.CREATED, created.made_at, actor, to_state=PromiseState.OPEN, detail=detail,
+        call_id=created.source_call_id,
     )  # fmt: skip
-    params = {**row, "k": values["key"]}
-    if conn.dialect.name == "postgresql":
-        build = partial(_insert_promise_pg, columns, unless_known)
-        key = ("insert_promise_pg", columns, unless_known)
-        rows = _run(conn, key, build, {**params, **_event_values(event)}).fetchall()
-        if not rows:
-            return None
-        promise_id = int(rows[0][0])
-    else:  # (no RETURNING: SQLite has it from 3.35 only)
-        build = partial(_insert_promise, columns, unless_known)
-        cursor = _run(conn, ("insert_promise", columns, unless_known), build, params)
-        if cursor.rowcount != 1:
-            return None
-        promise_id = int(cursor.lastrowid)
-        prepared = dbapi.prepare(conn, "add_event", _insert_event)
-        dbapi.execute(conn, prepared.sql, (promise_id, *event)).close()
-    # the row as stored (what ``get`` would read back, without the round trip)
-    created = promise_from({**_NEW_DEFAULTS, **row, "id": promise_id})
-    return Change(
+    change = Change(
         created,
         Action.CREATED,
         created.made_at,
@@ -316,6 +302,90 @@ def insert_promise(
         detail,
         created.source_call_id,
     )
+    return tuple(row[c] for c in _COLUMNS), (promise_id, *event), change
+
+
+def insert_promise(
+    conn: Connection,
+    values: dict[str, Any],
+    actor: str,
+    detail: str,
+    *,
+    unless_known: bool = False,
+    promise_id: int | None = None,
+) -> Change | None:
+    """Insert an open promise and its ``created`` history entry. ``unless_known``: only when
+    no promise made or joined its key (``find_key``), else nothing and None. ``promise_id``:
+    its id (one taken from the sequence already, ``next_ids``), else the table's default."""
+    row = dict(values, state=_OPEN, misses=1)
+    if promise_id is not None:
+        row["id"] = promise_id
+    columns = tuple(row)
+    event = _event(
+        Action.CREATED, float(values["made_at"]), actor, to_state=PromiseState.OPEN,
+        detail=detail, call_id=values.get("source_call_id"),
+    )  # fmt: skip
+    params = {**row, "k": values["key"]}
+    if conn.dialect.name == "postgresql":
+        build = partial(_insert_promise_pg, columns, unless_known)
+        key = ("insert_promise_pg", columns, unless_known)
+        rows = _run(conn, key, build, {**params, **_event_values(event)}).fetchall()
+        if not rows:
+            return None
+        made_id = int(rows[0][0])
+    else:  # (no RETURNING: SQLite has it from 3.35 only)
+        build = partial(_insert_promise, columns, unless_known)
+        cursor = _run(conn, ("insert_promise", columns, unless_known), build, params)
+        if cursor.rowcount != 1:
+            return None
+        made_id = int(cursor.lastrowid) if promise_id is None else promise_id
+        prepared = dbapi.prepare(conn, "add_event", _insert_event)
+        dbapi.execute(conn, prepared.sql, (made_id, *event)).close()
+    return new_promise(values, actor, detail, made_id)[2]
+
+
+def _known_keys() -> ClauseElement:
+    """Which of the keys ``ks`` a promise was made or joined with (``find_key``, many)."""
+    return (
+        select(promises.c.key)
+        .where(promises.c.key == func.any(bindparam("ks")))
+        .union_all(
+            select(promise_events.c.source_key).where(
+                promise_events.c.source_key == func.any(bindparam("ks"))
+            )
+        )
+    )
+
+
+def known_keys(conn: Connection, keys: Collection[str]) -> set[str]:
+    """PostgreSQL: which of ``keys`` a promise was made or joined with, in one statement."""
+    if not keys:
+        return set()
+    cursor = _run(conn, "known_keys", _known_keys, {"ks": list(keys)})
+    return {str(r[0]) for r in cursor.fetchall()}
+
+
+def next_ids(conn: Connection, n: int) -> list[int]:
+    """PostgreSQL: ``n`` new promise ids from the table's own sequence (as its default takes
+    them: never used by anyone else, in increasing order), in one statement."""
+    sql = "SELECT nextval(pg_get_serial_sequence('promises', 'id')) FROM generate_series(1, %s)"
+    return sorted(int(r[0]) for r in dbapi.execute(conn, sql, (n,)).fetchall())
+
+
+def write_new(
+    conn: Connection, rows: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]
+) -> None:
+    """PostgreSQL: promises made by ``new_promise`` and their history entries, each pair in
+    one statement as ``insert_promise`` writes it, all sent at once (psycopg's
+    ``executemany`` pipelines them: one round trip). A key made meanwhile: IntegrityError."""
+    prepared = dbapi.prepare(
+        conn, ("insert_promise_pg", _COLUMNS, False), partial(_insert_promise_pg, _COLUMNS, False)
+    )
+    args = [
+        prepared.args({**dict(zip(_COLUMNS, row, strict=True)), **_event_values(tuple(event[1:]))})
+        for row, event in zip(rows, events, strict=True)
+    ]
+    dbapi.execute_many(conn, prepared.sql, args)
 
 
 def _update(columns: tuple[str, ...], only_open: bool) -> Any:

@@ -6,8 +6,9 @@ shared store; :class:`monitor.promises.engine.PromiseEngine` extends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import math
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection, Engine
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import PromiseError, StoreError
 from monitor.promises import repository as repo
+from monitor.promises.deferred import DeferredPromises
 from monitor.promises.model import Promise, PromiseState
 
 __all__ = ["VIEWS", "PromiseProvider", "PromiseQueries"]
@@ -42,6 +44,7 @@ class PromiseQueries:
         self._now: float | None = None
         self._batch: Connection | None = None
         self._numbers: set[str] | None = None  # inside a batch: numbers a call could return
+        self._deferred: DeferredPromises | None = None  # inside a batch on PostgreSQL
 
     @property
     def db(self) -> Engine:
@@ -49,41 +52,63 @@ class PromiseQueries:
         return self._db
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Run every ledger change made inside in ONE transaction (a history import's flush:
-        one commit for hundreds of calls instead of one or more each). A failure rolls back
-        the whole batch and raises StoreError (the import's checkpoint is not moved, so a
-        rerun redoes it). Nested batches join the outer one.
+    def batch(self, conn: Connection | None = None, keys: Collection[str] = ()) -> Iterator[None]:
+        """Run every ledger change made inside in ONE transaction (a history import's write:
+        one commit for hundreds of calls instead of one or more each): ``conn``'s, when given
+        (the import's own, so its calls and the ledger commit together), else a new one. A
+        failure rolls back the whole batch and raises StoreError (the import's checkpoint is
+        not moved, so a rerun redoes it). Nested batches join the outer one.
 
         Inside, the numbers that have a promise a call could still return (open, or broken
         and not reached) are read once, so a call to any other number costs no query. (A
         promise another process makes meanwhile is seen by the next batch, as it would be by
-        a call a moment later.)"""
+        a call a moment later.) ``keys``: the keys of the promises the batch may make (its
+        missed calls'); on PostgreSQL the new ones to such numbers are written together
+        (monitor/promises/deferred.py)."""
         if self._batch is not None:
             yield
             return
-        with self._tx() as conn:
-            self._batch = conn
-            self._numbers = repo.returnable_numbers(conn)
+        with self._errors(), nullcontext(conn) if conn is not None else self._db.begin() as c:
+            self._batch = c
             try:
+                self._numbers = repo.returnable_numbers(c)
+                self._deferred = DeferredPromises.start(c, keys)
                 yield
+                if self._deferred is not None:
+                    self._deferred.flush()
             finally:
                 self._batch = None
                 self._numbers = None
+                self._deferred = None
 
     def _may_hold(self, number: str | None) -> bool:
         """False only when no promise to ``number`` can be open or unreached (in a batch)."""
         return self._numbers is None or (number is not None and number in self._numbers)
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        """One transaction (or the open batch's); database failures become StoreError."""
+    def _tx(
+        self,
+        numbers: Collection[str] | None = None,
+        keys: Collection[str] = (),
+        due_before: float = -math.inf,
+    ) -> Iterator[Connection]:
+        """One transaction, or the open batch's with its deferred promises written first
+        (``DeferredPromises.flush``: all, or when the statements touch only promises to
+        ``numbers``, with ``keys`` or due before ``due_before``, those only if any);
+        database failures become StoreError."""
         if self._batch is not None:
+            if self._deferred is not None:
+                self._deferred.flush(numbers, keys, due_before)
             yield self._batch
             return
+        with self._errors(), self._db.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database failures as StoreError, naming the store."""
         try:
-            with self._db.begin() as conn:
-                yield conn
+            yield
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"promise store {self._db.url.render_as_string(hide_password=True)}: "

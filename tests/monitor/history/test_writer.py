@@ -243,3 +243,44 @@ def test_batches_written_together_store_what_they_store_one_by_one(
     assert any("broken" in str(r) for r in want["promise_events"])  # late findings happened
     for table in want:
         assert have[table] == want[table], table
+
+
+def test_a_failed_write_stores_none_of_its_ledger_calls_or_checkpoint(
+    db_url: str, tmp_path: Path, transcript: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction per write: the ledger's changes commit with the calls and the
+    checkpoint, or not at all (a rerun redoes the batch whole)."""
+    one_store, one = _importer(str(tmp_path / "one.sqlite"), batch_calls=40, writer_process=False)
+    batches: list[Batch] = []
+    write = one.target.write
+
+    def keep(batch: Batch) -> None:
+        batches.append(batch)
+        write(batch)
+
+    one.target.write = keep  # type: ignore[method-assign]
+    one.run([transcript])
+    store, importer = _importer(db_url, writer_process=False)
+    target = importer.target
+    target.write(batches[0])
+
+    def counts() -> tuple[int, ...]:
+        with store.engine.connect() as conn:
+            return tuple(
+                len(conn.execute(select(t)).all())
+                for t in (calls, promises, promise_events, import_checkpoints)
+            )
+
+    before = counts()
+    made = sum(target.counts.promise_changes.values())
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("monitor.history.batch_store.insert_new_calls", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        target.write_many(batches[1:])
+    assert sum(target.counts.promise_changes.values()) > made  # the ledger had changed...
+    assert counts() == before  # ...and nothing of it stayed
+    store.close()
+    one_store.close()
