@@ -54,20 +54,24 @@ class DeferredPromises:
         wanted = set(keys)
         return cls(conn, wanted - repo.known_keys(conn, wanted))
 
-    def make(self, values: dict[str, Any], actor: str, detail: str) -> Change | None:
-        """The promise ``values`` describe, made now and written at the next flush; None
-        when its key was not checked unknown (the caller writes it the usual way)."""
-        key = values["key"]
+    def take(self, key: str) -> bool:
+        """True once for a key checked unknown when the batch began (the caller makes or
+        joins a promise with it now, so it needs no lookup); False for any other."""
         if key not in self._fresh:
-            return None
+            return False
         self._fresh.discard(key)
-        if not self._ids:
+        return True
+
+    def make(self, values: dict[str, Any], actor: str, detail: str) -> Change:
+        """The promise ``values`` describe (its key taken: ``take``), made now and written at
+        the next flush."""
+        if not self._ids:  # as many as the batch's keys not taken yet may need
             self._ids.extend(repo.next_ids(self._conn, 1 + len(self._fresh)))
         row, event, change = repo.new_promise(values, actor, detail, self._ids.popleft())
         self._rows.append(row)
         self._events.append(event)
         self._numbers.add(change.promise.number or "")
-        self._keys.add(key)
+        self._keys.add(change.promise.key)
         self._dues.append(change.promise.due_at)
         return change
 

@@ -247,19 +247,20 @@ class PromiseEngine(PromiseQueries):
             "due_at": due_at,
         }
         deferred, numbers, e164 = self._deferred, self._numbers, number.e164
-        if deferred is not None and numbers is not None and e164 and e164 not in numbers:
-            # a new promise to a number none can be open to (make_in's first case), its key
-            # checked unknown when the batch began: written with the batch's others
-            made = deferred.make(values, actor, "promise made")
-            if made is not None:
-                self._note_due(due_at)
-                numbers.add(e164)
-                return [made]
+        # a key checked unknown when the batch began needs no lookup (promises/deferred.py)
+        unknown = deferred is not None and deferred.take(values["key"])
+        new_number = e164 is not None and numbers is not None and e164 not in numbers
+        if deferred is not None and unknown and new_number and numbers is not None and e164:
+            made = deferred.make(values, actor, "promise made")  # to a number none is open to
+            self._note_due(due_at)
+            numbers.add(e164)
+            return [made]
+        new_id = None if deferred is None else deferred.next_id
         try:  # (the promises with its key, or to its number)
             with self._tx((e164,) if e164 else (), (values["key"],)) as conn:
                 return ledger.make_in(
-                    conn, values, number, actor, self.settings, self._note_due, numbers,
-                    None if deferred is None else deferred.next_id,
+                    conn, values, number, actor, self.settings, self._note_due, numbers, new_id,
+                    known=False if unknown else None,
                 )  # fmt: skip
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):

@@ -138,11 +138,13 @@ def make_in(
     note_due: Callable[[float], None],
     numbers: set[str] | None = None,
     new_id: Callable[[], int | None] | None = None,
+    known: bool | None = None,
 ) -> list[Change]:
     """Make the promise ``values`` describe, or merge it into an open one of the same rule to
     the same number; ``note_due`` hears each new due time. ``numbers`` (inside an import
     batch): the numbers that may hold an open promise; a new promise's number joins it.
-    ``new_id``: an id taken already for a new promise, if any (monitor/promises/deferred.py)."""
+    ``new_id``: an id taken already for a new promise, if any; ``known`` False: the key is
+    known to be new (checked in the batch: monitor/promises/deferred.py), None: look it up."""
     key = values["key"]
 
     def insert(detail: str, unless_known: bool = False) -> Change | None:
@@ -154,13 +156,13 @@ def make_in(
     if numbers is not None and number.e164 is not None and number.e164 not in numbers:
         # most of an import's promises: no promise to this number can be open, so it is
         # made unless its key is known (a replay); PostgreSQL: in one statement
-        made = insert("promise made", unless_known=True)
+        made = insert("promise made", unless_known=known is None)
         if made is None:
             return []
         note_due(float(values["due_at"]))
         numbers.add(number.e164)
         return [made]
-    if repo.find_key(conn, key) is not None:
+    if known is None and repo.find_key(conn, key) is not None:
         return []  # replayed: already made or merged
     made_at, due_at = float(values["made_at"]), float(values["due_at"])
     if number.e164 is None:

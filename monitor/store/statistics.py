@@ -62,6 +62,7 @@ class ImportStatistics:
             "JOIN pg_class c ON c.oid = to_regclass(t.name)"
         )
         with self.engine.connect() as conn:
-            rows = dict(conn.exec_driver_sql(sql, {"names": list(IMPORT_TABLES)}).all())
+            found = conn.exec_driver_sql(sql, {"names": list(IMPORT_TABLES)}).all()
+        rows: dict[str, float] = {str(name): float(n) for name, n in found}
         self._tables = [t for t in IMPORT_TABLES if t in rows]
         return max(float(rows.get("calls") or 0.0), 0.0)

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from callrecord_factory import finding, record
+from sqlalchemy import select
 
 from monitor.store import Store
 from monitor.store.calls_write import add_late_findings
+from monitor.store.schema import calls
 
 
 def test_late_findings_in_one_transaction_equal_add_finding_each(
@@ -18,8 +20,13 @@ def test_late_findings_in_one_transaction_equal_add_finding_each(
     store.save_call(record("b", findings=(late,)))  # has the rule already
     store.save_call(record("c", findings=()))
     found = {"a": [late, other, late], "b": [late], "c": [other], "gone": [late]}
+    before = clock.now  # type: ignore[attr-defined]
+    clock.now += 60.0  # type: ignore[attr-defined]
     with store.engine.begin() as conn:
         held = add_late_findings(conn, found, store.clock())
+        stored = dict(conn.execute(select(calls.c.call_id, calls.c.stored_at)).all())
+    # the calls saved again are stored anew (report rollups re-read them); b is unchanged
+    assert stored == {"a": before + 60.0, "b": before, "c": before + 60.0}
     assert held == 5  # every finding of a stored call; the purged call's is skipped
     rules = {cid: [f.rule for f in store.call(cid).record.findings] for cid in "abc"}  # type: ignore[union-attr]
     assert rules == {
