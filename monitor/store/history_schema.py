@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Double,
@@ -61,14 +62,14 @@ import_checkpoints = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("path", String(1024), nullable=False),
-    Column("size", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
     Column("format", String(16), nullable=False),
     Column("status", String(16), nullable=False),  # partial | done
-    Column("offset", Integer, nullable=False),
-    Column("resume_offset", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("resume_offset", BigInteger, nullable=False),
     Column("last_event_at", Double),
-    Column("events", Integer, nullable=False),
-    Column("calls", Integer, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("calls", BigInteger, nullable=False),
     Column("updated_at", Double, nullable=False),
 )
 

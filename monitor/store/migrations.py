@@ -10,20 +10,35 @@ read before the upgrade opens nothing afterwards.
 existing row), ``reviews.calibrates`` and ``reviews.answers`` to a store made before them
 (``create_all`` makes new tables, never new columns). Existing reviews keep their checklist;
 they have no prefill or override reasons (``answers`` is null).
+
+``import-checkpoints-64-bit`` (issue 18): ``import_checkpoints`` counted bytes and events in
+32-bit integers, so on PostgreSQL an import failed ("integer out of range") once it had read
+2 GiB of one file. The columns become BIGINT there (SQLite's integers are 64-bit already).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, inspect, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Table,
+    delete,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from monitor.store.reviews import write_audit
 from monitor.store.schema import reviews, schema_migrations, sessions
 from monitor.store.users import NAME_PATTERN
 
-__all__ = ["MIGRATIONS", "REDACTED", "leaked_name", "looks_leaked", "upgrade"]
+__all__ = ["CHECKPOINT_COUNTS", "MIGRATIONS", "REDACTED", "leaked_name", "looks_leaked", "upgrade"]
 
 REDACTED = "redacted"
 
@@ -111,9 +126,32 @@ def _review_answers_and_calibration(conn: Connection, now: float) -> None:
     _add_columns(conn, reviews, ("kind", "calibrates", "answers"))
 
 
+#: the ``import_checkpoints`` columns that count bytes or events (BIGINT)
+CHECKPOINT_COUNTS: tuple[str, ...] = ("size", "offset", "resume_offset", "events", "calls")
+
+
+def _import_checkpoints_64_bit(conn: Connection, now: float) -> None:
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: an INTEGER holds 64 bits
+    have = {c["name"]: c["type"] for c in _columns(conn, "import_checkpoints")}
+    quote = conn.dialect.identifier_preparer.quote
+    narrow = [n for n in CHECKPOINT_COUNTS if n in have and not isinstance(have[n], BigInteger)]
+    if narrow:  # (no table yet: it is made with BIGINT columns)
+        alter = ", ".join(f"ALTER COLUMN {quote(n)} TYPE BIGINT" for n in narrow)
+        conn.execute(text(f"ALTER TABLE import_checkpoints {alter}"))
+
+
+def _columns(conn: Connection, table: str) -> list[Any]:
+    """The table's columns as the database has them (none when it has no such table)."""
+    if not inspect(conn).has_table(table):
+        return []
+    return list(inspect(conn).get_columns(table))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection, float], None]], ...] = (
     ("scrub-leaked-session-tokens", _scrub_leaked_session_tokens),
     ("reviews-answers-and-calibration", _review_answers_and_calibration),
+    ("import-checkpoints-64-bit", _import_checkpoints_64_bit),
 )
 
 

@@ -1,12 +1,15 @@
-"""Store migrations: the issue-14 scrub of leaked login objects, and session rotation."""
+"""Store migrations: the issue-14 scrub of leaked login objects, and session rotation; the
+64-bit import checkpoints (issue 18)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
+from monitor.history.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from monitor.promises.tables import promise_events, promises
 from monitor.store import Store
-from monitor.store.migrations import REDACTED, leaked_name, looks_leaked
+from monitor.store.history_schema import ensure_history_schema
+from monitor.store.migrations import CHECKPOINT_COUNTS, REDACTED, leaked_name, looks_leaked
 from monitor.store.schema import schema_migrations, sessions
 
 # What the old ``default_actor`` stored: the text of the web tier's login object.
@@ -80,3 +83,33 @@ def test_upgrade_scrubs_tokens_and_rotates_sessions(db_url: str, clock: object) 
         assert [e.action for e in again.audit_entries()].count("sessions_rotated") == 1
     finally:
         again.close()
+
+
+def test_import_checkpoints_hold_files_past_2_gib_after_the_upgrade(
+    db_url: str, clock: object
+) -> None:
+    store = Store.open(db_url, clock=clock)  # type: ignore[arg-type]
+    ensure_history_schema(store.engine)
+    if store.backend == "postgresql":  # the columns as stores made before the fix have them
+        with store.engine.begin() as conn:
+            alter = ", ".join(f'ALTER COLUMN "{c}" TYPE INTEGER' for c in CHECKPOINT_COUNTS)
+            conn.execute(text(f"ALTER TABLE import_checkpoints {alter}"))
+            conn.execute(
+                delete(schema_migrations).where(
+                    schema_migrations.c.name == "import-checkpoints-64-bit"
+                )
+            )
+    store.close()
+    upgraded = Store.open(db_url, clock=clock)  # type: ignore[arg-type]
+    big = Checkpoint(
+        key="k", path="/var/log/asterisk/day.ami.gz", size=2_791_728_742, format="ami",
+        status="partial", offset=2_147_708_805, resume_offset=2_145_611_653,
+        last_event_at=1773897693.5, events=3_000_000_000, calls=2_200_000_000,
+    )  # fmt: skip  # (the offsets a 2.6 GB import failed at, and counts past 2**31)
+    try:
+        with upgraded.engine.begin() as conn:
+            save_checkpoint(conn, big, 1.0)
+        with upgraded.engine.connect() as conn:
+            assert load_checkpoint(conn, "k") == big
+    finally:
+        upgraded.close()
