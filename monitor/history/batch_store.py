@@ -114,7 +114,7 @@ class BatchStore:
         them one by one, in fewer transactions. The ledger sees each batch's items and
         moves to its time in turn; a call an earlier batch writes counts as already stored
         for a later one; a promise broken meanwhile finds its call wherever it is."""
-        subs = [[self._judged(p) for p in b.pending] for b in batches]
+        subs = [[self.judged(p) for p in b.pending] for b in batches]
         counts = self.counts
         new: dict[str, tuple[CallRecord, CheckRows]] = {}  # in the order written
         with self.store.engine.begin() as conn:  # one transaction: ledger, calls, checkpoints
@@ -192,7 +192,9 @@ class BatchStore:
         shared = conn if engine.db is self.store.engine else None
         return engine.batch(shared, engine.batch_keys(records, events))
 
-    def _judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
+    def judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
+        """``item`` with its call judged (its final findings and check rows) if it was handed
+        over unjudged; the importer judges a batch itself while the writer is busy."""
         if not isinstance(item, tuple) or item[1] is not None:
             return item  # type: ignore[return-value]  # a judged call, or a promise
         if self.judge is None:

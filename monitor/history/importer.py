@@ -268,6 +268,10 @@ class Importer:
     def _flush(self, final: bool) -> None:
         """Hand what the pipeline completed, and the checkpoints that go with it, over."""
         pending, self.collector.pending = self.collector.pending, []
+        if not self.collector.judged and self._writer.busy:
+            # the writer has not finished the batch before: the store is the slower side
+            # (PostgreSQL), so this side judges this batch's calls (the same function)
+            pending = [self.target.judged(p) for p in pending]
         batch = Batch(pending, self.pipeline.now, self._checkpoints(final))
         self._writer.submit(batch)
         self._take_counts()

@@ -42,6 +42,10 @@ class BatchWriter(Protocol):
     @property
     def counts(self) -> WriteCounts: ...
 
+    @property
+    def busy(self) -> bool:
+        """A batch handed over is still being written (the store is the slower side now)."""
+
     def submit(self, batch: Batch) -> None: ...
 
     def close(self, *, quiet: bool = False) -> None:
@@ -58,6 +62,10 @@ class InlineWriter:
     @property
     def counts(self) -> WriteCounts:
         return self.target.counts
+
+    @property
+    def busy(self) -> bool:
+        return False  # each batch is written before submit returns
 
     def submit(self, batch: Batch) -> None:
         self.target.write(batch)
@@ -100,6 +108,7 @@ class ProcessWriter:
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe(duplex=True)
         self._counts = WriteCounts()
+        self._submitted = 0  # batches handed over (the child's counts say how many it wrote)
         self._error: BaseException | None = None
         self._failed = False  # the writer's error or death was raised already
         self._closed = False
@@ -118,6 +127,11 @@ class ProcessWriter:
         return self._counts
 
     @property
+    def busy(self) -> bool:
+        self._drain(block=False)
+        return self._counts.batches < self._submitted
+
+    @property
     def pid(self) -> int | None:
         return self._process.pid
 
@@ -127,6 +141,7 @@ class ProcessWriter:
         self._drain(block=False)
         self._raise_error()
         data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        self._submitted += 1
         try:
             self._conn.send_bytes(data)  # blocks while the child writes the one before
         except (BrokenPipeError, ConnectionResetError, OSError):

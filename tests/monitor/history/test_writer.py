@@ -284,3 +284,58 @@ def test_a_failed_write_stores_none_of_its_ledger_calls_or_checkpoint(
     assert counts() == before  # ...and nothing of it stayed
     store.close()
     one_store.close()
+
+
+def test_while_the_writer_is_busy_the_importer_judges_and_stores_the_same(
+    tmp_path: Path, transcript: Path, fork_allowed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules' end-of-call judgement runs in the writer, unless the writer is still busy
+    with the batch before (the store is the slower side): then the importer judges the next
+    batch itself, with the same function, and the store gets the same rows."""
+    inline_store, inline = _importer(str(tmp_path / "inline.sqlite"), writer_process=False)
+    inline.run([transcript])
+    store, importer = _importer(str(tmp_path / "busy.sqlite"), batch_calls=25)
+    judge = importer.target.judge
+    assert judge is not None
+    judged_here: list[int] = []
+
+    def here_only(*args: Any) -> Any:
+        if os.getpid() != PARENT:
+            raise AssertionError("judged in the writer although it was busy")
+        judged_here.append(1)
+        return judge(*args)
+
+    importer.target.judge = here_only
+    monkeypatch.setattr(ProcessWriter, "busy", property(lambda self: True))
+    stats = importer.run([transcript])
+    assert stats.writer_process and len(judged_here) == stats.calls_new
+    want, got = _snapshot(inline_store), _snapshot(store)
+    for table in want:
+        assert got[table] == want[table], table
+    store.close()
+    inline_store.close()
+
+
+def test_busy_says_whether_a_batch_handed_over_is_still_being_written(
+    tmp_path: Path, fork_allowed: None
+) -> None:
+    store, importer = _importer(str(tmp_path / "b.sqlite"))
+    gate_r, gate_w = os.pipe()
+    write = importer.target.write_many
+
+    def held(batches: list[Batch]) -> None:  # in the writer: waits for the test's word
+        os.read(gate_r, 1)
+        write(batches)
+
+    importer.target.write_many = held  # type: ignore[method-assign]
+    writer = ProcessWriter(importer.target)
+    assert not writer.busy
+    writer.submit(Batch([], None, []))
+    assert writer.busy  # held in the writer until the gate opens
+    os.write(gate_w, b"x")
+    writer.close()
+    assert not writer.busy and writer.counts.batches == 1
+    assert not InlineWriter(importer.target).busy
+    os.close(gate_r)
+    os.close(gate_w)
+    store.close()
