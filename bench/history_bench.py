@@ -182,29 +182,39 @@ def big_transcript(size: int, base_hours: float = 12.0) -> Path:
     return path
 
 
-def run_import_memory(size: int, factor: int = 10) -> dict[str, Any]:
+def run_import_memory(size: int, factor: int = 10, with_pg: bool = True) -> dict[str, Any]:
     """Peak RSS of importing (with the house rules: findings, flags, promises) a gzip
     transcript of ``size`` bytes and of one ``factor`` times smaller (flat memory: the same
-    figure), into SQLite."""
+    figure), into SQLite; then the large one into PostgreSQL when a server is there (a file
+    past 2 GiB: offsets past 32 bits, and the server's plans as its tables grow)."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, n in (("small", size // factor), ("large", size)):
             path = big_transcript(n)
-            r = _child_import(str(Path(tmp) / f"{label}.sqlite"), [path])
-            out[label] = {
-                "bytes": n,
-                "gz_bytes": path.stat().st_size,
-                "mib": n / (1 << 20),
-                "events": r["events"],
-                "calls": r["calls"],
-                "seconds": r["seconds"],
-                "peak_rss_mib": r["peak_rss_mib"],
-                "writer_peak_rss_mib": r["writer_peak_rss_mib"],
-                "writer_private_mib": r["writer_private_mib"],
-                "total_mib": r["total_mib"],
-                "events_per_s": r["events"] / r["seconds"],
-            }
+            url = str(Path(tmp) / f"{label}.sqlite")
+            out[label] = _memory_row(n, path, _child_import(url, [path]))
+    if with_pg:
+        with postgres() as pg:
+            if pg is not None:
+                path = big_transcript(size)
+                out["large_postgresql"] = _memory_row(size, path, _child_import(pg(), [path]))
     return out
+
+
+def _memory_row(n: int, path: Path, r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "bytes": n,
+        "gz_bytes": path.stat().st_size,
+        "mib": n / (1 << 20),
+        "events": r["events"],
+        "calls": r["calls"],
+        "seconds": r["seconds"],
+        "peak_rss_mib": r["peak_rss_mib"],
+        "writer_peak_rss_mib": r["writer_peak_rss_mib"],
+        "writer_private_mib": r["writer_private_mib"],
+        "total_mib": r["total_mib"],
+        "events_per_s": r["events"] / r["seconds"],
+    }
 
 
 _RULES3 = ("answer-within-three-rings", "hold-check-back-60s", "no-ring-no-answer")

@@ -113,6 +113,16 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 "< 150 MiB, flat",
             )
         )
+        if pgl := hm.get("large_postgresql"):
+            out.append(
+                (
+                    f"Import of the {pgl['mib']:,.0f} MiB transcript into postgresql",
+                    f"{pgl['events_per_s']:,.0f}/s",
+                    f"{pgl['events']:,} events, {pgl['calls']:,} calls in {pgl['seconds']:.1f} s; "
+                    f"memory {pgl['total_mib']:.0f} MiB (main peak {pgl['peak_rss_mib']:.0f})",
+                    "≥ 100k/s; < 150 MiB",
+                )
+            )
     if hr := r.get("history_report"):
         for backend, calls_key, goal in (
             ("sqlite", "calls", "< 1 s"),

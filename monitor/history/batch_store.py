@@ -190,7 +190,8 @@ class BatchStore:
         records = [p[0] for p in items if isinstance(p, tuple) and p[0].call_id not in stored]
         events = [p for p in items if not isinstance(p, tuple)]
         shared = conn if engine.db is self.store.engine else None
-        return engine.batch(shared, engine.batch_keys(records, events))
+        keys, numbers = engine.batch_keys(records, events), engine.batch_numbers(records, events)
+        return engine.batch(shared, keys, numbers)
 
     def judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
         """``item`` with its call judged (its final findings and check rows) if it was handed

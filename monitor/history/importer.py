@@ -45,6 +45,7 @@ __all__ = ["ImportStats", "Importer", "Stream"]
 _RESUME_MARGIN = 5.0
 BATCH_CALLS_PROCESS = 100  # calls per batch handed to a writer process
 BATCH_CALLS_INLINE = 500  # calls per batch written in the importer's process
+_JUDGE_SHARE_STEP = 0.125  # how much of a batch's judging moves to the importer at a flush
 Progress = Callable[[int, int, int], None]
 PipelineFactory = Callable[
     [Sequence["_Collector"], Callable[[ev.CallbackPromised], None]], Pipeline
@@ -160,6 +161,7 @@ class Importer:
         self.stats = ImportStats()
         self._streams: list[Stream] = []
         self._writer: BatchWriter = InlineWriter(self.target)  # run() picks the writer
+        self._judge_share = 0.0  # of the calls of a batch judged here (writer process)
         ensure_history_schema(store.engine)
 
     # ---- the run ---------------------------------------------------------------------------
@@ -268,13 +270,30 @@ class Importer:
     def _flush(self, final: bool) -> None:
         """Hand what the pipeline completed, and the checkpoints that go with it, over."""
         pending, self.collector.pending = self.collector.pending, []
-        if not self.collector.judged and self._writer.busy:
-            # the writer has not finished the batch before: the store is the slower side
-            # (PostgreSQL), so this side judges this batch's calls (the same function)
-            pending = [self.target.judged(p) for p in pending]
+        if not self.collector.judged:
+            pending = self._share_judging(pending)
         batch = Batch(pending, self.pipeline.now, self._checkpoints(final))
         self._writer.submit(batch)
         self._take_counts()
+
+    def _share_judging(self, pending: list[Pending]) -> list[Pending]:
+        """Judge a share of the batch's calls here (the same function the writer runs): more
+        while the writer is still busy with the batch before at a flush (the store is the
+        slower side, as PostgreSQL's often is), less while it is not, so both processes end
+        up about as busy. Where a call is judged changes nothing stored."""
+        step = _JUDGE_SHARE_STEP
+        busy = self._writer.busy
+        share = self._judge_share = min(
+            1.0, max(0.0, self._judge_share + (step if busy else -step))
+        )
+        todo = round(share * sum(1 for p in pending if isinstance(p, tuple)))
+        out: list[Pending] = []
+        for item in pending:
+            if todo and isinstance(item, tuple):
+                item = self.target.judged(item)
+                todo -= 1
+            out.append(item)
+        return out
 
     def _take_counts(self) -> None:
         counts, st = self._writer.counts, self.stats

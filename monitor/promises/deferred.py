@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from monitor.promises import by_number
 from monitor.promises import statements as repo
 from monitor.promises.model import Change
 
@@ -68,6 +69,7 @@ class DeferredPromises:
         if not self._ids:  # as many as the batch's keys not taken yet may need
             self._ids.extend(repo.next_ids(self._conn, 1 + len(self._fresh)))
         row, event, change = repo.new_promise(values, actor, detail, self._ids.popleft())
+        by_number.saw(self._conn, change.promise)  # (the batch's reads see it already)
         self._rows.append(row)
         self._events.append(event)
         self._numbers.add(change.promise.number or "")

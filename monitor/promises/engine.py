@@ -90,12 +90,11 @@ class PromiseEngine(PromiseQueries):
             if fresh and (self._next_due is None or now <= self._next_due):
                 return []
             with self._tx((), due_before=now) as conn:  # (the promises due before now)
-                changes = [
-                    ledger.break_promise(conn, p, self.settings) for p in repo.due(conn, now)
-                ]
+                due, later = repo.due_and_next(conn, now)
+                changes = [ledger.break_promise(conn, p, self.settings) for p in due]
                 # the earliest due time: stored, or of a promise not written yet (deferred)
                 deferred = None if self._deferred is None else self._deferred.min_due
-                dues = [repo.next_due(conn), deferred]
+                dues = [later, deferred]
                 self._next_due = min((d for d in dues if d is not None), default=None)
             self._checked_at = self._monotonic()
             return [c for c in changes if c is not None]
@@ -138,6 +137,21 @@ class PromiseEngine(PromiseQueries):
         batch's ``keys``."""
         keys = [miss_key(r.call_id) for r in records if is_miss(r, self.settings)]
         return keys + [self._event_key(e)[0] for e in events]
+
+    def batch_numbers(
+        self, records: Iterable[CallRecord], events: Iterable[CallbackPromised] = ()
+    ) -> set[str]:
+        """The numbers ``records`` (callbacks, missed calls) and ``events`` may return or
+        join promises to: a batch's ``numbers``."""
+        out: set[str] = set()
+        for r in records:
+            callback = callback_of(r, self.settings)
+            if callback is not None:
+                out.add(callback.number)
+            if is_miss(r, self.settings) and (e164 := miss_number(r, self.settings).e164):
+                out.add(e164)
+        out.update(n for e in events if (n := self._event_key(e)[1].e164))
+        return out
 
     def _event_key(self, event: CallbackPromised) -> tuple[str, Normalised]:
         """A CallbackPromise's idempotency key, and its number."""
@@ -255,11 +269,10 @@ class PromiseEngine(PromiseQueries):
             self._note_due(due_at)
             numbers.add(e164)
             return [made]
-        new_id = None if deferred is None else deferred.next_id
         try:  # (the promises with its key, or to its number)
             with self._tx((e164,) if e164 else (), (values["key"],)) as conn:
                 return ledger.make_in(
-                    conn, values, number, actor, self.settings, self._note_due, numbers, new_id,
+                    conn, values, number, actor, self.settings, self._note_due, numbers, deferred,
                     known=False if unknown else None,
                 )  # fmt: skip
         except StoreError as exc:

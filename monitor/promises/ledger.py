@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from monitor.promises import statements as repo
+from monitor.promises.deferred import DeferredPromises
 from monitor.promises.matching import Callback
 from monitor.promises.model import Action, Change, Promise, PromiseState
 from monitor.promises.numbers import Normalised
@@ -112,10 +113,10 @@ def reached_late(conn: Connection, p: Promise, cb: Callback, actor: str) -> list
     if p.late_at is not None or p.made_at > cb.at:
         return []
     detail = f"reached late by {cb.mode} call {cb.call_id}"
-    repo.add_event(
-        conn, p.id, Action.LATE_CALLBACK, cb.at, actor, detail=detail, call_id=cb.call_id
-    )
-    updated = repo.set_fields(conn, p.id, late_call_id=cb.call_id, late_at=cb.at)
+    updated = repo.amend(
+        conn, p.id, Action.LATE_CALLBACK, cb.at, actor, detail=detail, call_id=cb.call_id,
+        fields={"late_call_id": cb.call_id, "late_at": cb.at},
+    )  # fmt: skip
     return [
         Change(
             updated,
@@ -137,18 +138,19 @@ def make_in(
     settings: PromiseSettings,
     note_due: Callable[[float], None],
     numbers: set[str] | None = None,
-    new_id: Callable[[], int | None] | None = None,
+    deferred: DeferredPromises | None = None,
     known: bool | None = None,
 ) -> list[Change]:
     """Make the promise ``values`` describe, or merge it into an open one of the same rule to
     the same number; ``note_due`` hears each new due time. ``numbers`` (inside an import
     batch): the numbers that may hold an open promise; a new promise's number joins it.
-    ``new_id``: an id taken already for a new promise, if any; ``known`` False: the key is
-    known to be new (checked in the batch: monitor/promises/deferred.py), None: look it up."""
+    ``deferred`` (a batch on PostgreSQL: monitor/promises/deferred.py): the ids taken already,
+    and where a new promise whose key was checked (``known`` False: new; None: look it up)
+    waits to be written with the batch's others."""
     key = values["key"]
 
     def insert(detail: str, unless_known: bool = False) -> Change | None:
-        promise_id = None if new_id is None else new_id()
+        promise_id = None if deferred is None else deferred.next_id()
         return repo.insert_promise(
             conn, values, actor, detail, unless_known=unless_known, promise_id=promise_id
         )
@@ -199,17 +201,11 @@ def make_in(
         target = current[0]
         new_due = min(target.due_at, due_at)
         detail = f"joined by {values['kind']} {values['source_call_id'] or key}"
-        repo.add_event(
-            conn,
-            target.id,
-            Action.MERGED,
-            made_at,
-            actor,
-            detail=detail,
-            call_id=values["source_call_id"],
-            source_key=key,
-        )
-        merged = repo.set_fields(conn, target.id, due_at=new_due, misses=target.misses + 1)
+        merged = repo.amend(
+            conn, target.id, Action.MERGED, made_at, actor, detail=detail,
+            call_id=values["source_call_id"], source_key=key,
+            fields={"due_at": new_due, "misses": target.misses + 1},
+        )  # fmt: skip
         note_due(new_due)
         return [
             *changes,
@@ -222,7 +218,10 @@ def make_in(
                 call_id=values["source_call_id"],
             ),
         ]
-    created = insert("promise made")
+    if deferred is not None and known is False:  # its key checked new: written later
+        created = deferred.make(values, actor, "promise made")
+    else:
+        created = insert("promise made")
     assert created is not None
     note_due(due_at)
     if numbers is not None:

@@ -18,11 +18,13 @@ from monitor.promises.statements import (
     add_event,
     close,
     due,
+    due_and_next,
     find_key,
     get,
     insert_promise,
     next_due,
     returnable_numbers,
+    returnable_to,
     set_fields,
 )
 from monitor.promises.statements import promise_from as _promise
@@ -34,6 +36,7 @@ __all__ = [
     "close",
     "counts_by_state",
     "due",
+    "due_and_next",
     "find_key",
     "get",
     "history",
@@ -42,6 +45,7 @@ __all__ = [
     "outstanding_counts",
     "overdue",
     "returnable_numbers",
+    "returnable_to",
     "select_promises",
     "set_fields",
 ]

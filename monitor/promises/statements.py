@@ -1,8 +1,8 @@
 """The ledger's own statements (what a call, a promise and event time do to it), compiled
 once per dialect and run on the driver in the caller's transaction (``monitor.store.dbapi``):
 a history import runs thousands of them, and SQLAlchemy Core's per-statement Python cost
-was most of the ledger's time. The reads of the web pages and the CLI stay in
-``monitor.promises.repository``, which re-exports these.
+was most of the ledger's time. Its reads are in ``monitor.promises.lookups`` (re-exported
+here); those of the web pages and the CLI stay in ``monitor.promises.repository``.
 
 A state change is a conditional UPDATE (``... WHERE id = ? AND state = 'open'``), so two
 writers cannot both close one promise. On PostgreSQL it returns the row as it is now and
@@ -12,7 +12,7 @@ SQLite (which has RETURNING only from 3.35) reads the row back.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -21,21 +21,47 @@ from sqlalchemy import (
     Connection,
     bindparam,
     exists,
-    func,
     insert,
-    or_,
     select,
     update,
 )
 
-from monitor.promises.model import Action, Change, Promise, PromiseKind, PromiseState
+from monitor.promises import by_number
+from monitor.promises.lookups import (
+    COLUMNS as _COLUMNS,
+)
+from monitor.promises.lookups import (
+    OPEN as _OPEN,
+)
+from monitor.promises.lookups import (
+    due,
+    due_and_next,
+    find_key,
+    get,
+    known_keys,
+    next_due,
+    open_to,
+    promise_from,
+    returnable_numbers,
+    returnable_to,
+    unreached_to,
+)
+from monitor.promises.lookups import (
+    promises_of as _promises,
+)
+from monitor.promises.lookups import (
+    run as _run,
+)
+from monitor.promises.model import Action, Change, Promise, PromiseState
 from monitor.promises.tables import promise_events, promises
 from monitor.store import dbapi
 
 __all__ = [
     "add_event",
+    "amend",
     "close",
     "due",
+    "due_and_next",
     "find_key",
     "get",
     "insert_promise",
@@ -46,13 +72,12 @@ __all__ = [
     "open_to",
     "promise_from",
     "returnable_numbers",
+    "returnable_to",
     "set_fields",
     "unreached_to",
     "write_new",
 ]
 
-_COLUMNS: tuple[str, ...] = tuple(c.name for c in promises.c)
-_OPEN, _BROKEN = str(PromiseState.OPEN), str(PromiseState.BROKEN)
 _NEW_DEFAULTS: dict[str, Any] = dict.fromkeys(
     ("raw_number", "source_call_id", "reason", "agent", "closed_at", "kept_by_call_id",
      "kept_at", "late_call_id", "late_at"),
@@ -61,137 +86,6 @@ _EVENT_COLUMNS = (
     "promise_id", "action", "from_state", "to_state", "at", "actor", "detail", "call_id",
     "source_key",
 )  # fmt: skip
-
-
-def promise_from(row: Mapping[Any, Any]) -> Promise:
-    """A Promise from a ``promises`` row (by column name)."""
-    return Promise(
-        id=int(row["id"]),
-        key=row["key"],
-        kind=PromiseKind(row["kind"]),
-        pbx=row["pbx"],
-        number=row["number"],
-        raw_number=row["raw_number"],
-        source_call_id=row["source_call_id"],
-        reason=row["reason"],
-        agent=row["agent"],
-        rule=row["rule"],
-        made_at=float(row["made_at"]),
-        due_at=float(row["due_at"]),
-        state=PromiseState(row["state"]),
-        closed_at=row["closed_at"],
-        kept_by_call_id=row["kept_by_call_id"],
-        kept_at=row["kept_at"],
-        late_call_id=row["late_call_id"],
-        late_at=row["late_at"],
-        misses=int(row["misses"]),
-    )
-
-
-def _promises(cursor: Any) -> list[Promise]:
-    """Every row of a statement selecting (or returning) all ``promises`` columns."""
-    names = _COLUMNS
-    return [promise_from(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
-
-
-def _run(conn: Connection, key: Any, build: Any, values: dict[str, Any]) -> Any:
-    prepared = dbapi.prepare(conn, key, build)
-    return dbapi.execute(conn, prepared.sql, prepared.args(values))
-
-
-# ---- reads -------------------------------------------------------------------------------
-
-
-def _get() -> ClauseElement:
-    return select(*promises.c).where(promises.c.id == bindparam("id"))
-
-
-def get(conn: Connection, promise_id: int) -> Promise | None:
-    found = _promises(_run(conn, "get", _get, {"id": promise_id}))
-    return found[0] if found else None
-
-
-def _find_key() -> ClauseElement:
-    """Made (``promises.key``) or joined (``promise_events.source_key``): a key is one or
-    the other, never both."""
-    return (
-        select(promises.c.id)
-        .where(promises.c.key == bindparam("k"))
-        .union_all(
-            select(promise_events.c.promise_id).where(promise_events.c.source_key == bindparam("k"))
-        )
-        .limit(1)
-    )
-
-
-def find_key(conn: Connection, key: str) -> int | None:
-    """The promise a source key already made or joined, or None if it is new."""
-    rows = _run(conn, "find_key", _find_key, {"k": key}).fetchall()
-    return int(rows[0][0]) if rows else None
-
-
-def _to_number(state: str, not_reached: bool) -> ClauseElement:
-    query = select(*promises.c).where(
-        promises.c.state == state, promises.c.number == bindparam("number")
-    )
-    if not_reached:
-        query = query.where(promises.c.late_at.is_(None))
-    return query.order_by(promises.c.due_at, promises.c.id)
-
-
-def open_to(conn: Connection, number: str) -> list[Promise]:
-    """The open promises to ``number``, oldest due first."""
-    build = partial(_to_number, _OPEN, False)
-    return _promises(_run(conn, "open_to", build, {"number": number}))
-
-
-def unreached_to(conn: Connection, number: str) -> list[Promise]:
-    """The broken promises to ``number`` whose customer was not reached, oldest due first."""
-    build = partial(_to_number, _BROKEN, True)
-    return _promises(_run(conn, "unreached_to", build, {"number": number}))
-
-
-def _due() -> ClauseElement:
-    return (
-        select(*promises.c)
-        .where(promises.c.state == _OPEN, promises.c.due_at < bindparam("now"))
-        .order_by(promises.c.due_at, promises.c.id)
-    )
-
-
-def due(conn: Connection, now: float) -> list[Promise]:
-    """Open promises whose due time is before ``now`` (a callback at the due time keeps)."""
-    return _promises(_run(conn, "due", _due, {"now": now}))
-
-
-def _next_due() -> ClauseElement:
-    return select(func.min(promises.c.due_at)).where(promises.c.state == _OPEN)
-
-
-def next_due(conn: Connection) -> float | None:
-    rows = _run(conn, "next_due", _next_due, {}).fetchall()
-    value = rows[0][0] if rows else None
-    return None if value is None else float(value)
-
-
-def _returnable() -> ClauseElement:
-    return (
-        select(promises.c.number)
-        .distinct()
-        .where(
-            promises.c.number.is_not(None),
-            or_(
-                promises.c.state == _OPEN,
-                (promises.c.state == _BROKEN) & promises.c.late_at.is_(None),
-            ),
-        )
-    )
-
-
-def returnable_numbers(conn: Connection) -> set[str]:
-    """The numbers with a promise that a call could still return: open, or broken and not
-    reached yet (a late callback)."""
-    return {str(r[0]) for r in _run(conn, "returnable", _returnable, {}).fetchall()}
 
 
 # ---- writes ------------------------------------------------------------------------------
@@ -341,28 +235,9 @@ def insert_promise(
         made_id = int(cursor.lastrowid) if promise_id is None else promise_id
         prepared = dbapi.prepare(conn, "add_event", _insert_event)
         dbapi.execute(conn, prepared.sql, (made_id, *event)).close()
-    return new_promise(values, actor, detail, made_id)[2]
-
-
-def _known_keys() -> ClauseElement:
-    """Which of the keys ``ks`` a promise was made or joined with (``find_key``, many)."""
-    return (
-        select(promises.c.key)
-        .where(promises.c.key == func.any(bindparam("ks")))
-        .union_all(
-            select(promise_events.c.source_key).where(
-                promise_events.c.source_key == func.any(bindparam("ks"))
-            )
-        )
-    )
-
-
-def known_keys(conn: Connection, keys: Collection[str]) -> set[str]:
-    """PostgreSQL: which of ``keys`` a promise was made or joined with, in one statement."""
-    if not keys:
-        return set()
-    cursor = _run(conn, "known_keys", _known_keys, {"ks": list(keys)})
-    return {str(r[0]) for r in cursor.fetchall()}
+    change = new_promise(values, actor, detail, made_id)[2]
+    by_number.saw(conn, change.promise)
+    return change
 
 
 def next_ids(conn: Connection, n: int) -> list[int]:
@@ -427,13 +302,16 @@ def close(
         build: Any = partial(_close_pg, columns)
         params = {**values, **_event_values(event)}
         found = _promises(_run(conn, ("close_pg", columns), build, params))
-        return found[0] if len(found) == 1 else None
-    build = partial(_update, columns, True)
-    if _run(conn, ("close", columns), build, values).rowcount != 1:
-        return None
-    prepared = dbapi.prepare(conn, "add_event", _insert_event)
-    dbapi.execute(conn, prepared.sql, (promise.id, *event)).close()
-    return get(conn, promise.id)
+        closed = found[0] if len(found) == 1 else None
+    else:
+        build = partial(_update, columns, True)
+        if _run(conn, ("close", columns), build, values).rowcount != 1:
+            return None
+        prepared = dbapi.prepare(conn, "add_event", _insert_event)
+        dbapi.execute(conn, prepared.sql, (promise.id, *event)).close()
+        closed = get(conn, promise.id)
+    by_number.saw(conn, closed)
+    return closed
 
 
 def set_fields(conn: Connection, promise_id: int, **values: Any) -> Promise:
@@ -443,8 +321,47 @@ def set_fields(conn: Connection, promise_id: int, **values: Any) -> Promise:
         build = partial(_set_fields_pg, columns)
         found = _promises(_run(conn, ("set_fields_pg", columns), build, params))
         assert len(found) == 1, promise_id
-        return found[0]
-    _run(conn, ("set_fields", columns), partial(_update, columns, False), params).close()
-    changed = get(conn, promise_id)
+        changed: Promise | None = found[0]
+    else:
+        _run(conn, ("set_fields", columns), partial(_update, columns, False), params).close()
+        changed = get(conn, promise_id)
     assert changed is not None, promise_id
+    by_number.saw(conn, changed)
     return changed
+
+
+def _amend_pg(columns: tuple[str, ...]) -> ClauseElement:
+    """PostgreSQL: an UPDATE of the promise and its history entry in one statement,
+    RETURNING the row as it is now."""
+    changed = _update(columns, False).returning(*promises.c).cte("u")
+    return select(*changed.c).add_cte(_with_event(changed))
+
+
+def amend(
+    conn: Connection,
+    promise_id: int,
+    action: Action,
+    at: float,
+    actor: str,
+    *,
+    detail: str,
+    call_id: str | None = None,
+    source_key: str | None = None,
+    fields: dict[str, Any],
+) -> Promise:
+    """A history entry for an open or broken promise that stays so (merged, reached late)
+    and the ``fields`` it changes: one statement on PostgreSQL, else ``add_event`` then
+    ``set_fields``. The row as it is now."""
+    if conn.dialect.name != "postgresql":
+        add_event(
+            conn, promise_id, action, at, actor, detail=detail, call_id=call_id,
+            source_key=source_key,
+        )  # fmt: skip
+        return set_fields(conn, promise_id, **fields)
+    columns = tuple(fields)
+    event = _event(action, at, actor, detail=detail, call_id=call_id, source_key=source_key)
+    params = {**fields, "pid": promise_id, **_event_values(event)}
+    found = _promises(_run(conn, ("amend_pg", columns), partial(_amend_pg, columns), params))
+    assert len(found) == 1, promise_id
+    by_number.saw(conn, found[0])
+    return found[0]

@@ -15,7 +15,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import PromiseError, StoreError
+from monitor.promises import by_number
 from monitor.promises import repository as repo
+from monitor.promises.by_number import PromisesByNumber
 from monitor.promises.deferred import DeferredPromises
 from monitor.promises.model import Promise, PromiseState
 
@@ -52,7 +54,12 @@ class PromiseQueries:
         return self._db
 
     @contextmanager
-    def batch(self, conn: Connection | None = None, keys: Collection[str] = ()) -> Iterator[None]:
+    def batch(
+        self,
+        conn: Connection | None = None,
+        keys: Collection[str] = (),
+        numbers: Collection[str] = (),
+    ) -> Iterator[None]:
         """Run every ledger change made inside in ONE transaction (a history import's write:
         one commit for hundreds of calls instead of one or more each): ``conn``'s, when given
         (the import's own, so its calls and the ledger commit together), else a new one. A
@@ -64,19 +71,26 @@ class PromiseQueries:
         promise another process makes meanwhile is seen by the next batch, as it would be by
         a call a moment later.) ``keys``: the keys of the promises the batch may make (its
         missed calls'); on PostgreSQL the new ones to such numbers are written together
-        (monitor/promises/deferred.py)."""
+        (monitor/promises/deferred.py). ``numbers``: those its calls may return or join
+        promises to; on PostgreSQL their promises are read at once
+        (monitor/promises/by_number.py)."""
         if self._batch is not None:
             yield
             return
         with self._errors(), nullcontext(conn) if conn is not None else self._db.begin() as c:
             self._batch = c
             try:
-                self._numbers = repo.returnable_numbers(c)
+                held = self._numbers = repo.returnable_numbers(c)
                 self._deferred = DeferredPromises.start(c, keys)
+                if numbers and c.dialect.name == "postgresql":
+                    wanted = set(numbers)  # (a number not held has none to read)
+                    rows = repo.returnable_to(c, wanted & held)
+                    by_number.attach(c, PromisesByNumber(wanted, rows))
                 yield
                 if self._deferred is not None:
                     self._deferred.flush()
             finally:
+                by_number.detach(c)
                 self._batch = None
                 self._numbers = None
                 self._deferred = None

@@ -34,6 +34,8 @@ def _calls(t0: float) -> list[CallRecord]:
         c("in-6", "inbound", "abandoned", t0 + 7200, caller="07700 900777", end=t0 + 7205),
         c("out-2", "outbound", "answered", t0 + 30 * HOUR, dialed="07700900555",
           answer=t0 + 30 * HOUR + 3),  # late: broken at its due time, then reached
+        c("in-7", "inbound", "abandoned", t0 + 32 * HOUR, caller="07700 900555",
+          end=t0 + 32 * HOUR + 9),  # a number with a promise before: a new one, made later
     ]  # fmt: skip
 
 
@@ -53,10 +55,11 @@ def _run(db: Engine, t0: float, keys: bool) -> tuple[list[Any], Any]:
     engine = PromiseEngine(db, PromiseSettings(country="GB"), refresh_seconds=0.0)
     calls = _calls(t0)
     changes = []
-    with engine.batch(keys=engine.batch_keys(calls) if keys else ()):
+    plan = (engine.batch_keys(calls), engine.batch_numbers(calls)) if keys else ((), ())
+    with engine.batch(keys=plan[0], numbers=plan[1]):
         for call in calls:
             changes += engine.on_call(call)
-        changes += engine.advance(t0 + 31 * HOUR)
+        changes += engine.advance(t0 + 33 * HOUR)
     return changes, _ledger(db)
 
 
@@ -80,6 +83,7 @@ def test_promises_written_together_give_the_same_changes_and_ledger(
     got = _run(db, t0, keys=True)
     assert got[0] == reference[0]  # the same changes, promise ids included
     assert got[1] == reference[1]  # the same rows and histories
+    assert [c.promise.key for c in got[0] if str(c.action) == "created"][-1] == "call:in-7:missed"
     actions = {str(c.action) for c in got[0]}
     assert {"created", "merged", "unreturnable", "kept", "broken", "late_callback"} <= actions
     db.dispose()
