@@ -71,6 +71,10 @@ class WriteCounts:
     findings: int = 0
     promise_changes: dict[str, int] = field(default_factory=dict)
     batches: int = 0
+    #: time spent writing (``write_many``, judging included), and when the last write ended
+    #: (``time.monotonic``, one clock for both processes): how busy the writer is
+    busy_seconds: float = 0.0
+    busy_at: float = 0.0
     #: a writer process's memory at its end, KiB (Linux): peak RSS ``hwm``, ``pss``
     #: (shared pages split between the processes sharing them) and ``private``
     memory_kib: dict[str, int] = field(default_factory=dict)
@@ -114,6 +118,7 @@ class BatchStore:
         them one by one, in fewer transactions. The ledger sees each batch's items and
         moves to its time in turn; a call an earlier batch writes counts as already stored
         for a later one; a promise broken meanwhile finds its call wherever it is."""
+        started = time.monotonic()
         subs = [[self.judged(p) for p in b.pending] for b in batches]
         counts = self.counts
         new: dict[str, tuple[CallRecord, CheckRows]] = {}  # in the order written
@@ -142,6 +147,8 @@ class BatchStore:
         counts.calls_new += len(new)
         counts.batches += len(batches)
         self.statistics.written(len(new))  # PostgreSQL's plans, as the tables grow
+        counts.busy_at = time.monotonic()
+        counts.busy_seconds += counts.busy_at - started
 
     def _one(
         self,

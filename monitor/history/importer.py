@@ -162,6 +162,7 @@ class Importer:
         self._streams: list[Stream] = []
         self._writer: BatchWriter = InlineWriter(self.target)  # run() picks the writer
         self._judge_share = 0.0  # of the calls of a batch judged here (writer process)
+        self._writer_busy = (0.0, 0.0)  # the writer's busy_seconds, busy_at at the last flush
         ensure_history_schema(store.engine)
 
     # ---- the run ---------------------------------------------------------------------------
@@ -277,16 +278,15 @@ class Importer:
         self._take_counts()
 
     def _share_judging(self, pending: list[Pending]) -> list[Pending]:
-        """Judge a share of the batch's calls here (the same function the writer runs): more
-        while the writer is still busy with the batch before at a flush (the store is the
-        slower side, as PostgreSQL's often is), less while it is not, so both processes end
-        up about as busy. Where a call is judged changes nothing stored."""
-        step = _JUDGE_SHARE_STEP
-        busy = self._writer.busy
-        share = self._judge_share = min(
-            1.0, max(0.0, self._judge_share + (step if busy else -step))
-        )
-        todo = round(share * sum(1 for p in pending if isinstance(p, tuple)))
+        """Judge a share of the batch's calls here (the same function the writer runs): an
+        eighth more of each batch while the writer is saturated (the store is the slower
+        side, as PostgreSQL's often is), an eighth less while it idles, so both processes
+        end up about as busy. Where a call is judged changes nothing stored."""
+        saturated = self._writer_saturated()
+        if saturated is not None:
+            step = _JUDGE_SHARE_STEP if saturated else -_JUDGE_SHARE_STEP
+            self._judge_share = min(1.0, max(0.0, self._judge_share + step))
+        todo = round(self._judge_share * sum(1 for p in pending if isinstance(p, tuple)))
         out: list[Pending] = []
         for item in pending:
             if todo and isinstance(item, tuple):
@@ -294,6 +294,19 @@ class Importer:
                 todo -= 1
             out.append(item)
         return out
+
+    def _writer_saturated(self) -> bool | None:
+        """True when the writer was busy ≥ 90 % of the time since the last flush (or wrote
+        nothing since and is still busy), False under 75 % (or idle), None in between."""
+        counts = self._writer.counts
+        busy_before, at_before = self._writer_busy
+        if counts.busy_at <= at_before:  # no write ended since the last flush
+            return self._writer.busy
+        self._writer_busy = (counts.busy_seconds, counts.busy_at)
+        if at_before == 0.0:
+            return None  # the first write: no span to measure yet
+        share = (counts.busy_seconds - busy_before) / (counts.busy_at - at_before)
+        return True if share >= 0.9 else False if share < 0.75 else None
 
     def _take_counts(self) -> None:
         counts, st = self._writer.counts, self.stats

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from monitor.config import Config, build_config
 from monitor.errors import StoreError
 from monitor.history import writer as writer_mod
-from monitor.history.batch_store import Batch, BatchStore
+from monitor.history.batch_store import Batch, BatchStore, WriteCounts
 from monitor.history.importer import Importer
 from monitor.history.wiring import build_importer
 from monitor.history.writer import InlineWriter, ProcessWriter, fork_possible, make_writer
@@ -287,17 +287,17 @@ def test_a_failed_write_stores_none_of_its_ledger_calls_or_checkpoint(
 
 
 @pytest.mark.parametrize("busy", [True, False])
-def test_the_importer_judges_a_share_while_the_writer_is_busy_and_stores_the_same(
+def test_the_importer_judges_a_share_while_the_writer_is_saturated_and_stores_the_same(
     tmp_path: Path,
     transcript: Path,
     fork_allowed: None,
     monkeypatch: pytest.MonkeyPatch,
     busy: bool,
 ) -> None:
-    """The rules' end-of-call judgement runs in the writer; while the writer is still busy
-    with the batch before at a flush (the store is the slower side), the importer takes an
-    eighth more of each batch's calls (up to all), an eighth less while it is not. The store
-    gets the same rows wherever a call is judged."""
+    """The rules' end-of-call judgement runs in the writer; while the writer is saturated at
+    a flush (the store is the slower side), the importer takes an eighth more of each
+    batch's calls (up to all), an eighth less while it idles. The store gets the same rows
+    wherever a call is judged."""
     inline_store, inline = _importer(str(tmp_path / "inline.sqlite"), writer_process=False)
     inline.run([transcript])
     store, importer = _importer(str(tmp_path / "busy.sqlite"), batch_calls=25)
@@ -311,7 +311,7 @@ def test_the_importer_judges_a_share_while_the_writer_is_busy_and_stores_the_sam
         return judge(*args)
 
     importer.target.judge = counted
-    monkeypatch.setattr(ProcessWriter, "busy", property(lambda self: busy))
+    monkeypatch.setattr(Importer, "_writer_saturated", lambda self: busy)
     stats = importer.run([transcript])
     assert stats.writer_process and stats.calls_new > 200
     if busy:  # 1/8, 2/8 ... of the first batches, then every call
@@ -347,4 +347,26 @@ def test_busy_says_whether_a_batch_handed_over_is_still_being_written(
     assert not InlineWriter(importer.target).busy
     os.close(gate_r)
     os.close(gate_w)
+    store.close()
+
+
+def test_the_writer_is_saturated_when_it_was_busy_nine_tenths_of_the_time(
+    tmp_path: Path,
+) -> None:
+    store, importer = _importer(str(tmp_path / "s.sqlite"))
+
+    class Reports:  # what a ProcessWriter's counts say after each write
+        counts = WriteCounts()
+        busy = True
+
+    writer = Reports()
+    importer._writer = writer  # type: ignore[assignment]
+    assert importer._writer_saturated() is True  # nothing written yet, one in hand
+    seen = []
+    for busy_seconds, at in ((1.0, 10.0), (1.95, 11.0), (2.5, 12.0), (3.3, 13.0)):
+        writer.counts = WriteCounts(busy_seconds=busy_seconds, busy_at=at)
+        seen.append(importer._writer_saturated())
+    assert seen == [None, True, False, None]  # first span; 95 %, 55 %, 80 % busy
+    writer.busy = False
+    assert importer._writer_saturated() is False  # no write since, and idle
     store.close()
