@@ -26,10 +26,13 @@ def _ledger(db: Engine) -> tuple[list, list]:
     return [tuple(r) for r in rows], [tuple(e) for e in events]
 
 
-def test_the_ledger_is_the_same_on_each_database(db_url: str, tmp_path: Path, t0: float) -> None:
+@pytest.mark.parametrize("batch", [True, False])
+def test_the_ledger_is_the_same_on_each_database(
+    db_url: str, tmp_path: Path, t0: float, batch: bool
+) -> None:
     reference = _run(open_database(f"sqlite:///{tmp_path / 'ref.sqlite'}"), t0, batch=False)
     db = open_database(normalise_url(db_url))
-    batched = _run(db, t0, batch=True)
+    batched = _run(db, t0, batch=batch)
     assert batched[0] == reference[0]  # the same changes (promise ids included)
     assert [tuple(r) for r in batched[1]] == [tuple(r) for r in reference[1]]
     assert [tuple(e) for e in batched[2]] == [tuple(e) for e in reference[2]]
