@@ -197,8 +197,9 @@ class BatchStore:
         records = [p[0] for p in items if isinstance(p, tuple) and p[0].call_id not in stored]
         events = [p for p in items if not isinstance(p, tuple)]
         shared = conn if engine.db is self.store.engine else None
-        keys, numbers = engine.batch_keys(records, events), engine.batch_numbers(records, events)
-        return engine.batch(shared, keys, numbers)
+        numbers, callbacks = engine.batch_numbers(records, events)
+        keys = engine.batch_keys(records, events)
+        return engine.batch(shared, keys=keys, numbers=numbers, callbacks=callbacks)
 
     def judged(self, item: Pending) -> tuple[CallRecord, CheckRows] | ev.CallbackPromised:
         """``item`` with its call judged (its final findings and check rows) if it was handed

@@ -3,9 +3,11 @@ ledger's own writes (a history import's write, ``PromiseQueries.batch``).
 
 Each call of an import batch asks the ledger for the open and the broken-unreached promises
 to its number (a callback keeps them, a miss joins them): one statement per call, a third of
-the ledger's statements in a long import. Instead, when the batch begins, the promises to
-all of its numbers that are open or broken and not reached are read in one statement
-(``lookups.returnable_to``; a number no such promise is to has none, without a read), and
+the ledger's statements in a long import. Instead, when the batch begins, the open promises
+to all of its numbers, and the broken ones not reached to the numbers its callbacks dial
+(only a callback reaches them; a long import's repeat callers pile them up), are read in one
+statement (``lookups.returnable_to``; a number no such promise is to has none, without a
+read), and
 every row the ledger writes afterwards in the batch (made, closed, merged, reached late:
 ``statements`` calls :func:`saw` with it) replaces its old copy here, so ``open_to`` and
 ``unreached_to`` answer from memory exactly what the database holds. The table lives on the
@@ -29,16 +31,20 @@ _KEY = "ringwatch.promises_by_number"
 
 
 class PromisesByNumber:
-    """The open and the broken-unreached promises (and any the batch changed since) to each
-    of some numbers."""
+    """The open promises to each of some numbers, and the broken ones not reached to each of
+    some of them (those a callback dials), with any the batch made or changed since."""
 
-    def __init__(self, numbers: Iterable[str], rows: Iterable[Promise]) -> None:
-        self._by: dict[str, dict[int, Promise]] = {n: {} for n in numbers}
+    def __init__(
+        self, open_to: Iterable[str], unreached_to: Iterable[str], rows: Iterable[Promise]
+    ) -> None:
+        self._by: dict[str, dict[int, Promise]] = {n: {} for n in open_to}
+        self._unreached = set(unreached_to) & set(self._by)
         for p in rows:
             self.saw(p)
 
-    def covers(self, number: str) -> bool:
-        return number in self._by
+    def covers(self, number: str, unreached: bool = False) -> bool:
+        """Whether the open promises (or also the unreached ones) to ``number`` are here."""
+        return number in (self._unreached if unreached else self._by)
 
     def saw(self, promise: Promise) -> None:
         """A promise as it is now (made or changed in the batch)."""
@@ -52,7 +58,8 @@ class PromisesByNumber:
         return sorted(found, key=_due_order)
 
     def unreached_to(self, number: str) -> list[Promise]:
-        """As ``lookups.unreached_to``: the broken promises not reached, oldest due first."""
+        """As ``lookups.unreached_to`` (``covers(number, unreached=True)``): the broken
+        promises not reached, oldest due first."""
         found = [
             p
             for p in self._by[number].values()

@@ -90,11 +90,12 @@ class PromiseEngine(PromiseQueries):
             if fresh and (self._next_due is None or now <= self._next_due):
                 return []
             with self._tx((), due_before=now) as conn:  # (the promises due before now)
-                due, later = repo.due_and_next(conn, now)
-                changes = [ledger.break_promise(conn, p, self.settings) for p in due]
+                changes = [
+                    ledger.break_promise(conn, p, self.settings) for p in repo.due(conn, now)
+                ]
                 # the earliest due time: stored, or of a promise not written yet (deferred)
                 deferred = None if self._deferred is None else self._deferred.min_due
-                dues = [later, deferred]
+                dues = [repo.next_due(conn), deferred]
                 self._next_due = min((d for d in dues if d is not None), default=None)
             self._checked_at = self._monotonic()
             return [c for c in changes if c is not None]
@@ -140,18 +141,20 @@ class PromiseEngine(PromiseQueries):
 
     def batch_numbers(
         self, records: Iterable[CallRecord], events: Iterable[CallbackPromised] = ()
-    ) -> set[str]:
+    ) -> tuple[set[str], set[str]]:
         """The numbers ``records`` (callbacks, missed calls) and ``events`` may return or
-        join promises to: a batch's ``numbers``."""
-        out: set[str] = set()
+        join promises to, and those of them the callbacks dial: a batch's ``numbers`` and
+        ``callbacks``."""
+        numbers: set[str] = set()
+        callbacks: set[str] = set()
         for r in records:
             callback = callback_of(r, self.settings)
             if callback is not None:
-                out.add(callback.number)
+                callbacks.add(callback.number)
             if is_miss(r, self.settings) and (e164 := miss_number(r, self.settings).e164):
-                out.add(e164)
-        out.update(n for e in events if (n := self._event_key(e)[1].e164))
-        return out
+                numbers.add(e164)
+        numbers.update(n for e in events if (n := self._event_key(e)[1].e164))
+        return numbers | callbacks, callbacks
 
     def _event_key(self, event: CallbackPromised) -> tuple[str, Normalised]:
         """A CallbackPromise's idempotency key, and its number."""

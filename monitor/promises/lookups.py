@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ClauseElement, Connection, and_, bindparam, func, or_, select
+from sqlalchemy import ClauseElement, Connection, bindparam, func, or_, select
 
 from monitor.promises import by_number
 from monitor.promises.model import Promise, PromiseKind, PromiseState
@@ -21,7 +21,6 @@ __all__ = [
     "COLUMNS",
     "OPEN",
     "due",
-    "due_and_next",
     "find_key",
     "get",
     "known_keys",
@@ -129,7 +128,7 @@ def open_to(conn: Connection, number: str) -> list[Promise]:
 def unreached_to(conn: Connection, number: str) -> list[Promise]:
     """The broken promises to ``number`` whose customer was not reached, oldest due first."""
     table = by_number.of(conn)
-    if table is not None and table.covers(number):
+    if table is not None and table.covers(number, unreached=True):
         return table.unreached_to(number)
     build = partial(_to_number, BROKEN, True)
     return promises_of(run(conn, "unreached_to", build, {"number": number}))
@@ -137,19 +136,24 @@ def unreached_to(conn: Connection, number: str) -> list[Promise]:
 
 def _returnable_to() -> ClauseElement:
     return select(*promises.c).where(
-        promises.c.number == func.any(bindparam("numbers")),
         or_(
-            promises.c.state == OPEN,
-            (promises.c.state == BROKEN) & promises.c.late_at.is_(None),
-        ),
+            (promises.c.number == func.any(bindparam("open"))) & (promises.c.state == OPEN),
+            (promises.c.number == func.any(bindparam("unreached")))
+            & (promises.c.state == BROKEN)
+            & promises.c.late_at.is_(None),
+        )
     )
 
 
-def returnable_to(conn: Connection, numbers: Collection[str]) -> list[Promise]:
-    """PostgreSQL: the open and the broken-unreached promises to any of ``numbers``."""
-    if not numbers:
+def returnable_to(
+    conn: Connection, open_to: Collection[str], unreached_to: Collection[str] = ()
+) -> list[Promise]:
+    """PostgreSQL: the open promises to any of ``open_to`` and the broken ones not reached to
+    any of ``unreached_to``, in one statement."""
+    if not open_to and not unreached_to:
         return []
-    return promises_of(run(conn, "returnable_to", _returnable_to, {"numbers": list(numbers)}))
+    values = {"open": list(open_to), "unreached": list(unreached_to)}
+    return promises_of(run(conn, "returnable_to", _returnable_to, values))
 
 
 def _due() -> ClauseElement:
@@ -163,34 +167,6 @@ def _due() -> ClauseElement:
 def due(conn: Connection, now: float) -> list[Promise]:
     """Open promises whose due time is before ``now`` (a callback at the due time keeps)."""
     return promises_of(run(conn, "due", _due, {"now": now}))
-
-
-def _due_and_next() -> ClauseElement:
-    """The due promises (``_due``), each with the earliest due time of the open promises not
-    due yet; one row of nulls but that time when none is due (an outer join)."""
-    later = (
-        select(func.min(promises.c.due_at).label("next_due"))
-        .where(promises.c.state == OPEN, promises.c.due_at >= bindparam("now"))
-        .subquery("n")
-    )
-    p = promises.alias("p")
-    due_now = and_(p.c.state == OPEN, p.c.due_at < bindparam("now"))
-    return (
-        select(later.c.next_due, *p.c)
-        .select_from(later.outerjoin(p, due_now))
-        .order_by(p.c.due_at, p.c.id)
-    )
-
-
-def due_and_next(conn: Connection, now: float) -> tuple[list[Promise], float | None]:
-    """``due(now)``, and the earliest due time of the open promises not due by ``now`` (what
-    ``next_due`` reads once the due ones are closed): one statement for both."""
-    rows = run(conn, "due_and_next", _due_and_next, {"now": now}).fetchall()
-    later = rows[0][0] if rows else None
-    found = [
-        promise_from(dict(zip(COLUMNS, row[1:], strict=True))) for row in rows if row[1] is not None
-    ]
-    return found, None if later is None else float(later)
 
 
 def _next_due() -> ClauseElement:

@@ -35,7 +35,6 @@ from monitor.promises.lookups import (
 )
 from monitor.promises.lookups import (
     due,
-    due_and_next,
     find_key,
     get,
     known_keys,
@@ -61,7 +60,6 @@ __all__ = [
     "amend",
     "close",
     "due",
-    "due_and_next",
     "find_key",
     "get",
     "insert_promise",

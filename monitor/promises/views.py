@@ -57,8 +57,10 @@ class PromiseQueries:
     def batch(
         self,
         conn: Connection | None = None,
+        *,
         keys: Collection[str] = (),
         numbers: Collection[str] = (),
+        callbacks: Collection[str] = (),
     ) -> Iterator[None]:
         """Run every ledger change made inside in ONE transaction (a history import's write:
         one commit for hundreds of calls instead of one or more each): ``conn``'s, when given
@@ -72,8 +74,8 @@ class PromiseQueries:
         a call a moment later.) ``keys``: the keys of the promises the batch may make (its
         missed calls'); on PostgreSQL the new ones to such numbers are written together
         (monitor/promises/deferred.py). ``numbers``: those its calls may return or join
-        promises to; on PostgreSQL their promises are read at once
-        (monitor/promises/by_number.py)."""
+        promises to, ``callbacks``: those of them a callback dials; on PostgreSQL their
+        promises are read at once (monitor/promises/by_number.py)."""
         if self._batch is not None:
             yield
             return
@@ -83,9 +85,10 @@ class PromiseQueries:
                 held = self._numbers = repo.returnable_numbers(c)
                 self._deferred = DeferredPromises.start(c, keys)
                 if numbers and c.dialect.name == "postgresql":
-                    wanted = set(numbers)  # (a number not held has none to read)
-                    rows = repo.returnable_to(c, wanted & held)
-                    by_number.attach(c, PromisesByNumber(wanted, rows))
+                    wanted, dialled = set(numbers), set(callbacks)
+                    # (a number not held has none to read)
+                    rows = repo.returnable_to(c, wanted & held, dialled & held)
+                    by_number.attach(c, PromisesByNumber(wanted, dialled, rows))
                 yield
                 if self._deferred is not None:
                     self._deferred.flush()

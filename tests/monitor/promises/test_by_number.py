@@ -36,8 +36,10 @@ def test_the_table_answers_as_the_queries_order_and_filter() -> None:
         _promise(4, a, 5.0, PromiseState.BROKEN, late_at=7.0),  # reached: not unreached
         _promise(5, b, 1.0, PromiseState.KEPT),
     ]
-    table = PromisesByNumber([a, b, "+15550100"], rows)
+    table = PromisesByNumber([a, b, "+15550100"], [a, "+15550199"], rows)
     assert table.covers("+15550100") and not table.covers("+15550199")
+    assert table.covers(a, unreached=True) and not table.covers(b, unreached=True)
+    assert not table.covers("+15550199", unreached=True)  # (not one of its numbers)
     assert [p.id for p in table.open_to(a)] == [1, 3]  # due, then id
     assert [p.id for p in table.unreached_to(a)] == [2]
     assert table.open_to(b) == [] and table.open_to("+15550100") == []
@@ -70,9 +72,10 @@ def test_a_batch_with_its_numbers_reads_no_promise_by_number(
 
     monkeypatch.setattr(lookups, "run", spy)
     engine = PromiseEngine(pg, PromiseSettings(country="GB"), refresh_seconds=0.0)
-    numbers = engine.batch_numbers(calls)
+    numbers, callbacks = engine.batch_numbers(calls)
     assert "+447700900555" in numbers and "+447700900124" in numbers
-    with engine.batch(keys=engine.batch_keys(calls), numbers=numbers):
+    assert callbacks == {"+447700900124", "+447700900555"}  # out-1, out-2 dial them
+    with engine.batch(keys=engine.batch_keys(calls), numbers=numbers, callbacks=callbacks):
         changes = [c for call in calls[:6] for c in engine.on_call(call)]
     assert {"created", "merged", "kept"} <= {str(c.action) for c in changes}
     assert "open_to" not in ran and "unreached_to" not in ran

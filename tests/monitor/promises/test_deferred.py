@@ -55,8 +55,10 @@ def _run(db: Engine, t0: float, keys: bool) -> tuple[list[Any], Any]:
     engine = PromiseEngine(db, PromiseSettings(country="GB"), refresh_seconds=0.0)
     calls = _calls(t0)
     changes = []
-    plan = (engine.batch_keys(calls), engine.batch_numbers(calls)) if keys else ((), ())
-    with engine.batch(keys=plan[0], numbers=plan[1]):
+    numbers, callbacks = engine.batch_numbers(calls) if keys else (set(), set())
+    with engine.batch(
+        keys=engine.batch_keys(calls) if keys else (), numbers=numbers, callbacks=callbacks
+    ):
         for call in calls:
             changes += engine.on_call(call)
         changes += engine.advance(t0 + 33 * HOUR)
