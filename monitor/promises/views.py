@@ -69,9 +69,10 @@ class PromiseQueries:
         not moved, so a rerun redoes it). Nested batches join the outer one.
 
         Inside, the numbers that have a promise a call could still return (open, or broken
-        and not reached) are read once, so a call to any other number costs no query. (A
-        promise another process makes meanwhile is seen by the next batch, as it would be by
-        a call a moment later.) ``keys``: the keys of the promises the batch may make (its
+        and not reached) are read once, so a call to any other number costs no query (on
+        PostgreSQL with ``numbers``: the promises to those numbers instead). (A promise
+        another process makes meanwhile is seen by the next batch, as it would be by a call a
+        moment later.) ``keys``: the keys of the promises the batch may make (its
         missed calls'); on PostgreSQL the new ones to such numbers are written together
         (monitor/promises/deferred.py). ``numbers``: those its calls may return or join
         promises to, ``callbacks``: those of them a callback dials; on PostgreSQL their
@@ -82,13 +83,15 @@ class PromiseQueries:
         with self._errors(), nullcontext(conn) if conn is not None else self._db.begin() as c:
             self._batch = c
             try:
-                held = self._numbers = repo.returnable_numbers(c)
                 self._deferred = DeferredPromises.start(c, keys)
                 if numbers and c.dialect.name == "postgresql":
+                    # every number the batch touches has its promises in the table: no
+                    # need to know which numbers hold one (a read that grows with history)
                     wanted, dialled = set(numbers), set(callbacks)
-                    # (a number not held has none to read)
-                    rows = repo.returnable_to(c, wanted & held, dialled & held)
+                    rows = repo.returnable_to(c, wanted, dialled)
                     by_number.attach(c, PromisesByNumber(wanted, dialled, rows))
+                else:
+                    self._numbers = repo.returnable_numbers(c)
                 yield
                 if self._deferred is not None:
                     self._deferred.flush()
