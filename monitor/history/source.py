@@ -29,11 +29,12 @@ import queue
 import stat
 import sys
 import threading
+import types
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from monitor.errors import TranscriptError
 
@@ -55,6 +56,15 @@ READ_AHEAD_CHUNKS = 4
 _GZIP_READ = 256 << 10  # compressed bytes per read (its unconsumed tail is copied per chunk)
 STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
+
+_inflater: types.ModuleType
+try:  # zlib-ng inflates the same bytes about 3x as fast (decision 0009); else the stdlib's
+    from zlib_ng import zlib_ng
+
+    _inflater = zlib_ng
+except ImportError:  # pragma: no cover - a platform without its wheel
+    _inflater = zlib
+_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflater.error)
 _HEAD_BYTES = 1 << 16
 
 
@@ -218,7 +228,7 @@ class InputFile:
         out_max = self.chunk_bytes
         member = 0
         while True:
-            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            dec = _inflater.decompressobj(16 + zlib.MAX_WBITS)
             pending = b""
             started = False
             while not dec.eof:
@@ -261,14 +271,15 @@ class InputFile:
             fh.seek(fh.tell() - len(rest))
             self.raw_offset -= len(rest)
 
-    def _inflate(self, dec: zlib._Decompress, data: bytes, out_max: int) -> bytes:
+    def _inflate(self, dec: Any, data: bytes, out_max: int) -> bytes:
         try:
-            return dec.decompress(data, out_max)
-        except zlib.error as exc:
+            out: bytes = dec.decompress(data, out_max)
+        except _INFLATE_ERRORS as exc:
             raise TranscriptError(
                 f"{self.name}: cannot read: corrupt gzip data near compressed byte "
                 f"{self.raw_offset} ({exc}); copy the file again, or check it with gzip -t"
             ) from None
+        return out
 
 
 _END = object()

@@ -76,3 +76,37 @@ def test_a_plain_file_is_read_in_line(tmp_path: Path) -> None:
     next(chunks)
     assert threading.active_count() == before  # nothing to decompress: no thread
     chunks.close()
+
+
+def test_zlib_ng_and_the_standard_library_inflate_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zlib-ng (decision 0009) and the stdlib's zlib, used where its wheel is missing: the
+    same bytes and offsets from a two-member file, the same error for a corrupt one."""
+    import zlib
+
+    from monitor.history import source
+
+    assert source._inflater.__name__ == "zlib_ng.zlib_ng"  # installed with ringwatch
+    data = _data()
+    good = tmp_path / "two.ami.gz"
+    good.write_bytes(gzip.compress(data[:200_003]) + gzip.compress(data[200_003:]))
+    packed = bytearray(gzip.compress(data))
+    packed[len(packed) // 2 : len(packed) // 2 + 64] = b"\xff" * 64
+    bad = tmp_path / "bad.ami.gz"
+    bad.write_bytes(bytes(packed))
+
+    def both(path: Path) -> tuple[object, object]:
+        out = []
+        for inflater in (source._inflater, zlib):
+            monkeypatch.setattr(source, "_inflater", inflater)
+            try:
+                out.append(_read(InputFile(path)))
+            except TranscriptError as exc:
+                out.append(str(exc).split(" near ")[0])  # (where and why: the library's)
+        return out[0], out[1]
+
+    ng, std = both(good)
+    assert ng == std and ng[0] == data  # type: ignore[index]
+    ng, std = both(bad)
+    assert ng == std and str(ng).endswith("cannot read: corrupt gzip data")
