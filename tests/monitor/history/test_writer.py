@@ -212,22 +212,28 @@ def test_a_batch_after_close_is_refused(tmp_path: Path) -> None:
         writer.submit(Batch([], 0.0, []))
 
 
+def _batches_of(path: Path, transcript: Path, calls: int) -> tuple[Store, Any, list[Batch]]:
+    """An import in one process into ``path``, with every batch it wrote kept."""
+    store, importer = _importer(str(path), batch_calls=calls, writer_process=False)
+    batches: list[Batch] = []
+    write = importer.target.write
+
+    def keep(batch: Batch) -> None:
+        batches.append(batch)
+        write(batch)
+
+    importer.target.write = keep  # type: ignore[method-assign]
+    stats = importer.run([transcript])
+    return store, stats, batches
+
+
 @pytest.mark.parametrize("group", [2, 5, 1000])
 def test_batches_written_together_store_what_they_store_one_by_one(
     tmp_path: Path, transcript: Path, group: int
 ) -> None:
     """The writer process writes batches that queued up as one (``write_many``): the same
     rows, counts and promise history as writing each in turn."""
-    one_store, one = _importer(str(tmp_path / "one.sqlite"), batch_calls=15, writer_process=False)
-    batches: list[Batch] = []
-    write = one.target.write
-
-    def keep(batch: Batch) -> None:
-        batches.append(batch)
-        write(batch)
-
-    one.target.write = keep  # type: ignore[method-assign]
-    stats = one.run([transcript])
+    one_store, stats, batches = _batches_of(tmp_path / "one.sqlite", transcript, 15)
     assert len(batches) > 5
     together_store, together = _importer(str(tmp_path / "together.sqlite"))
     for i in range(0, len(batches), group):
@@ -250,16 +256,7 @@ def test_a_failed_write_stores_none_of_its_ledger_calls_or_checkpoint(
 ) -> None:
     """One transaction per write: the ledger's changes commit with the calls and the
     checkpoint, or not at all (a rerun redoes the batch whole)."""
-    one_store, one = _importer(str(tmp_path / "one.sqlite"), batch_calls=40, writer_process=False)
-    batches: list[Batch] = []
-    write = one.target.write
-
-    def keep(batch: Batch) -> None:
-        batches.append(batch)
-        write(batch)
-
-    one.target.write = keep  # type: ignore[method-assign]
-    one.run([transcript])
+    one_store, _, batches = _batches_of(tmp_path / "one.sqlite", transcript, 40)
     store, importer = _importer(db_url, writer_process=False)
     target = importer.target
     target.write(batches[0])
