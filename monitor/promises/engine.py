@@ -266,8 +266,8 @@ class PromiseEngine(PromiseQueries):
         deferred, numbers, e164 = self._deferred, self._numbers, number.e164
         # a key checked unknown when the batch began needs no lookup (promises/deferred.py)
         unknown = deferred is not None and deferred.take(values["key"])
-        new_number = e164 is not None and numbers is not None and e164 not in numbers
-        if deferred is not None and unknown and new_number and numbers is not None and e164:
+        no_open = e164 is not None and numbers is not None and e164 not in numbers
+        if deferred is not None and unknown and no_open and numbers is not None and e164:
             made = deferred.make(values, actor, "promise made")  # to a number none is open to
             self._note_due(due_at)
             numbers.add(e164)
