@@ -11,6 +11,9 @@ an extension file next to its ``.py`` source, and Python imports the extension f
 - ``stale_modules()`` lists compiled modules whose source was edited after the build: they run
   the old code until ``make venv`` (or ``pip install -e .``) rebuilds them. The test suite refuses
   to run on them; the service logs a warning.
+- ``summary()`` is that, and which optional C steps (the AMI parser's, the frozen records')
+  loaded: the service logs it at start (a warning when ``degraded()``), ``ringwatch import``
+  and ``replay`` print it when degraded.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from types import ModuleType
 
 __all__ = [
     "PACKAGES",
+    "c_steps",
     "compiled_modules",
+    "degraded",
     "install_pure_python_finder",
     "pure_python_requested",
     "source_of",
@@ -117,7 +122,44 @@ def stale_modules() -> list[str]:
 
 
 def summary() -> str:
-    """One line for logs: compiled or pure Python, and why."""
+    """One line for logs: compiled or pure Python and why, and which optional C steps run."""
+    return f"{_mypyc_summary()}; {c_steps()}"
+
+
+def degraded() -> bool:
+    """True when the hot path runs slower than installed could: pure Python without being
+    asked to, stale compiled modules, or a C step missing."""
+    if pure_python_requested():
+        return False
+    from collectors.ami import parser
+    from monitor import frozen
+
+    return (
+        not compiled_modules()
+        or bool(stale_modules())
+        or not (parser.ACCELERATED and frozen.ACCELERATED)
+    )
+
+
+def c_steps() -> str:
+    """Which optional C extensions (decisions 0006, 0008) are loaded."""
+    if pure_python_requested():
+        return "C steps: off (RINGWATCH_PURE_PYTHON is set)"
+    from collectors.ami import parser
+    from monitor import frozen
+
+    have = {
+        "AMI parse (collectors/ami/_speedups.c)": parser.ACCELERATED,
+        "frozen records (monitor/_frozen.c)": frozen.ACCELERATED,
+    }
+    on = [name for name, ok in have.items() if ok]
+    off = [name for name, ok in have.items() if not ok]
+    if not off:
+        return "C steps: " + ", ".join(on)
+    return "C steps missing (not built at install: no C compiler?): " + ", ".join(off)
+
+
+def _mypyc_summary() -> str:
     compiled = compiled_modules()
     if pure_python_requested():
         return "hot path: pure Python (RINGWATCH_PURE_PYTHON is set)"

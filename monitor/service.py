@@ -20,6 +20,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from collectors.ami.transport import AmiClient
+from monitor import native
 from monitor.agents import AgentBoard
 from monitor.config import Config
 from monitor.errors import RingwatchError
@@ -225,6 +226,7 @@ class Service:
         on_ready: Callable[[Service], None] | None = None,
     ) -> None:
         """Run collectors, the clock tick and the web tier until ``stop`` is set."""
+        (log.warning if native.degraded() else log.info)("%s", native.summary())
         self._stop = (asyncio.get_running_loop(), stop)
         web_socket = _listen(self.cfg.web_listen) if self.cfg.web_enabled else None
         tasks: list[asyncio.Task[None]] = [

@@ -70,6 +70,10 @@ def register(group: click.Group) -> None:
             click.echo(
                 f"ringwatch import: rules: {rules_dir} ({len(ruleset.rules)} rules)", err=True
             )
+        from monitor import native
+
+        if native.degraded():  # slower than this install could be: say so and why
+            click.echo(f"ringwatch import: warning: {native.summary()}", err=True)
         store = open_store(store_url, create=True, configured=cfg.store_url)
         try:
             bar = None if quiet else ProgressBar(sys.stderr)

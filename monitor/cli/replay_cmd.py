@@ -183,6 +183,10 @@ def register(group: click.Group) -> None:
         records = replay_records(list(files), cfg, rules_dir, pbx, stats, ruleset)
         write_records(records, fmt, sys.stdout)
         click.echo(f"ringwatch replay: {stats.summary()}", err=True)
+        from monitor import native
+
+        if native.degraded():  # slower than this install could be: say so and why
+            click.echo(f"ringwatch replay: warning: {native.summary()}", err=True)
         if ruleset is None:
             click.echo(f"ringwatch replay: rules: {why}: no findings", err=True)
         else:

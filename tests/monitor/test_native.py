@@ -66,7 +66,23 @@ def test_the_hot_path_is_compiled_here_and_not_stale() -> None:
         assert name in compiled, f"{name} is not compiled: run `make venv`"
         assert not str(importlib.import_module(name).__file__).endswith(".py")
     assert native.stale_modules() == []
-    assert native.summary() == f"hot path: compiled by mypyc ({len(compiled)} modules)"
+    assert native.summary() == (
+        f"hot path: compiled by mypyc ({len(compiled)} modules); C steps: AMI parse "
+        "(collectors/ami/_speedups.c), frozen records (monitor/_frozen.c)"
+    )
+    assert not native.degraded()
+
+
+def test_a_missing_c_step_is_said_and_counts_as_degraded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install whose C steps did not build (no compiler) runs slower: the service logs it
+    as a warning at start and ``import``/``replay`` print it (they use ``degraded``)."""
+    from monitor import frozen
+
+    monkeypatch.setattr(frozen, "ACCELERATED", False)
+    assert native.degraded()
+    assert native.c_steps() == (
+        "C steps missing (not built at install: no C compiler?): frozen records (monitor/_frozen.c)"
+    )
 
 
 def test_the_build_list_and_the_compiled_modules_agree() -> None:
@@ -88,7 +104,10 @@ def test_pure_python_switch_loads_every_module_from_its_source() -> None:
     assert set(HOT) <= set(files)
     assert all(f.endswith(".py") for f in files.values()), files
     assert accelerated is False  # the AMI parser's C step is off too
-    assert summary == "hot path: pure Python (RINGWATCH_PURE_PYTHON is set)"
+    assert summary == (
+        "hot path: pure Python (RINGWATCH_PURE_PYTHON is set); C steps: off "
+        "(RINGWATCH_PURE_PYTHON is set)"
+    )
     files, accelerated, _ = json.loads(_run(code, pure=False))
     assert not any(f.endswith(".py") for f in files.values()), files
     assert accelerated is parser_mod.ACCELERATED
@@ -173,3 +192,34 @@ def test_source_of_finds_the_py_file(tmp_path: Path) -> None:
     assert native.source_of(tmp_path / f"a{suffix}") == tmp_path / "a.py"
     assert native.source_of(tmp_path / f"b{suffix}") is None  # a C extension: no source
     assert native.source_of(tmp_path / "a.txt") is None
+
+
+def test_the_service_logs_what_runs_compiled_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    from monitor.config import Config, PbxConfig, Secret
+    from monitor.service import Service
+
+    cfg = Config(
+        pbxs=(PbxConfig(name="main", secret=Secret("x")),),
+        rules_dir=REPO_ROOT / "rules",
+        store_url=f"sqlite:///{tmp_path / 'rw.sqlite'}",
+        web_enabled=False,
+    )
+    service = Service(cfg)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        await asyncio.wait_for(service.run(stop, collect=False, on_ready=lambda _: stop.set()), 30)
+
+    with caplog.at_level(logging.INFO, logger="monitor.service"):
+        try:
+            asyncio.run(main())
+        finally:
+            service.close()
+    said = [r for r in caplog.records if r.getMessage().startswith("hot path: ")]
+    assert [r.getMessage() for r in said] == [native.summary()]
+    assert said[0].levelno == logging.INFO  # (a warning when degraded)
