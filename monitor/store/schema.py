@@ -35,6 +35,7 @@ __all__ = [
     "calls",
     "findings",
     "flags",
+    "login_failures",
     "metadata",
     "reviews",
     "schema_migrations",
@@ -199,6 +200,18 @@ sessions = Table(
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False),
     Index("ix_sessions_expires", "expires_at"),
+)
+
+# failed logins per user name or client address (``monitor.web.throttle``), shared by every
+# web process on the store; rows are forgotten 15 min after their last failure
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),  # ``user:NAME``, ``address:IP``, ...
+    Column("failures", Integer, nullable=False),
+    Column("last", Double, nullable=False),  # wall-clock time of the last failure
+    Column("locked_until", Double, nullable=False),
+    Index("ix_login_failures_last", "last"),
 )
 
 # data migrations already run on this database (``monitor.store.migrations``)

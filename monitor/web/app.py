@@ -23,7 +23,7 @@ from monitor.web import format as fmt
 from monitor.web.live import LiveNumbers, LiveProvider, StaticLive
 from monitor.web.security import BodyLimit, Principal, SecurityHeaders
 from monitor.web.settings import WebSettings
-from monitor.web.throttle import LoginGuard, LoginThrottle
+from monitor.web.throttle import LoginGuard, StoredLoginThrottle
 
 if TYPE_CHECKING:
     from monitor.promises.engine import PromiseEngine
@@ -143,7 +143,8 @@ def create_app(
     )
     web = settings or WebSettings()
     app.state.login_guard = LoginGuard(
-        LoginThrottle(
+        StoredLoginThrottle(
+            store.engine,
             free_user=web.login_free_failures_user,
             free_address=web.login_free_failures_address,
             base_seconds=web.login_lock_base_seconds,

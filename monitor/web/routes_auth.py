@@ -82,7 +82,7 @@ async def login(request: Request) -> Response:
     name = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     user_key, address_key = f"user:{name}", f"address:{_client_address(request)}"
-    wait = guard.throttle.retry_after(user_key, address_key)
+    wait = await run_in_threadpool(guard.throttle.retry_after, user_key, address_key)
     if wait > 0:  # locked: refused without checking the password
         return _refused(request, 429, wait, "Too many failed logins: wait")
     try:
@@ -97,7 +97,7 @@ async def login(request: Request) -> Response:
         guard.leave()
     if user is None:
         await run_in_threadpool(ctx.store.audit, name or "-", "login_failed", None, {})
-        for lock in guard.throttle.failed(user_key, address_key):
+        for lock in await run_in_threadpool(guard.throttle.failed, user_key, address_key):
             await run_in_threadpool(
                 ctx.store.audit,
                 name or "-",
@@ -111,7 +111,7 @@ async def login(request: Request) -> Response:
                 },
             )
         return _login_page(request, "Wrong user name or password.", 401)
-    guard.throttle.succeeded(user_key)
+    await run_in_threadpool(guard.throttle.succeeded, user_key)
     token, _csrf = await run_in_threadpool(
         ctx.store.create_session, user.name, ctx.settings.session_ttl_seconds
     )

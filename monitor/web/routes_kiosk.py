@@ -42,7 +42,7 @@ async def kiosk_sign_in(request: Request) -> Response:
     guard: LoginGuard = request.app.state.login_guard
     address = _client_address(request)
     kiosk_key, address_key = f"kiosk:{address}", f"address:{address}"
-    wait = guard.throttle.retry_after(kiosk_key, address_key)
+    wait = await run_in_threadpool(guard.throttle.retry_after, kiosk_key, address_key)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         resp = _form(request, f"Too many wrong kiosk tokens: wait {seconds} s and try again.", 429)
@@ -52,11 +52,11 @@ async def kiosk_sign_in(request: Request) -> Response:
     token = str(form.get("token", "")).strip()
     found = await run_in_threadpool(ctx.store.session, token) if 0 < len(token) <= 200 else None
     if found is None or found[0].role != KIOSK_ROLE:
-        for lock in guard.throttle.failed(kiosk_key, address_key):
+        for lock in await run_in_threadpool(guard.throttle.failed, kiosk_key, address_key):
             details = {"locked": lock.key, "seconds": lock.seconds, "failures": lock.failures}
             await run_in_threadpool(ctx.store.audit, "-", "kiosk_locked", None, details)
         return _form(request, "That kiosk token is not valid (revoked, or mistyped).", 401)
-    guard.throttle.succeeded(kiosk_key)
+    await run_in_threadpool(guard.throttle.succeeded, kiosk_key)
     await run_in_threadpool(ctx.store.audit, found[0].name, "kiosk_sign_in", None, {})
     resp = RedirectResponse("/wallboard", status_code=303)
     resp.set_cookie(

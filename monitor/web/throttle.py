@@ -10,6 +10,9 @@ Numbers (``WebSettings``, documented in docs/security.md):
 * while locked, every attempt — the right password too — is refused with 429 and
   ``Retry-After`` without checking the password; failures are forgotten
   ``login_forget_seconds`` (900 s) after the last one, a success clears the user's count.
+* the web tier keeps the counts and locks in the store (:class:`StoredLoginThrottle`), so
+  every web process on one store shares one budget and a restart keeps it;
+  :class:`LoginThrottle` keeps them in the process's memory.
 * at most ``login_max_concurrent`` (2) password checks run at once, and at most
   ``login_max_waiting`` (6) more wait up to ``login_wait_seconds`` (5 s); anything beyond is
   refused at once with 503 and ``Retry-After: 1``.
@@ -21,9 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["Busy", "Lock", "LoginGuard", "LoginThrottle"]
+from sqlalchemy import Engine
+
+from monitor.store import login_failures as stored
+
+__all__ = ["Busy", "Lock", "LoginGuard", "LoginThrottle", "StoredLoginThrottle"]
 
 T = TypeVar("T")
 
@@ -122,6 +129,45 @@ class LoginThrottle:
             oldest = sorted(self._entries, key=lambda k: self._entries[k].last)
             for k in oldest[: len(oldest) // 2]:
                 del self._entries[k]
+
+
+class StoredLoginThrottle(LoginThrottle):
+    """``LoginThrottle`` with its counts and locks in the store (``login_failures``): every
+    web process on one store shares one budget, and a restart keeps it. Times are the wall
+    clock (processes share it). Each call is one short transaction."""
+
+    def __init__(self, engine: Engine, **kw: Any) -> None:
+        kw.setdefault("clock", time.time)
+        super().__init__(**kw)
+        self.engine = engine
+        self._failures_since_prune = 0
+
+    def retry_after(self, *keys: str) -> float:
+        now = self.clock()
+        with self.engine.connect() as conn:
+            until = stored.locked_until(conn, keys)
+        return max(until - now, 0.0)
+
+    def failed(self, user_key: str, address_key: str) -> list[Lock]:
+        now = self.clock()
+        locks = []
+        with self.engine.begin() as conn:
+            for key, free in ((user_key, self.free_user), (address_key, self.free_address)):
+                failures = stored.count_failure(conn, key, now, self.forget_seconds)
+                if failures > free:
+                    extra = min(failures - free - 1, 30)
+                    seconds = min(self.base_seconds * 2.0**extra, self.max_seconds)
+                    stored.lock(conn, key, now + seconds)
+                    locks.append(Lock(key, seconds, failures))
+            self._failures_since_prune += 1
+            if self._failures_since_prune >= 100:  # old keys go, a hundred failures at a time
+                self._failures_since_prune = 0
+                stored.prune(conn, now, self.forget_seconds)
+        return locks
+
+    def succeeded(self, user_key: str) -> None:
+        with self.engine.begin() as conn:
+            stored.clear(conn, user_key)
 
 
 class LoginGuard:

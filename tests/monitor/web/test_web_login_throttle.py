@@ -8,7 +8,11 @@ import threading
 import pytest
 from web_testkit import PASSWORD, csrf_of
 
-from monitor.web.throttle import Busy, LoginGuard, LoginThrottle
+from monitor.store import Store
+from monitor.store.login_failures import prune
+from monitor.store.schema import login_failures
+from monitor.web.app import create_app
+from monitor.web.throttle import Busy, LoginGuard, LoginThrottle, StoredLoginThrottle
 
 
 class Clock:
@@ -68,9 +72,15 @@ def test_many_names_from_one_address_lock_the_address(client_for, store, clock) 
     assert locks == ["address:testclient"]
 
 
-def test_back_off_doubles_up_to_the_cap() -> None:
+@pytest.mark.parametrize("kept", ["memory", "store"])
+def test_back_off_doubles_up_to_the_cap(store, kept: str) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
-    t = LoginThrottle(free_user=2, free_address=100, base_seconds=1, max_seconds=8, clock=clock)
+    kw = {"free_user": 2, "free_address": 100, "base_seconds": 1, "max_seconds": 8}
+    t = (
+        LoginThrottle(clock=clock, **kw)  # type: ignore[arg-type]
+        if kept == "memory"
+        else StoredLoginThrottle(store.engine, clock=clock, **kw)
+    )
     seconds = []
     for _ in range(8):
         clock.now += 100  # always after the previous lock
@@ -105,3 +115,41 @@ def test_password_checks_are_bounded_and_excess_refused_at_once() -> None:
     guard.leave()
     guard.leave()
     assert guard.check(lambda: "free") == "free"
+
+
+def test_web_processes_on_one_store_share_one_budget_and_a_restart_keeps_it(
+    app,
+    store,
+    settings,
+    client_for,
+    db_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two web tiers (two processes behind a load balancer) on one store: failures on either
+    count together, and a lock set through one holds on the other and after a restart."""
+    from fastapi.testclient import TestClient
+
+    other_store = Store.open(db_url)
+    other = TestClient(create_app(other_store, settings), base_url="http://testserver")
+    here = client_for(None)
+    codes = [_attempt(here if i % 2 else other, "qa1", f"wrong {i}").status_code for i in range(6)]
+    assert codes == [401] * 6  # 5 free between them; the 6th sets the lock
+    assert _attempt(here, "qa1", PASSWORD).status_code == 429
+    assert _attempt(other, "qa1", PASSWORD).status_code == 429
+    restarted = TestClient(create_app(Store.open(db_url), settings), base_url="http://testserver")
+    assert _attempt(restarted, "qa1", PASSWORD).status_code == 429
+    other.close()
+    restarted.close()
+    other_store.close()
+
+
+def test_forgotten_keys_are_pruned(store) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    t = StoredLoginThrottle(store.engine, free_user=1, clock=clock)
+    t.failed("user:a", "address:x")
+    t.failed("user:a", "address:x")  # a 1 s lock on user:a
+    clock.now += 901
+    t.failed("user:b", "address:y")
+    with store.engine.begin() as conn:
+        assert prune(conn, clock.now, t.forget_seconds) == 2  # user:a, address:x
+        left = {r.key for r in conn.execute(login_failures.select())}
+    assert left == {"user:b", "address:y"}
