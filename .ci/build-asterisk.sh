@@ -41,8 +41,7 @@ if [ -z "$src" ]; then
   mkdir -p "$src"
   if [ ! -f "$src/$AST_TGZ" ]; then
     log "no local sources (RINGWATCH_ASTERISK_SRC, ../shared/asterisk): downloading $AST_URL"
-    # bounded: a stalled mirror fails the build in minutes instead of hanging CI
-    curl -fsSL --retry 2 --connect-timeout 20 --max-time 600 -o "$src/$AST_TGZ.part" "$AST_URL" || {
+    curl -fsSL --retry 2 -o "$src/$AST_TGZ.part" "$AST_URL" || {
       log "download failed: put $AST_TGZ and $PJ_TBZ in a folder and set RINGWATCH_ASTERISK_SRC"
       exit 1
     }
